@@ -1,0 +1,80 @@
+"""duban_archive — records system for government supervision work (督查督办)."""
+
+from setuptools import find_packages, setup
+
+requires = [
+    "pyramid>=2.0,<3",
+    "pyramid_tm>=2.5,<3",
+    "pyramid_retry>=2.1,<3",
+    "pyramid_zodbconn>=0.8,<1",
+    "pyramid_chameleon>=0.3,<1",
+    "ZODB>=6.0,<7",
+    "zodburi>=3.0,<4",
+    "BTrees>=6.0,<7",
+    "persistent>=6.0,<7",
+    "transaction>=5.0,<6",
+    "deform>=3.0,<4",
+    "colander>=2.0,<3",
+    "Whoosh==2.7.4",
+    "jieba>=0.42,<0.43",
+    "weasyprint>=66,<71",
+    "gmssl>=3.2,<4",
+    "argon2-cffi>=23.1,<26",
+    "bagit>=1.8,<2",
+    "pikepdf>=9,<11",
+    "pypdf>=5,<8",
+    "openpyxl>=3.1,<4",
+    "chinesecalendar>=1.9,<2",
+    "filetype>=1.2,<2",
+    "pillow>=10,<14",
+    "waitress>=3.0,<4",
+    "tomli>=2.0,<3; python_version < '3.11'",
+    "python-docx>=1.1,<2",
+    "graphviz>=0.20,<1",
+    "tqdm>=4.66,<5",
+    "babel>=2.14,<3",
+]
+
+tests_require = [
+    "pytest>=8,<10",
+    "pytest-xdist>=3.5,<4",
+    "WebTest>=3.0,<4",
+    "hypothesis>=6.100,<7",
+    "aiosmtpd>=1.4,<2",
+    "playwright>=1.45,<2",
+    "ruff>=0.6",
+]
+
+setup(
+    name="duban_archive",
+    version="0.1.0",
+    description="督查督办与立卷归档 — supervision items, deadlines and archival dossiers",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    package_dir={"": "src"},
+    packages=find_packages("src"),
+    include_package_data=True,
+    package_data={
+        "duban_archive": [
+            "*/definitions/*.toml",
+            "*/templates/*.pt",
+            "*/templates/*.css",
+            "*/templates/*.html",
+            "static/*",
+            "static/*/*",
+            "locale/*/LC_MESSAGES/*",
+            "*/rules/*.toml",
+            "*/boards/*.toml",
+        ]
+    },
+    zip_safe=False,
+    install_requires=requires,
+    extras_require={"test": tests_require},
+    entry_points={
+        "paste.app_factory": ["main = duban_archive:main"],
+        "console_scripts": ["duban-archive = duban_archive.scripts.cli:main"],
+        "pytest11": ["duban_archive = duban_archive.testing"],
+    },
+)

@@ -1,0 +1,92 @@
+"""Creating and completing the site tree (idempotent; run by ``duban-archive init``)."""
+
+from __future__ import annotations
+
+from ..audit.log import AuditLog
+from ..security.units import Unit, Units
+from ..security.users import User, Users
+from .board import Board
+from .folder import Folder
+from .site import Site
+from .site_access import ROOT_KEY
+
+DEMO_PASSWORD = "duban-demo"
+
+DEMO_UNITS = [
+    # id, title, parent, code, kind
+    ("zfb", "市人民政府办公室", None, "BGS", "office"),
+    ("zjj", "市住建局", None, "ZJJ", "department"),
+    ("jtj", "市交通运输局", None, "JTJ", "department"),
+    ("cgj", "市城管局", None, "CGJ", "department"),
+    ("dcz", "东城街道办事处", None, "DCJD", "township"),
+]
+
+DEMO_USERS = [
+    # username, title, roles, unit
+    ("admin", "系统管理员", ("admin",), "zfb"),
+    ("supervisor", "督查室 王督查", ("supervisor",), "zfb"),
+    ("leader", "李副市长", ("leader",), "zfb"),
+    ("unit_head", "住建局 张局长", ("unit_head",), "zjj"),
+    ("handler", "住建局 刘承办", ("handler",), "zjj"),
+    ("handler2", "交通局 陈承办", ("handler",), "jtj"),
+    ("unit_head2", "交通局 赵局长", ("unit_head",), "jtj"),
+    ("records_officer", "档案室 孙档案员", ("records_officer",), "zfb"),
+    ("auditor", "审计局 周审计", ("auditor",), "zfb"),
+]
+
+
+def ensure_site(zroot, registry) -> tuple[Site, list[str]]:
+    """Create the site or add what a newer definition set expects; returns what was done."""
+    done: list[str] = []
+    site = zroot.get(ROOT_KEY)
+    if site is None:
+        site = zroot[ROOT_KEY] = Site()
+        done.append("创建站点")
+    for name, factory in (("boards", Folder), ("units", Units), ("users", Users), ("audit", AuditLog)):
+        if name not in site:
+            site.add(name, factory())
+            done.append(f"创建 {name}")
+    for bdef in registry.duban_boards:
+        if bdef.id not in site.boards:
+            site.boards.add(bdef.id, Board(bdef.id, bdef.title, bdef.prefix, bdef.workflow, bdef.item_type))
+            done.append(f"创建版块 {bdef.title}")
+        else:  # titles and bindings follow the definitions
+            board = site.boards[bdef.id]
+            board.title, board.workflow, board.item_type = bdef.title, bdef.workflow, bdef.item_type
+    return site, done
+
+
+def add_demo_content(site) -> list[str]:
+    done: list[str] = []
+    units = site["units"]
+    for uid, title, parent, code, kind in DEMO_UNITS:
+        if uid not in units:
+            units.add_unit(Unit(uid, title, parent, code, kind))
+            done.append(f"单位 {title}")
+    users = site["users"]
+    for username, title, roles, unit in DEMO_USERS:
+        if username not in users:
+            user = User(username, title, roles, unit)
+            user.set_password(DEMO_PASSWORD)
+            users.add_user(user)
+            done.append(f"用户 {username}")
+    return done
+
+
+def ensure_site_on_start(app, settings) -> None:
+    """``duban.auto_init = true|demo``: create the site (and demo data) on first start."""
+    import transaction
+
+    mode = str(settings.get("duban.auto_init", "false")).lower()
+    if mode not in ("true", "demo"):
+        return
+    db = app.registry._zodb_databases[""]
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            site, _ = ensure_site(conn.root(), app.registry)
+            if mode == "demo":
+                add_demo_content(site)
+    finally:
+        conn.close()

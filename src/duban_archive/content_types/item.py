@@ -1,0 +1,57 @@
+"""督办事项 — the supervision item, the unit of work and of filing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from persistent.list import PersistentList
+
+from .folder import Folder
+
+
+class SupervisionItem(Folder):
+    """An item.  Field values are attributes named by its type definition.
+
+    Children: ``feedback``, ``attachments``, ``instructions`` folders.
+    ``history`` is the append-only workflow history (list of plain dicts);
+    ``__acl__`` is set by the workflow engine on every state change and never
+    by anything else.
+    """
+
+    type_name = "supervision_item"  # overwritten per instance by the type definition
+    state = ""
+    archived = False  # set when filed (立卷归档); frozen from then on
+
+    def __init__(self, item_id: str, number: str, board_id: str, type_name: str) -> None:
+        super().__init__()
+        self.item_id = item_id
+        self.number = number
+        self.board_id = board_id
+        self.type_name = type_name
+        self.history = PersistentList()
+        self.__acl__: tuple = ()
+        self.add("feedback", Folder())
+        self.add("attachments", Folder())
+        self.add("instructions", Folder())
+
+    @property
+    def feedback(self) -> Folder:
+        return self["feedback"]
+
+    @property
+    def attachments(self) -> Folder:
+        return self["attachments"]
+
+    @property
+    def instructions(self) -> Folder:
+        return self["instructions"]
+
+    def field(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """Lead unit first, then assisting units."""
+        lead = getattr(self, "lead_unit", "") or ""
+        assist = tuple(sorted(getattr(self, "assist_units", ()) or ()))
+        return ((lead,) if lead else ()) + tuple(u for u in assist if u != lead)

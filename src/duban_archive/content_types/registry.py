@@ -1,0 +1,332 @@
+"""The content type registry: declarative type definitions -> colander schemas.
+
+A type definition (``definitions/<name>.toml``) names a stable ``type_name``
+(persisted on every object, never a class path), the persistent class it uses
+(``kind``: item, feedback, instruction), which boards accept it, and its fields.
+Fields compile to colander nodes with deform widgets; the same schema serves
+the HTML form and the JSON API, so validation is defined once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import colander
+import deform.widget
+
+from ..definitions import DefinitionError, load_definitions, require
+
+FIELD_KINDS = {
+    "text", "textarea", "date", "datetime", "choice", "multi_choice",
+    "unit", "units", "phone", "int", "bool", "user",
+}
+CLASS_KINDS = {"item", "feedback", "instruction"}
+
+PHONE_RE = re.compile(r"^[0-9０-９+\-() ]{5,30}$")
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    title: str
+    refused: str | None = None  # message when this value is refused (e.g. 涉密)
+
+
+@dataclass
+class FieldDef:
+    name: str
+    title: str
+    kind: str = "text"
+    required: bool = False
+    max_length: int | None = None
+    description: str = ""
+    choices: tuple[Choice, ...] = ()
+    default: Any = None
+    #: editable after creation (an item's number and dates of record are not)
+    editable: bool = True
+    #: shown in listings / ledger exports
+    ledger: bool = True
+
+    def node(self, bound_site: Any = None) -> colander.SchemaNode:
+        kw: dict[str, Any] = {"name": self.name, "title": self.title}
+        if self.description:
+            kw["description"] = self.description
+        if not self.required:
+            kw["missing"] = self._missing()
+        typ, widget, validators = self._compile()
+        if widget is not None:
+            kw["widget"] = widget
+        if validators:
+            kw["validator"] = colander.All(*validators) if len(validators) > 1 else validators[0]
+        return colander.SchemaNode(typ, **kw)
+
+    def _missing(self) -> Any:
+        if self.kind in ("multi_choice", "units"):
+            return ()
+        if self.kind in ("text", "textarea", "phone", "choice", "unit", "user"):
+            return "" if self.default is None else self.default
+        return self.default
+
+    def _compile(self) -> tuple[Any, Any, list]:
+        v: list = []
+        kind = self.kind
+        if kind in ("text", "textarea", "user"):
+            limit = self.max_length or (5000 if kind == "textarea" else 200)
+            v.append(colander.Length(max=limit, max_err=f"不能超过 {limit} 个字符"))
+            if self.required:
+                v.append(colander.Length(min=1, min_err="必填"))
+            widget = (
+                deform.widget.TextAreaWidget(rows=5)
+                if kind == "textarea"
+                else deform.widget.TextInputWidget()
+            )
+            return StrippedString(), widget, v
+        if kind == "phone":
+            v.append(colander.Regex(PHONE_RE, msg="电话号码格式不正确"))
+            return StrippedString(), deform.widget.TextInputWidget(), v
+        if kind == "int":
+            return colander.Int(), deform.widget.TextInputWidget(), v
+        if kind == "bool":
+            return colander.Boolean(), deform.widget.CheckboxWidget(), v
+        if kind == "date":
+            return colander.Date(), deform.widget.DateInputWidget(), v
+        if kind == "datetime":
+            return colander.DateTime(), deform.widget.DateTimeInputWidget(), v
+        if kind == "choice":
+            v.append(ChoiceValidator(self.choices))
+            values = [("", "— 请选择 —")] + [(c.value, c.title) for c in self.choices]
+            return StrippedString(), deform.widget.SelectWidget(values=values), v
+        if kind == "multi_choice":
+            v.append(SetOf([c.value for c in self.choices]))
+            return colander.Set(), deform.widget.CheckboxChoiceWidget(
+                values=[(c.value, c.title) for c in self.choices]
+            ), v
+        if kind == "unit":
+            v.append(unit_validator)
+            return StrippedString(), deform.widget.SelectWidget(values=deferred_unit_values), v
+        if kind == "units":
+            v.append(units_validator)
+            return colander.Set(), deform.widget.SelectWidget(
+                values=deferred_unit_values, multiple=True
+            ), v
+        raise AssertionError(kind)  # guarded by the loader
+
+
+class StrippedString(colander.String):
+    """Strings with surrounding whitespace removed; blank counts as missing."""
+
+    def deserialize(self, node, cstruct):
+        if isinstance(cstruct, str):
+            cstruct = cstruct.strip()
+        if cstruct == "" or cstruct is None:
+            return colander.null
+        if not isinstance(cstruct, str):
+            raise colander.Invalid(node, "应为文本")
+        return super().deserialize(node, cstruct)
+
+
+class ChoiceValidator:
+    def __init__(self, choices: tuple[Choice, ...]) -> None:
+        self.choices = {c.value: c for c in choices}
+
+    def __call__(self, node: colander.SchemaNode, value: str) -> None:
+        choice = self.choices.get(value)
+        if choice is None:
+            allowed = "、".join(c.title for c in self.choices.values() if not c.refused)
+            raise colander.Invalid(node, f"取值无效，可选：{allowed}")
+        if choice.refused:
+            raise colander.Invalid(node, choice.refused)
+
+
+class SetOf:
+    def __init__(self, allowed: list[str]) -> None:
+        self.allowed = set(allowed)
+
+    def __call__(self, node: colander.SchemaNode, value: set) -> None:
+        bad = sorted(set(value) - self.allowed)
+        if bad:
+            raise colander.Invalid(node, f"取值无效：{'、'.join(bad)}")
+
+
+def _site_units(node: colander.SchemaNode):
+    site = node.bindings.get("site") if node.bindings else None
+    return site["units"] if site is not None else None
+
+
+def unit_validator(node: colander.SchemaNode, value: str) -> None:
+    units = _site_units(node)
+    if units is not None and value not in units:
+        raise colander.Invalid(node, f"承办单位“{value}”不存在")
+
+
+def units_validator(node: colander.SchemaNode, value: set) -> None:
+    units = _site_units(node)
+    if units is None:
+        return
+    unknown = sorted(v for v in value if v not in units)
+    if unknown:
+        raise colander.Invalid(node, f"承办单位不存在：{'、'.join(unknown)}")
+
+
+@colander.deferred
+def deferred_unit_values(node, kw):
+    site = kw.get("site")
+    if site is None:
+        return []
+    return [("", "— 请选择 —")] + [(u.__name__, u.title) for u in site["units"].values()]
+
+
+@dataclass
+class TypeDef:
+    name: str
+    title: str
+    kind: str
+    fields: list[FieldDef]
+    boards: tuple[str, ...] = ("*",)
+    source: str = ""
+    field_map: dict[str, FieldDef] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.field_map = {f.name: f for f in self.fields}
+
+    def allowed_in(self, board_id: str) -> bool:
+        return "*" in self.boards or board_id in self.boards
+
+    def schema(self, mode: str = "add", site: Any = None, request: Any = None,
+               only: set[str] | None = None) -> colander.SchemaNode:
+        """Schema for ``mode`` 'add' (all fields) or 'edit' (editable fields).
+
+        ``only`` limits the schema to the named fields (PATCH semantics).
+        """
+        schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name)
+        for f in self.fields:
+            if mode == "edit" and not f.editable:
+                continue
+            if only is not None and f.name not in only:
+                continue
+            node = f.node()
+            if only is not None:  # PATCH: a present field must be valid, absent is fine
+                node.missing = colander.drop if f.required else node.missing
+            schema.add(node)
+        return schema.bind(site=site, request=request)
+
+    def defaults(self) -> dict[str, Any]:
+        return {f.name: f._missing() for f in self.fields}
+
+
+class TypeRegistry:
+    """All content types known to this site, keyed by stable type name."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, TypeDef] = {}
+
+    def __getitem__(self, name: str) -> TypeDef:
+        return self.types[name]
+
+    def get(self, name: str) -> TypeDef | None:
+        return self.types.get(name)
+
+    def __iter__(self):
+        return iter(self.types.values())
+
+    def of_kind(self, kind: str) -> list[TypeDef]:
+        return [t for t in self.types.values() if t.kind == kind]
+
+    def load(self, profile_dir: str | Path | None = None) -> TypeRegistry:
+        raw = load_definitions("duban_archive.content_types", "definitions", profile_dir)
+        # resolve ``extends`` in file order, parents first
+        pending = dict(raw)
+        while pending:
+            progressed = False
+            for stem, (source, data) in list(pending.items()):
+                parent = data.get("type", {}).get("extends")
+                if parent and parent not in self.types:
+                    if not any(d.get("type", {}).get("name") == parent for _, d in pending.values()):
+                        raise DefinitionError(source, f"type.extends 指向未知类型 '{parent}'")
+                    continue
+                typedef = self._compile(source, data)
+                if typedef.name in self.types and not data.get("type", {}).get("override"):
+                    prior = self.types[typedef.name].source
+                    if prior != source:
+                        raise DefinitionError(source, f"类型 '{typedef.name}' 与 {prior} 重名")
+                self.types[typedef.name] = typedef
+                del pending[stem]
+                progressed = True
+            if not progressed:
+                source = next(iter(pending.values()))[0]
+                raise DefinitionError(source, "type.extends 存在循环引用")
+        return self
+
+    def _compile(self, source: str, data: dict[str, Any]) -> TypeDef:
+        head = require(source, data, "type", dict)
+        name = require(source, head, "name", str, "type")
+        if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", name):
+            raise DefinitionError(source, f"type.name '{name}' 只能用小写字母、数字和下划线")
+        title = require(source, head, "title", str, "type")
+        parent = head.get("extends")
+        base = self.types[parent] if parent else None
+        kind = head.get("kind", base.kind if base else None)
+        if kind not in CLASS_KINDS:
+            raise DefinitionError(source, f"type.kind 应为 {sorted(CLASS_KINDS)} 之一，实为 {kind!r}")
+        vocab = data.get("vocabularies", {})
+        fields = list(base.fields) if base else []
+        for i, fdata in enumerate(data.get("fields", [])):
+            fdef = self._field(source, fdata, vocab, f"fields[{i}]")
+            fields = [f for f in fields if f.name != fdef.name] + [fdef]
+        if not fields:
+            raise DefinitionError(source, "类型没有任何字段 (fields)")
+        boards = tuple(head.get("boards", base.boards if base else ("*",)))
+        return TypeDef(name=name, title=title, kind=kind, fields=fields, boards=boards, source=source)
+
+    def _field(self, source: str, fdata: dict, vocab: dict, where: str) -> FieldDef:
+        if not isinstance(fdata, dict):
+            raise DefinitionError(source, f"{where} 应为表 (table)")
+        name = require(source, fdata, "name", str, where)
+        where = f"{where}({name})"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name):
+            raise DefinitionError(source, f"{where}.name 只能用小写字母、数字和下划线")
+        kind = fdata.get("kind", "text")
+        if kind not in FIELD_KINDS:
+            raise DefinitionError(source, f"{where}.kind 未知：{kind!r}，可选 {sorted(FIELD_KINDS)}")
+        choices: list[Choice] = []
+        if kind in ("choice", "multi_choice"):
+            vname = require(source, fdata, "vocabulary", str, where)
+            if vname not in vocab:
+                raise DefinitionError(source, f"{where}.vocabulary 指向未定义的词表 '{vname}'")
+            for j, c in enumerate(vocab[vname]):
+                cw = f"vocabularies.{vname}[{j}]"
+                choices.append(Choice(require(source, c, "value", str, cw),
+                                      require(source, c, "title", str, cw), c.get("refused")))
+        max_length = fdata.get("max_length")
+        if max_length is not None and (not isinstance(max_length, int) or max_length <= 0):
+            raise DefinitionError(source, f"{where}.max_length 应为正整数")
+        default = fdata.get("default")
+        if default == "today" and kind == "date":
+            default = colander.null  # filled in by the add operation
+        return FieldDef(
+            name=name,
+            title=require(source, fdata, "title", str, where),
+            kind=kind,
+            required=bool(fdata.get("required", False)),
+            max_length=max_length,
+            description=fdata.get("description", ""),
+            choices=tuple(choices),
+            default=default,
+            editable=bool(fdata.get("editable", True)),
+            ledger=bool(fdata.get("ledger", True)),
+        )
+
+
+def to_json_value(value: Any) -> Any:
+    """Field value as JSON (dates ISO, sets sorted lists)."""
+    if isinstance(value, datetime | date):
+        from ..timeutil import isoformat
+
+        return isoformat(value)
+    if isinstance(value, set | frozenset | tuple | list):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    return value

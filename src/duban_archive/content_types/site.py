@@ -1,0 +1,59 @@
+"""The site root and the fixed tree below it.
+
+``/boards/<board>/<item>`` is what users traverse; the other top-level
+folders hold people, the audit log and the queues the subsystems own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from BTrees.OOBTree import OOBTree
+from persistent.mapping import PersistentMapping
+
+from .folder import Folder
+
+#: Schema generation this code writes; see ``duban_archive.evolve``.
+SCHEMA_GENERATION = 1
+
+
+class Site(Folder):
+    type_name = "site"
+    title = "督查督办"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.__name__ = ""
+        self.__parent__ = None
+        self.generation = SCHEMA_GENERATION
+        #: item id -> item, across boards (the API addresses items by id)
+        self.item_index = OOBTree()
+        #: attachment id -> attachment (downloads are addressed by id)
+        self.attachment_index = OOBTree()
+        #: per-board-per-year numbering counters (see numbering.py)
+        self.counters = OOBTree()
+        #: free-form settings an admin edits (calendar years, rules choice ...)
+        self.settings = PersistentMapping()
+
+    @property
+    def boards(self) -> Folder:
+        return self["boards"]
+
+    def get_item(self, item_id: str) -> Any:
+        return self.item_index.get(item_id)
+
+
+def find_site(resource: Any) -> Site:
+    while resource is not None and not isinstance(resource, Site):
+        resource = resource.__parent__
+    if resource is None:
+        raise LookupError("resource is not inside a site")
+    return resource
+
+
+def resource_path(resource: Any) -> str:
+    names = []
+    while resource is not None and resource.__name__:
+        names.append(resource.__name__)
+        resource = resource.__parent__
+    return "/" + "/".join(reversed(names))

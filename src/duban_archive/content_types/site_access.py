@@ -1,0 +1,58 @@
+"""Opening the site: the root factory for traversal and helpers for scripts."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import transaction
+from pyramid_zodbconn import get_connection
+
+ROOT_KEY = "duban_site"
+
+
+def get_site(request):
+    """The Site of this request's ZODB connection (raises if not initialised)."""
+    site = request.environ.get("duban.site")
+    if site is None:
+        zroot = get_connection(request).root()
+        site = zroot.get(ROOT_KEY)
+        if site is None:
+            raise LookupError("站点尚未初始化：请先运行 duban-archive init INI")
+        request.environ["duban.site"] = site
+    return site
+
+
+def root_factory(request):
+    return get_site(request)
+
+
+@contextmanager
+def open_site(registry, tm: transaction.TransactionManager | None = None, create: bool = False):
+    """Open a connection outside any request (CLI, workers, tests, benchmarks).
+
+    Yields the Site; the caller commits with ``tm`` (default: the thread's
+    ``transaction.manager``).  Pushes ``registry`` as the current registry
+    so events reach their subscribers.
+    """
+    from pyramid.threadlocal import manager as threadlocal_manager
+
+    db = registry._zodb_databases[""]
+    tm = tm or transaction.manager
+    conn = db.open(transaction_manager=tm)
+    threadlocal_manager.push({"registry": registry, "request": None})
+    try:
+        zroot = conn.root()
+        site = zroot.get(ROOT_KEY)
+        if site is None:
+            if not create:
+                raise LookupError("站点尚未初始化：请先运行 duban-archive init INI")
+            from .bootstrap import ensure_site
+
+            site, _ = ensure_site(zroot, registry)
+        yield site
+    finally:
+        try:
+            tm.abort()
+        finally:
+            threadlocal_manager.pop()
+            conn.close()

@@ -1,0 +1,76 @@
+"""Chinese by default: translation domains, locale negotiation, colander errors.
+
+colander and deform ship ``zh_Hans`` catalogs; browsers send ``zh-CN`` or
+``zh``, so every Chinese variant maps to ``zh_Hans``.  English (``en``) is
+available with ``?_LOCALE_=en`` or an ``Accept-Language: en`` header.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+import colander
+from pyramid.i18n import TranslationStringFactory, make_localizer
+
+_ = TranslationStringFactory("duban_archive")
+
+DEFAULT_LOCALE = "zh_Hans"
+AVAILABLE = ("zh_Hans", "en")
+
+
+def locale_dirs() -> list[str]:
+    import deform
+
+    return [
+        str(resources.files("duban_archive").joinpath("locale")),
+        os.path.join(os.path.dirname(colander.__file__), "locale"),
+        os.path.join(os.path.dirname(deform.__file__), "locale"),
+    ]
+
+
+def normalize(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    tag = tag.replace("-", "_").strip()
+    low = tag.lower()
+    if low.startswith("zh"):
+        return "zh_Hans"
+    if low.startswith("en"):
+        return "en"
+    return None
+
+
+def locale_negotiator(request) -> str:
+    chosen = normalize(request.params.get("_LOCALE_")) if request.method == "GET" else None
+    if chosen is None:
+        chosen = normalize(request.cookies.get("_LOCALE_"))
+    if chosen is None and request.accept_language:
+        best = request.accept_language.lookup(["zh-CN", "zh", "en"], default="zh-CN")
+        chosen = normalize(best)
+    return chosen or DEFAULT_LOCALE
+
+
+_localizers: dict[str, object] = {}
+
+
+def localizer(locale: str = DEFAULT_LOCALE):
+    loc = _localizers.get(locale)
+    if loc is None:
+        loc = _localizers[locale] = make_localizer(locale, locale_dirs())
+    return loc
+
+
+def invalid_as_dict(exc: colander.Invalid, locale: str = DEFAULT_LOCALE) -> dict[str, str]:
+    """colander errors as ``{field: 中文说明}``; the mapping prefix is dropped."""
+    loc = localizer(locale)
+    out: dict[str, str] = {}
+    for path, msg in exc.asdict(translate=loc.translate).items():
+        name = path.split(".", 1)[1] if "." in path else path
+        out[name or "_"] = msg
+    return out
+
+
+def includeme(config) -> None:
+    config.add_translation_dirs(*reversed(locale_dirs()))
+    config.set_locale_negotiator(locale_negotiator)

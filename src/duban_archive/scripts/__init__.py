@@ -1,0 +1,1 @@
+"""Command line: ``duban-archive <command> INI ...``."""

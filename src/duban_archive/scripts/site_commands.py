@@ -1,0 +1,98 @@
+"""Site commands: init, adduser, evolve."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import transaction
+
+
+def register(sub) -> None:
+    p = sub.add_parser("init", help="创建站点（版块、单位、角色），--demo 加演示用户；可重复执行")
+    p.add_argument("ini")
+    p.add_argument("--demo", action="store_true", help="添加演示单位和每个角色一个演示用户")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("adduser", help="添加用户")
+    p.add_argument("ini")
+    p.add_argument("username")
+    p.add_argument("--title", default="", help="姓名/显示名")
+    p.add_argument("--role", action="append", default=[], help="角色，可多次指定")
+    p.add_argument("--unit", default=None, help="所属单位 id")
+    p.add_argument("--password", default=None, help="密码（省略则交互输入）")
+    p.set_defaults(func=cmd_adduser)
+
+    p = sub.add_parser("evolve", help="执行尚未执行的数据演进步骤")
+    p.add_argument("ini")
+    p.add_argument("--list", action="store_true", help="只列出待执行的步骤")
+    p.set_defaults(func=cmd_evolve)
+
+
+def cmd_init(args) -> int:
+    from ..content_types.bootstrap import DEMO_PASSWORD, add_demo_content, ensure_site
+    from ..content_types.site_access import open_site
+    from .env import load_registry
+
+    registry = load_registry(args.ini)
+    with open_site(registry, create=True) as site:
+        _, done = ensure_site(site._p_jar.root(), registry)
+        if args.demo:
+            done += add_demo_content(site)
+        transaction.commit()
+    for line in done or ["站点已是最新，无需更改"]:
+        print(line)
+    if args.demo:
+        print(f"演示用户（admin, supervisor, leader, unit_head, handler, handler2, records_officer, "
+              f"auditor）的密码均为：{DEMO_PASSWORD}  —— 生产环境请务必修改")
+    return 0
+
+
+def cmd_adduser(args) -> int:
+    from ..audit.log import record
+    from ..content_types.site_access import open_site
+    from ..security.users import User
+    from .env import load_registry
+
+    password = args.password or getpass.getpass("密码：")
+    registry = load_registry(args.ini)
+    with open_site(registry) as site:
+        if args.username in site["users"]:
+            print(f"错误：用户 {args.username} 已存在", file=sys.stderr)
+            return 1
+        if args.unit and args.unit not in site["units"]:
+            print(f"错误：单位 {args.unit} 不存在", file=sys.stderr)
+            return 1
+        try:
+            user = User(args.username, args.title or args.username, args.role, args.unit)
+            user.set_password(password)
+        except ValueError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return 1
+        site["users"].add_user(user)
+        record(site, "user", "cli", f"user:{args.username}", detail="adduser", roles=list(args.role))
+        transaction.commit()
+    print(f"已添加用户 {args.username}")
+    return 0
+
+
+def cmd_evolve(args) -> int:
+    from ..content_types.site_access import open_site
+    from ..evolve import pending
+    from .env import load_registry
+
+    registry = load_registry(args.ini)
+    with open_site(registry) as site:
+        steps = pending(site)
+        if not steps:
+            print(f"数据已是最新（第 {site.generation} 代）")
+            return 0
+        for generation, name, fn in steps:
+            if args.list:
+                print(f"待执行：{generation} {name}")
+                continue
+            result = fn(site, registry)
+            site.generation = generation
+            transaction.commit()
+            print(f"已执行 {generation} {name}：{result}")
+    return 0

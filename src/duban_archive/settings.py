@@ -1,0 +1,74 @@
+"""Settings: the data directory, the ZODB URI and sensible defaults.
+
+The data directory (Data.fs, blobs, index, logs, jieba cache) is ``var/``
+beside the ini file, or ``$DUBAN_VAR_DIR`` when set, so several instances can
+run side by side (API.md "running a second instance").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+DEFAULTS = {
+    "pyramid.default_locale_name": "zh_Hans",
+    "tm.manager_hook": "pyramid_tm.explicit_manager",
+    "tm.annotate_user": "false",
+    "retry.attempts": "3",
+    "duban.max_upload_bytes": str(500 * 1024 * 1024),
+    "duban.max_image_pixels": str(50_000_000),
+    "duban.token_lifetime": str(8 * 3600),
+    "duban.auto_init": "false",
+    "duban.argon2_time_cost": "",
+    "duban.argon2_memory_cost": "",
+    "duban.run_workers": "false",
+}
+
+
+def var_dir(global_config: dict[str, Any], settings: dict[str, Any]) -> Path:
+    explicit = os.environ.get("DUBAN_VAR_DIR") or settings.get("duban.var_dir")
+    if explicit:
+        path = Path(explicit)
+    else:
+        here = global_config.get("here") or settings.get("here") or os.getcwd()
+        path = Path(here) / "var"
+    return path.resolve()
+
+
+def prepare_settings(global_config: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    settings = {**DEFAULTS, **settings}
+    var = var_dir(global_config, settings)
+    for sub in ("", "blobs", "index", "log", "cache"):
+        (var / sub).mkdir(parents=True, exist_ok=True)
+    os.chmod(var / "blobs", 0o700)  # ZODB refuses world-readable blob dirs
+    settings["duban.var_dir"] = str(var)
+    if not settings.get("zodbconn.uri"):
+        settings["zodbconn.uri"] = (
+            f"file://{quote(str(var / 'Data.fs'))}?blobstorage_dir={quote(str(var / 'blobs'))}"
+            "&connection_cache_size=20000"
+        )
+    if not settings.get("duban.secret"):
+        settings["duban.secret"] = _instance_secret(var)
+    if settings["duban.argon2_time_cost"]:
+        from .security.users import configure_hasher
+
+        configure_hasher(int(settings["duban.argon2_time_cost"]),
+                         int(settings["duban.argon2_memory_cost"] or 65536))
+    return settings
+
+
+def _instance_secret(var: Path) -> str:
+    """A per-instance secret kept in var/ so a fresh clone needs no editing."""
+    path = var / "secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def asbool(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")

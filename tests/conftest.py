@@ -1,0 +1,1 @@
+"""Fixtures come from the ``duban_archive.testing`` pytest plugin (see setup.py)."""
