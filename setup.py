@@ -33,6 +33,7 @@ requires = [
     "graphviz>=0.20,<1",
     "tqdm>=4.66,<5",
     "babel>=2.14,<3",
+    "hypatia>=0.5,<1",
 ]
 
 tests_require = [

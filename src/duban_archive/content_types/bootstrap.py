@@ -46,6 +46,11 @@ def ensure_site(zroot, registry) -> tuple[Site, list[str]]:
         if name not in site:
             site.add(name, factory())
             done.append(f"创建 {name}")
+    if "listing" not in site:
+        from ..catalog.listing import Listing
+
+        site.add("listing", Listing())
+        done.append("创建列表索引")
     for bdef in registry.duban_boards:
         if bdef.id not in site.boards:
             site.boards.add(bdef.id, Board(bdef.id, bdef.title, bdef.prefix, bdef.workflow, bdef.item_type))

@@ -1,0 +1,175 @@
+"""The listing index: a small transactional ZODB catalog for listings and worklists.
+
+Board pages, ``GET /api/v1/items`` and 我的待办 must answer in milliseconds
+over 100k items, filtered by state/unit/year and by what the caller may view.
+A hypatia catalog kept *in* ZODB does that and, unlike the whoosh full-text
+index, changes in the same transaction as the item, so a listing never lags
+behind a commit.  (Full-text search lives in the whoosh catalog.)
+
+Indexes read plain attributes of an :class:`_Document` built per item, so only
+attribute names are pickled — never callables (pickles outlive code).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime
+from typing import Any
+
+import BTrees
+from hypatia.catalog import Catalog
+from hypatia.field import FieldIndex
+from hypatia.keyword import KeywordIndex
+from hypatia.query import And, Eq, Lt, Not
+from hypatia.query import Any as AnyOf
+from persistent import Persistent
+from pyramid.authorization import Allow
+
+from ..timeutil import CST, now
+
+FAMILY = BTrees.family64
+NO_DATE = date(9999, 12, 31)  # sorts last; keeps every item sortable
+NO_TIME = datetime(9999, 12, 31, tzinfo=CST)
+
+SORTS = {"number": "number", "deadline": "deadline", "registered_on": "registered_on",
+         "modified": "modified", "due": "due"}
+
+
+class _Document:
+    """The indexed view of one item (plain values only)."""
+
+    def __init__(self, item: Any, registry: Any) -> None:
+        self.board = item.board_id
+        self.state = item.state
+        self.number = item.number
+        self.units = list(item.units)
+        registered = getattr(item, "registered_on", None)
+        self.registered_on = registered or NO_DATE
+        self.year = registered.year if registered else None
+        self.deadline = getattr(item, "deadline", None) or NO_DATE
+        self.modified = getattr(item, "modified", None) or NO_TIME
+        self.due = getattr(item, "next_due", None) or NO_TIME
+        self.allowed = sorted({p for action, p, perm in item.__acl__
+                               if action == Allow and _grants_view(perm)})
+        state = _state(item, registry)
+        self.open = not (state.final if state is not None else False) and item.state not in ("closed", "archived")
+        self.worklist = []
+        if state is not None and state.worklist:
+            from ..security.roles import principals_for_token
+
+            lead = getattr(item, "lead_unit", None)
+            assist = getattr(item, "assist_units", ()) or ()
+            for token in state.worklist_roles:
+                for p in principals_for_token(token, lead, assist):
+                    self.worklist += [f"{state.worklist}|{p}", f"*|{p}"]
+
+
+def _grants_view(perm: Any) -> bool:
+    if isinstance(perm, str):
+        return perm == "view"
+    return "view" in perm if isinstance(perm, tuple | list) else False
+
+
+def _state(item: Any, registry: Any):
+    wf = getattr(registry, "duban_workflows", None) if registry is not None else None
+    workflow = wf.get(getattr(item, "workflow", "")) if wf is not None else None
+    return workflow.states.get(item.state) if workflow is not None else None
+
+
+class Listing(Persistent):
+    """The catalog plus the docid <-> item id maps."""
+
+    __name__: str | None = None
+    __parent__ = None
+
+    def __init__(self) -> None:
+        self.catalog = Catalog(family=FAMILY)
+        for name in ("board", "state", "number", "registered_on", "year", "deadline",
+                     "modified", "due", "open"):
+            self.catalog[name] = FieldIndex(name, family=FAMILY)
+        for name in ("units", "allowed", "worklist"):
+            self.catalog[name] = KeywordIndex(name, family=FAMILY)
+        self.docids = FAMILY.OI.BTree()  # item id -> docid
+        self.item_ids = FAMILY.IO.BTree()  # docid -> item id
+
+    def docid_for(self, item_id: str, create: bool = False) -> int | None:
+        docid = self.docids.get(item_id)
+        if docid is None and create:
+            while True:  # random docids: concurrent adds land in different buckets
+                docid = random.randrange(1, FAMILY.maxint)
+                if docid not in self.item_ids:
+                    break
+            self.docids[item_id] = docid
+            self.item_ids[docid] = item_id
+        return docid
+
+    def index(self, item: Any, registry: Any = None) -> None:
+        from pyramid.threadlocal import get_current_registry
+
+        registry = registry or get_current_registry()
+        docid = self.docid_for(item.item_id, create=True)
+        self.catalog.reindex_doc(docid, _Document(item, registry))
+
+    def unindex(self, item_id: str) -> None:
+        docid = self.docids.pop(item_id, None)
+        if docid is not None:
+            del self.item_ids[docid]
+            self.catalog.unindex_doc(docid)
+
+
+def get_listing(site: Any) -> Listing:
+    listing = site.get("listing")
+    if listing is None:
+        listing = site.add("listing", Listing())
+    return listing
+
+
+def reindex_item(site: Any, item: Any, registry: Any = None) -> None:
+    get_listing(site).index(item, registry)
+
+
+def query_items(site: Any, principals, *, board: str | None = None, state: str | None = None,
+                states=None, unit: str | None = None, year: int | None = None,
+                overdue: bool | None = None, due_before: datetime | None = None,
+                worklist: str | None = None, sort: str = "number", reverse: bool = False,
+                start: int = 0, limit: int = 50) -> tuple[int, list[Any]]:
+    """Items the principals may view, filtered, sorted and paged: ``(total, items)``."""
+    listing = get_listing(site)
+    cat = listing.catalog
+    terms = [AnyOf(cat["allowed"], list(principals))]
+    if board:
+        terms.append(Eq(cat["board"], board))
+    if state:
+        terms.append(Eq(cat["state"], state))
+    if states:
+        terms.append(AnyOf(cat["state"], list(states)))
+    if unit:
+        terms.append(AnyOf(cat["units"], [unit]))
+    if year:
+        terms.append(Eq(cat["year"], int(year)))
+    if overdue is not None:
+        late = And(Lt(cat["due"], now()), Eq(cat["open"], True))
+        if overdue:
+            terms.append(late)
+        else:
+            # not overdue = open items due later or without a due date, and closed items
+            terms.append(Not(late))
+    if due_before is not None:
+        terms.append(And(Lt(cat["due"], due_before), Eq(cat["open"], True)))
+    if worklist:
+        terms.append(AnyOf(cat["worklist"], [f"{worklist}|{p}" for p in principals]))
+    query = terms[0] if len(terms) == 1 else And(*terms)
+    docids = query._apply(None)
+    total = len(docids)
+    if not total or limit <= 0:
+        return total, []
+    sort_index = cat[SORTS.get(sort, "number")]
+    ordered = sort_index.sort(docids, reverse=reverse, limit=start + limit, raise_unsortable=False)
+    page = list(ordered)[start:start + limit]
+    items = []
+    for docid in page:
+        item = site.item_index.get(listing.item_ids.get(docid))
+        if item is not None:
+            items.append(item)
+    return total, items
+
