@@ -28,6 +28,8 @@ def main(global_config=None, **settings):
         config.include(".catalog")
         config.include(".archive")
         config.include(".notifications")
+        config.include(".scoring")
+        config.include(".reports")
         config.include(".views")
         from .content_types.site_access import root_factory
 

@@ -1,7 +1,16 @@
-"""archive — see HACKING.md for what lives here."""
+"""archive — the PDF/A dossier, 立卷归档 (档号, 保管期限), BagIt packages, fixity.
+
+``render.render_pdf`` is the safe PDF/A renderer other subsystems reuse for
+printable forms; ``filing`` is the records officer's Python API.
+"""
 
 from __future__ import annotations
 
 
 def includeme(config) -> None:
-    pass
+    from ..events import StateChanged
+    from .filing import on_state_changed
+    from .rules import get_rules
+
+    get_rules(config.registry)  # validate the 保管期限表 / 档号 template at start-up
+    config.add_subscriber(on_state_changed, StateChanged)

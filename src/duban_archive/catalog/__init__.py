@@ -13,3 +13,7 @@ def includeme(config) -> None:
 
     for event in (ObjectAdded, ObjectModified, StateChanged):
         config.add_subscriber(listing_on_change, event)
+
+    from .fulltext import setup as setup_fulltext  # whoosh full-text catalog (fulltext.py)
+
+    setup_fulltext(config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -100,18 +101,35 @@ def _sm3():
 
 
 class _GmsslSM3:
-    """Incremental facade over gmssl's one-shot SM3 (slow; fallback only)."""
+    """Incremental SM3 over gmssl's compression function (slow; fallback only).
+
+    Keeps only the 256-bit state and a partial block, so even the fallback
+    never holds the file in memory.
+    """
 
     def __init__(self) -> None:
-        self._parts: list[bytes] = []
+        from gmssl import sm3
+
+        self._cf = sm3.sm3_cf
+        self._v = list(sm3.IV)
+        self._buf = b""
+        self._length = 0
 
     def update(self, data: bytes) -> None:
-        self._parts.append(bytes(data))
+        self._length += len(data)
+        buf = self._buf + bytes(data)
+        full = len(buf) - len(buf) % 64
+        for i in range(0, full, 64):
+            self._v = self._cf(self._v, buf[i:i + 64])
+        self._buf = buf[full:]
 
     def hexdigest(self) -> str:
-        from gmssl import func, sm3
-
-        return sm3.sm3_hash(func.bytes_to_list(b"".join(self._parts)))
+        tail = self._buf + b"\x80"
+        tail += b"\x00" * ((56 - len(tail)) % 64) + (self._length * 8).to_bytes(8, "big")
+        v = self._v
+        for i in range(0, len(tail), 64):
+            v = self._cf(v, tail[i:i + 64])
+        return "".join(f"{x:08x}" for x in v)
 
 
 def sniff(head: bytes) -> str | None:
@@ -159,7 +177,7 @@ def capture(source: IO[bytes], blob: Blob, *, max_bytes: int, kind: str,
             sm3.update(chunk)
             out.write(chunk)
     if size == 0:
-        raise UploadRefused(415, "文件为空")
+        raise UploadRefused(400, "文件为空")
     mime = sniff(head)
     if mime is None or mime not in ACCEPTED:
         raise UploadRefused(415, "不支持的文件类型（按文件内容识别），仅接受图片、PDF、OFD、Office 文档和纯文本")
@@ -175,12 +193,15 @@ def _image_size(blob: Blob, max_pixels: int) -> tuple[int, int]:
     """Read only the header; refuse decompression bombs before decoding."""
     from PIL import Image, UnidentifiedImageError
 
-    with blob.open("r") as f:
+    with blob.open("r") as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit decides below
         try:
             with Image.open(f) as img:  # lazy: no pixel data decoded here
                 width, height = img.size
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-            raise UploadRefused(415, f"图片无法识别或已损坏：{exc}") from exc
+        except Image.DecompressionBombError as exc:  # Pillow's own hard limit (2× its default)
+            raise UploadRefused(413, f"图片像素过多（疑似“解压炸弹”），上限 {max_pixels // 1_000_000} 百万像素") from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise UploadRefused(415, "图片无法识别或已损坏") from exc
     if width * height > max_pixels:
         raise UploadRefused(413, f"图片像素过多（{width}×{height}），上限 {max_pixels // 1_000_000} 百万像素")
     return width, height

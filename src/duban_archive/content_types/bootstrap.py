@@ -46,6 +46,16 @@ def ensure_site(zroot, registry) -> tuple[Site, list[str]]:
         if name not in site:
             site.add(name, factory())
             done.append(f"创建 {name}")
+    if "outbox" not in site:  # reminders and notices (duban_archive.notifications)
+        from ..notifications.outbox import Outbox
+
+        site.add("outbox", Outbox())
+        done.append("创建 outbox")
+    if "archive" not in site:  # 档案室: filed items, packages (duban_archive.archive)
+        from ..archive.model import ArchiveRecords
+
+        site.add("archive", ArchiveRecords())
+        done.append("创建 archive")
     if "listing" not in site:
         from ..catalog.listing import Listing
 

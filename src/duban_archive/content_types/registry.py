@@ -122,7 +122,7 @@ class StrippedString(colander.String):
     def deserialize(self, node, cstruct):
         if isinstance(cstruct, str):
             cstruct = cstruct.strip()
-        if cstruct == "" or cstruct is None:
+        if cstruct == "" or cstruct is None or cstruct is colander.null:
             return colander.null
         if not isinstance(cstruct, str):
             raise colander.Invalid(node, "应为文本")

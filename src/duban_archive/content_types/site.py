@@ -21,6 +21,13 @@ class Site(Folder):
     type_name = "site"
     title = "督查督办"
 
+    @property
+    def __acl__(self) -> tuple:
+        """Site-wide grants live in code (security/acl.py), never in the pickle."""
+        from ..security.acl import SITE_ACL
+
+        return SITE_ACL
+
     def __init__(self) -> None:
         super().__init__()
         self.__name__ = ""

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "duban_archive.catalog.commands",
     "duban_archive.archive.commands",
     "duban_archive.notifications.commands",
+    "duban_archive.reports.commands",
 ]
 
 

@@ -31,15 +31,20 @@ def register(sub) -> None:
 
 def cmd_init(args) -> int:
     from ..content_types.bootstrap import DEMO_PASSWORD, add_demo_content, ensure_site
-    from ..content_types.site_access import open_site
     from .env import load_registry
 
     registry = load_registry(args.ini)
-    with open_site(registry, create=True) as site:
-        _, done = ensure_site(site._p_jar.root(), registry)
+    db = registry._zodb_databases[""]
+    conn = db.open()
+    try:
+        # one ensure_site call, so the first run reports that it created the site
+        site, done = ensure_site(conn.root(), registry)
         if args.demo:
             done += add_demo_content(site)
         transaction.commit()
+    finally:
+        transaction.abort()
+        conn.close()
     for line in done or ["站点已是最新，无需更改"]:
         print(line)
     if args.demo:

@@ -1,4 +1,10 @@
-"""Workflows: the engine, definitions as data, deadlines, worklists."""
+"""Workflows: the engine, definitions as data, deadlines, worklists.
+
+``includeme`` loads and validates every workflow definition (start-up refuses
+a broken one with a DefinitionError naming file and field), checks that each
+board binds to a known workflow, and wires the subscribers that keep deadlines
+current when an item's 办结时限 changes or a feedback report arrives.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,79 @@ from .engine import Workflow, WorkflowError, WorkflowRegistry  # noqa: F401
 
 
 def includeme(config) -> None:
+    from ..definitions import DefinitionError
+    from ..events import ObjectAdded, ObjectModified
+
     settings = config.get_settings()
-    config.registry.duban_workflows = WorkflowRegistry().load(settings.get("duban.profile_dir") or None)
+    workflows = WorkflowRegistry().load(settings.get("duban.profile_dir") or None)
+    config.registry.duban_workflows = workflows
+    for i, bdef in enumerate(getattr(config.registry, "duban_boards", ()) or ()):
+        if workflows.get(bdef.workflow) is None:
+            raise DefinitionError("duban_archive/content_types/boards", f"boards[{i}]({bdef.id}).workflow: "
+                                  f"未知流程 '{bdef.workflow}'，可选 {sorted(w.name for w in workflows)}")
+    config.add_subscriber(_item_modified, ObjectModified)
+    config.add_subscriber(_feedback_added, ObjectAdded)
+    config.add_route("workflow.admin", "/admin/workflows")
+    config.add_route("workflow.diagram", "/admin/workflows/{name}.svg")
+    config.add_route("workflow.calendar", "/admin/calendar")
+    config.add_route("workflow.worklist", "/worklist")
+    _register_ui()
+
+
+def _register_ui() -> None:
+    """Item panel and nav links (the UI engineer's registries, when present)."""
+    try:
+        from ..views.layout import add_nav
+        from ..views.panels import add_item_panel
+    except ImportError:  # pragma: no cover - UI not installed
+        return
+    from ..views.workflow import transitions_panel
+
+    add_item_panel("workflow", "办理流转", transitions_panel, permission="view", order=-10)
+    add_nav("我的待办", "/worklist", permission="view", order=5)
+    add_nav("流程图", "/admin/workflows", permission="manage", order=90)
+    add_nav("工作日历", "/admin/calendar", permission="manage", order=91)
 
 
 def workflow_for(item, registry=None) -> Workflow:
     from pyramid.threadlocal import get_current_registry
 
     return (registry or get_current_registry()).duban_workflows[item.workflow]
+
+
+def _item_modified(event) -> None:
+    """办结时限 edited: the ``due`` deadline follows (only while it is open)."""
+    item = event.object
+    if "deadline" in (event.changes or {}) and getattr(item, "workflow", None):
+        try:
+            workflow_for(item).recompute_deadline(item, "due")
+        except KeyError:
+            return
+
+
+def _feedback_added(event) -> None:
+    """A feedback report meets report deadlines (3 天反馈) or restarts 持续推进 reporting."""
+    rec = event.object
+    if getattr(rec, "type_name", "") != "feedback_report":
+        return
+    folder = getattr(rec, "__parent__", None)
+    item = getattr(folder, "__parent__", None)
+    if item is None or not getattr(item, "workflow", None):
+        return
+    from .deadlines import on_feedback
+    from .engine import _site_of
+
+    if on_feedback(item, _site_of(item)):
+        _reindex(item)
+
+
+def _reindex(item) -> None:
+    try:
+        from ..catalog.listing import reindex_item
+    except ImportError:  # pragma: no cover
+        return
+    from .engine import _site_of
+
+    site = _site_of(item)
+    if site is not None:
+        reindex_item(site, item)

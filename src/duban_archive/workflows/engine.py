@@ -10,6 +10,7 @@ item's append-only ``history``.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..content_types.registry import FIELD_KINDS, TypeRegistry
 from ..definitions import DefinitionError, load_definitions, require
 from ..security.roles import is_valid_token, principals_for_token
 from ..timeutil import now
+from . import deadlines as _deadlines
 
 
 class WorkflowError(Exception):
@@ -45,6 +47,10 @@ class State:
     worklist: str | None = None
     #: role tokens whose holders see the item in that worklist
     worklist_roles: tuple[str, ...] = ()
+    #: deadlines that start when the item enters this state and end when it leaves
+    deadlines: list = field(default_factory=list)  # deadlines.DeadlineDef
+    #: entering this state stops every clock (办结, 归档)
+    stop_clock: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,8 +66,18 @@ class Transition:
     fields: list = field(default_factory=list)  # content_types.registry.FieldDef
     before: str | None = None
     after: str | None = None
+    #: fires by itself once its guard passes (after a transition, or on ``run_automatic``)
     auto: bool = False
+    #: fired only by code (e.g. ``file`` by the archive subsystem): never offered as a button
+    system: bool = False
+    #: attachment kinds the item must carry before this transition (e.g. ``signed_report``)
+    requires_attachments: tuple[str, ...] = ()
+    #: deadlines this transition starts (kept until done_by / until / a final state)
+    deadlines: list = field(default_factory=list)
+    #: deadline names this transition meets (removes)
+    clears: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    guard_kw: bool = False
 
     def schema(self, site: Any = None) -> colander.SchemaNode:
         schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name)
@@ -83,6 +99,8 @@ class Workflow:
     states: dict[str, State]
     transitions: dict[str, Transition]
     source: str = ""
+    #: deadlines started on creation (e.g. the item's own 办结时限)
+    deadlines: list = field(default_factory=list)
 
     # -- security --------------------------------------------------------
     def acl_for(self, item: Any, state: str | None = None) -> tuple:
@@ -106,9 +124,13 @@ class Workflow:
         item.state = self.initial
         item.workflow = self.name
         self.apply_acl(item)
+        moment = now()
+        _deadlines.store(item, {})
+        self._enter_deadlines(item, None, self.initial, moment, start=self.deadlines)
         item.history.append({
-            "time": now(), "actor": actor, "transition": "", "title": "创建",
+            "time": moment, "actor": actor, "transition": "", "title": "创建",
             "from": "", "to": self.initial, "comment": "", "fields": {},
+            "deadlines": _snapshot(item),
         })
 
     def holds_role(self, item: Any, principals, tokens) -> bool:
@@ -129,20 +151,39 @@ class Workflow:
             if not request.has_permission(transition.permission, item):
                 return f"您没有执行“{transition.title}”的权限"
         if transition.guard:
-            reason = resolve(transition.guard)(item, request, transition)
+            guard = resolve(transition.guard)
+            if transition.guard_kw:
+                reason = guard(item, request, transition, principals=tuple(principals or ()))
+            else:
+                reason = guard(item, request, transition)
             if reason:
                 return reason
         return None
 
     def available(self, item: Any, principals, request=None) -> list[Transition]:
+        """Transitions the caller may take now (buttons); automatic and system ones are not offered."""
         return [t for t in self.transitions.values()
-                if not t.auto and self.refusal(item, t, principals, request) is None]
+                if not t.auto and not t.system and self.refusal(item, t, principals, request) is None]
+
+    def missing_attachments(self, item: Any, transition: Transition) -> dict[str, str]:
+        if not transition.requires_attachments:
+            return {}
+        try:
+            kinds = {getattr(a, "kind", None) for a in item.attachments.values()}
+        except (AttributeError, KeyError):
+            kinds = set()
+        missing = [k for k in transition.requires_attachments if k not in kinds]
+        if not missing:
+            return {}
+        names = "、".join(ATTACHMENT_KINDS.get(k, k) for k in missing)
+        return {"attachments": f"执行“{transition.title}”前须上传附件：{names}"}
 
     def fire(self, item: Any, name: str, actor: str, principals, data: dict[str, Any] | None = None,
              request=None, site: Any = None) -> dict[str, Any]:
         """Validate and take transition ``name``; returns the history entry.
 
         Raises WorkflowError (403/409/400) and changes nothing when refused.
+        Automatic transitions out of the new state follow at once (actor ``system``).
         """
         transition = self.transitions.get(name)
         if transition is None:
@@ -153,31 +194,158 @@ class Workflow:
         reason = self.refusal(item, transition, principals, request)
         if reason:
             raise WorkflowError(403, reason)
+        schema = transition.schema(site)
+        unknown = sorted(set(data or {}) - {node.name for node in schema.children})
+        if unknown:
+            raise WorkflowError(400, "填写内容有误", {k: f"“{transition.title}”不接受此字段" for k in unknown})
         try:
-            appstruct = transition.schema(site).deserialize(dict(data or {}))
+            appstruct = schema.deserialize(dict(data or {}))
         except colander.Invalid as exc:
             from ..i18n import invalid_as_dict
 
             raise WorkflowError(400, "填写内容有误", invalid_as_dict(exc)) from exc
+        missing = self.missing_attachments(item, transition)
+        if missing:
+            raise WorkflowError(400, missing["attachments"], missing)
         if transition.before:
             resolve(transition.before)(item, transition, appstruct, actor)
+        entry = self._move(item, transition, actor, appstruct, request, site)
+        self.run_automatic(item, request=request, site=site)
+        return entry
+
+    def _move(self, item: Any, transition: Transition, actor: str, appstruct: dict[str, Any],
+              request=None, site: Any = None) -> dict[str, Any]:
         old = item.state
+        moment = now()
         item.state = transition.target
-        self.apply_acl(item)
         comment = appstruct.pop("comment", "") or ""
-        entry = {
-            "time": now(), "actor": actor, "transition": transition.name,
-            "title": transition.title, "from": old, "to": transition.target,
-            "comment": comment, "fields": _plain(appstruct),
-        }
-        item.history.append(entry)
         if transition.after:
             resolve(transition.after)(item, transition, appstruct, actor)
+        self.apply_acl(item)  # after the hook: a hook may change the units (转办)
+        self._enter_deadlines(item, transition, transition.target, moment, site=site, old=old)
+        entry = {
+            "time": moment, "actor": actor, "transition": transition.name,
+            "title": transition.title, "from": old, "to": transition.target,
+            "comment": comment, "fields": _plain(appstruct), "deadlines": _snapshot(item),
+        }
+        item.history.append(entry)
+        item.modified = moment
+        _audit(item, site, actor, transition, old, comment)
         from ..events import StateChanged, notify
 
         notify(StateChanged(item, actor, transition.name, old, transition.target, entry),
                request.registry if request is not None else None)
         return entry
+
+    def run_automatic(self, item: Any, request=None, site: Any = None, limit: int = 10) -> list[str]:
+        """Fire automatic transitions whose guard passes (e.g. 超时视同签收); returns their names."""
+        fired: list[str] = []
+        for _ in range(limit):
+            for t in self.transitions.values():
+                if t.auto and item.state in t.sources and not getattr(item, "archived", False):
+                    if t.guard:
+                        guard = resolve(t.guard)
+                        kw = {"principals": ("system",)} if t.guard_kw else {}
+                        if guard(item, request, t, **kw):
+                            continue
+                    self._move(item, t, "system", {}, request, site)
+                    fired.append(t.name)
+                    break
+            else:
+                return fired
+        return fired
+
+    # -- deadlines -------------------------------------------------------
+    def _enter_deadlines(self, item: Any, transition: Transition | None, target: str, moment,
+                         site: Any = None, old: str | None = None, start: list | None = None) -> None:
+        from .calendar import WorkCalendar
+
+        current = _deadlines.open_deadlines(item)
+        state = self.states[target]
+        if state.stop_clock or state.final:
+            _deadlines.store(item, {})
+            return
+        for key, d in list(current.items()):
+            gone = (d.get("origin") == "state" and old is not None)
+            if transition is not None and (transition.name in d.get("done_by", ())
+                                           or key in transition.clears):
+                gone = True
+            if target in d.get("until", ()):
+                gone = True
+            if gone:
+                del current[key]
+        defs = [("state", d) for d in state.deadlines]
+        if transition is not None:
+            defs += [(f"transition:{transition.name}", d) for d in transition.deadlines]
+        defs += [("workflow", d) for d in (start or ())]
+        if defs:
+            cal = WorkCalendar.for_site(site if site is not None else _site_of(item))
+            for origin, ddef in defs:
+                rec = _deadlines.instantiate(item, ddef, origin, cal, moment)
+                if rec is not None:
+                    current[ddef.name] = rec
+                else:
+                    current.pop(ddef.name, None)
+        _deadlines.store(item, current)
+
+    def find_deadline(self, name: str):
+        for d in self.deadlines:
+            if d.name == name:
+                return d
+        for st in self.states.values():
+            for d in st.deadlines:
+                if d.name == name:
+                    return d
+        for t in self.transitions.values():
+            for d in t.deadlines:
+                if d.name == name:
+                    return d
+        return None
+
+    def recompute_deadline(self, item: Any, name: str, site: Any = None) -> None:
+        """Recompute one open deadline from its definition (after its input field changed)."""
+        from .calendar import WorkCalendar
+
+        ddef = self.find_deadline(name)
+        current = _deadlines.open_deadlines(item)
+        if ddef is None or name not in current:
+            return
+        rec = _deadlines.instantiate(item, ddef, current[name].get("origin", ""),
+                                     WorkCalendar.for_site(site if site is not None else _site_of(item)),
+                                     current[name].get("start"))
+        if rec is None:
+            current.pop(name)
+        else:
+            current[name] = rec
+        _deadlines.store(item, current)
+
+
+ATTACHMENT_KINDS = {"photo": "照片", "signed_report": "签字盖章的报告扫描件", "other": "其他附件"}
+
+
+def _snapshot(item: Any) -> list[dict[str, Any]]:
+    """The deadline snapshot kept in the history entry (plain data)."""
+    return [{"name": d["name"], "title": d["title"], "due": d["due"]}
+            for d in sorted(_deadlines.open_deadlines(item).values(), key=lambda d: d["due"])]
+
+
+def _site_of(item: Any) -> Any:
+    from ..content_types.site import find_site
+
+    try:
+        return find_site(item)
+    except (LookupError, AttributeError):
+        return None
+
+
+def _audit(item: Any, site: Any, actor: str, transition: Transition, old: str, comment: str) -> None:
+    site = site if site is not None else _site_of(item)
+    if site is None or "audit" not in site:
+        return
+    from ..audit.log import record
+
+    record(site, "transition", actor, getattr(item, "item_id", ""), transition=transition.name,
+           title=transition.title, old=old, new=transition.target, comment=comment or None)
 
 
 def _plain(value: Any) -> Any:
@@ -241,9 +409,15 @@ def compile_workflow(source: str, data: dict[str, Any]) -> Workflow:
             final=bool(sdata.get("final", False)),
             worklist=sdata.get("worklist"),
             worklist_roles=tuple(sdata.get("worklist_roles", ())),
+            deadlines=_deadlines.compile_deadlines(source, where, sdata.get("deadlines")),
+            stop_clock=bool(sdata.get("stop_clock", False)),
             extra={k: v for k, v in sdata.items() if k not in {
-                "title", "permissions", "inherit", "final", "worklist", "worklist_roles"}},
+                "title", "permissions", "inherit", "final", "worklist", "worklist_roles",
+                "deadlines", "stop_clock"}},
         )
+        for t in states[sname].worklist_roles:
+            if not is_valid_token(t):
+                raise DefinitionError(source, f"{where}.worklist_roles: 未知角色 '{t}'")
     initial = require(source, head, "initial_state", str, "workflow")
     if initial not in states:
         raise DefinitionError(source, f"workflow.initial_state '{initial}' 不是已定义的状态")
@@ -275,10 +449,21 @@ def compile_workflow(source: str, data: dict[str, Any]) -> Workflow:
         for hook in ("guard", "before", "after"):
             dotted = tdata.get(hook)
             if dotted:
+                if not isinstance(dotted, str):
+                    raise DefinitionError(source, f"{where}.{hook} 应为点分路径字符串")
                 try:
                     resolve(dotted)
                 except (ImportError, AttributeError, ValueError) as exc:
                     raise DefinitionError(source, f"{where}.{hook}: 无法导入 '{dotted}' ({exc})") from exc
+        guard_kw = bool(tdata.get("guard")) and "principals" in inspect.signature(
+            resolve(tdata["guard"])).parameters
+        kinds = tdata.get("requires_attachments", [])
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        for k in kinds:
+            if k not in ATTACHMENT_KINDS:
+                raise DefinitionError(source, f"{where}.requires_attachments: 未知附件类别 '{k}'，"
+                                              f"可选 {sorted(ATTACHMENT_KINDS)}")
         transitions[tname] = Transition(
             name=tname,
             title=require(source, tdata, "title", str, where),
@@ -291,9 +476,31 @@ def compile_workflow(source: str, data: dict[str, Any]) -> Workflow:
             before=tdata.get("before"),
             after=tdata.get("after"),
             auto=bool(tdata.get("auto", False)),
+            system=bool(tdata.get("system", False)),
+            requires_attachments=tuple(kinds),
+            deadlines=_deadlines.compile_deadlines(source, where, tdata.get("deadlines")),
+            clears=tuple(tdata.get("clears", ())),
+            guard_kw=guard_kw,
             extra={k: v for k, v in tdata.items() if k not in {
                 "title", "from", "to", "roles", "permission", "guard", "fields",
-                "before", "after", "auto"}},
+                "before", "after", "auto", "system", "requires_attachments", "deadlines", "clears"}},
         )
+        if transitions[tname].auto and transitions[tname].system:
+            raise DefinitionError(source, f"{where}: auto 与 system 不能同时为 true")
+    wf_deadlines = _deadlines.compile_deadlines(source, "workflow", head.get("deadlines"))
+    everything = list(wf_deadlines) + [d for st in states.values() for d in st.deadlines] + [
+        d for t in transitions.values() for d in t.deadlines]
+    for d in everything:
+        for tn in d.done_by:
+            if tn not in transitions:
+                raise DefinitionError(source, f"deadline '{d.name}'.done_by: 未知流转 '{tn}'")
+        for sn in d.until:
+            if sn not in states:
+                raise DefinitionError(source, f"deadline '{d.name}'.until: 未知状态 '{sn}'")
+    for tname, t in transitions.items():
+        for c in t.clears:
+            if not any(d.name == c for d in everything):
+                raise DefinitionError(source, f"transitions.{tname}.clears: 未知时限 '{c}'")
     return Workflow(name=name, title=require(source, head, "title", str, "workflow"),
-                    initial=initial, states=states, transitions=transitions, source=source)
+                    initial=initial, states=states, transitions=transitions, source=source,
+                    deadlines=wf_deadlines)

@@ -20,6 +20,11 @@ ROUTES = [
     ("api.item.attachments", "/api/v1/items/{id}/attachments"),
     ("api.item.audit", "/api/v1/items/{id}/audit"),
     ("api.attachment.content", "/api/v1/attachments/{id}/content"),
+    ("api.item.transitions", "/api/v1/items/{id}/transitions"),
+    ("api.item.transition", "/api/v1/items/{id}/transitions/{name}"),
+    ("api.worklist", "/api/v1/worklist"),
+    ("api.deadlines", "/api/v1/deadlines"),
+    ("api.search", "/api/v1/search"),
 ]
 
 

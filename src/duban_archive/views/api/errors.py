@@ -7,6 +7,7 @@ changes nothing.
 
 from __future__ import annotations
 
+from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.view import exception_view_config
 
@@ -23,12 +24,13 @@ CODES = {
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, fields: dict[str, str] | None = None,
-                 code: str | None = None) -> None:
+                 code: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.fields = fields or {}
         self.code = code or CODES.get(status, "error")
+        self.headers = headers or {}
 
 
 def is_api(request) -> bool:
@@ -46,6 +48,7 @@ def error_response(request, status: int, message: str, fields=None, code=None):
 
 @exception_view_config(ApiError, renderer="json")
 def api_error(exc, request):
+    request.response.headers.update(exc.headers)
     return error_response(request, exc.status, exc.message, exc.fields, exc.code)
 
 
@@ -74,6 +77,12 @@ def forbidden(exc, request):
     if request.authenticated_userid is None:
         return error_response(request, 401, "未登录或令牌无效/已过期")
     return error_response(request, 403, "您没有执行此操作的权限")
+
+
+@exception_view_config(BadCSRFToken, path_info=r"^/api/", renderer="json")
+def bad_csrf(exc, request):
+    return error_response(request, 403, "缺少或错误的 CSRF 令牌：使用登录会话调用 API 时须带 X-CSRF-Token 请求头，"
+                          "或改用 Authorization: Bearer 令牌", code="csrf_failed")
 
 
 @exception_view_config(HTTPNotFound, path_info=r"^/api/", renderer="json")

@@ -1,0 +1,266 @@
+"""立卷归档: the 待归档 queue, filing, corrections, legal hold and disposal.
+
+The order inside :func:`file_item` is deliberate: the 件号 is drawn, the
+dossier rendered and the package bagged and checked *before* anything on the
+item changes; only when every check passed does the ``file`` transition fire
+and the item freeze.  Any refusal raises :class:`FilingRefused` and the
+caller aborts the transaction, so the counter is not consumed either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from BTrees.OOBTree import OOBTree
+
+from ..audit.log import record
+from ..timeutil import now, today
+from .dossier import Filing, closed_on, render_dossier
+from .model import ArchiveRecord, PackageVersion, archive_root
+from .package import PackageRefused, build_package
+from .render import RenderFailed
+from .rules import RETENTIONS, get_rules
+
+FILE_TRANSITION = "file"
+CLOSED_STATE = "closed"
+#: item fields a records officer may correct after filing (著录更正)
+CORRECTABLE = ("title", "source", "content", "requirement", "standard", "leader", "responsible", "overseer",
+               "contact", "classification")
+
+
+class FilingRefused(Exception):
+    """Filing or a correction was refused; ``status`` 400/403/404/409, Chinese ``message``."""
+
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields or {}
+
+
+# -- the queue ---------------------------------------------------------------
+
+def pending(site) -> OOBTree:
+    root = archive_root(site)
+    q = getattr(root, "pending", None)
+    if q is None:
+        q = root.pending = OOBTree()
+    return q
+
+
+def on_state_changed(event) -> None:
+    """Subscriber: an item entering ``closed`` joins the 待归档 queue."""
+    item = event.object
+    if event.new_state != CLOSED_STATE or getattr(item, "archived", False):
+        return
+    from ..content_types.site import find_site
+
+    try:
+        site = find_site(item)
+    except LookupError:
+        return
+    pending(site)[item.item_id] = now()
+
+
+def queue(site) -> list[Any]:
+    """Items waiting to be filed, oldest closure first (also finds items closed before the queue existed)."""
+    q = pending(site)
+    items = []
+    for item_id in list(q.keys()):
+        item = site.get_item(item_id)
+        if item is not None and item.state == CLOSED_STATE and not item.archived:
+            items.append(item)
+    return sorted(items, key=lambda i: (closed_on(i) or now(), i.item_id))
+
+
+def default_retention(item, registry) -> str:
+    return get_rules(registry).retention_for(item.board_id)
+
+
+def fonds_code(site, registry) -> str:
+    return str(site.settings.get("fonds_code") or get_rules(registry).fonds_code)
+
+
+def source_organization(site, registry) -> str:
+    settings = registry.settings or {}
+    return str(settings.get("duban.source_organization") or site.settings.get("source_organization")
+               or getattr(site, "title", "督查督办"))
+
+
+def unit_code_of(site, item) -> str:
+    unit = site["units"].get(getattr(item, "lead_unit", None) or "")
+    if unit is None:
+        raise FilingRefused(409, "主办单位不存在，无法确定档号中的机构代码", {"lead_unit": "主办单位不存在"})
+    return unit.code
+
+
+# -- filing ------------------------------------------------------------------
+
+def _check_fileable(item, registry, principals) -> None:
+    if item.archived:
+        raise FilingRefused(409, "事项已归档，不能重复归档")
+    if item.state != CLOSED_STATE:
+        raise FilingRefused(409, "只有已办结的事项才能归档")
+    wf = registry.duban_workflows[item.workflow]
+    transition = wf.transitions.get(FILE_TRANSITION)
+    if transition is None:
+        raise FilingRefused(409, f"流程“{wf.title}”没有“立卷归档”流转")
+    reason = wf.refusal(item, transition, principals)
+    if reason:
+        raise FilingRefused(403, reason)
+
+
+def file_item(site, item, registry, *, retention: str | None, actor: str, principals) -> ArchiveRecord:
+    """File ``item``: assign the 档号, seal package version 1, freeze the item."""
+    _check_fileable(item, registry, principals)
+    retention = retention or default_retention(item, registry)
+    if retention not in RETENTIONS:
+        raise FilingRefused(400, "保管期限无效", {"retention": "应为 Y（永久）、D30（定期30年）或 D10（定期10年）"})
+    rules = get_rules(registry)
+    root = archive_root(site)
+    if item.item_id in root:
+        raise FilingRefused(409, "事项已有归档记录")
+    fonds = fonds_code(site, registry)
+    closed = closed_on(item)
+    year = (closed or now()).year
+    unit_code = unit_code_of(site, item)
+    series = f"{fonds}|{year}|{retention}|{unit_code}"
+    piece = root.counter(series).next()
+    code = rules.archival_code(fonds=fonds, year=year, retention=retention, unit_code=unit_code, piece=piece)
+    if code in root.by_code:
+        raise FilingRefused(409, f"档号 {code} 已被占用，请重试")
+    filed_at = now()
+    filing = Filing(archival_code=code, fonds=fonds, year=year, retention=retention, piece=piece,
+                    unit_code=unit_code, filed_by=actor, filed_on=filed_at.date().isoformat())
+    rec = ArchiveRecord(item.item_id, code, retention, year, unit_code, piece, filed_at, actor)
+    rec.series = series
+    version = _seal(site, item, registry, rec, filing, actor, "归档", 1, existing_pieces(root, series))
+    wf = registry.duban_workflows[item.workflow]
+    wf.fire(item, FILE_TRANSITION, actor, principals, {"comment": f"立卷归档，档号 {code}"}, site=site)
+    item.archived = True
+    item.archival_code = code
+    item.retention = retention
+    root.add(item.item_id, rec)
+    root.by_code[code] = item.item_id
+    pending(site).pop(item.item_id, None)
+    record(site, "file", actor, item.item_id, archival_code=code, retention=retention, piece=piece,
+           package_sha256=version.sha256, package_sm3=version.sm3, pages=version.pages)
+    return rec
+
+
+def existing_pieces(root, series: str) -> list[int]:
+    return [r.piece for r in root.values() if getattr(r, "series", None) == series]
+
+
+def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, reason: str, number: int,
+          pieces: list[int]) -> PackageVersion:
+    """Render, bag, check and store one package version on ``rec``."""
+    try:
+        dossier = render_dossier(site, item, registry, filing)
+    except RenderFailed as exc:
+        raise FilingRefused(409, f"档案 PDF 生成失败：{exc.message}") from exc
+    expected = {att.filename: att.sha256 for att in item.attachments.values()
+                if att.kind == "signed_report" and att.mimetype == "application/pdf"}
+    try:
+        pkg = build_package(site, item, registry, dossier=dossier, archival_code=rec.archival_code,
+                            fonds=filing.fonds, year=rec.year, retention=rec.retention, unit_code=rec.unit_code,
+                            piece=rec.piece, piece_series=pieces, version=number,
+                            source_organization=source_organization(site, registry), embedded_expected=expected)
+    except PackageRefused as exc:
+        raise FilingRefused(409, exc.message) from exc
+    version = PackageVersion(number, now(), actor, reason)
+    with version.blob.open("w") as f:
+        f.write(pkg.data)
+    with version.dossier.open("w") as f:
+        f.write(dossier)
+    version.size, version.sha256, version.sm3 = len(pkg.data), pkg.sha256, pkg.sm3
+    version.dossier_size, version.dossier_sha256 = len(dossier), hashlib.sha256(dossier).hexdigest()
+    version.pages = pkg.pages
+    version.checks = pkg.summary
+    version.files = tuple((f.path, f.original_name, f.size, f.sha256, f.sm3) for f in pkg.files)
+    rec.versions.append(version)
+    return version
+
+
+def record_for(site, item_id: str) -> ArchiveRecord | None:
+    root = site.get("archive")
+    return root.get(item_id) if root is not None else None
+
+
+def filing_of(rec: ArchiveRecord) -> Filing:
+    return Filing(archival_code=rec.archival_code, fonds=rec.archival_code.split("-")[0], year=rec.year,
+                  retention=rec.retention, piece=rec.piece, unit_code=rec.unit_code, filed_by=rec.filed_by,
+                  filed_on=rec.filed.date().isoformat(), notes=list(rec.notes))
+
+
+# -- corrections ---------------------------------------------------------------
+
+def correct_metadata(site, item, registry, changes: dict[str, Any], *, reason: str, actor: str) -> PackageVersion:
+    """A logged 著录更正 (old -> new) that seals a new package version; old ones stay."""
+    rec = record_for(site, item.item_id)
+    if rec is None or not item.archived:
+        raise FilingRefused(409, "事项尚未归档，请直接修改事项")
+    if not (reason or "").strip():
+        raise FilingRefused(400, "请填写更正原因", {"reason": "必填"})
+    unknown = [k for k in changes if k not in CORRECTABLE]
+    if unknown:
+        raise FilingRefused(400, "以下项目不可更正", {k: "归档后不可更正（档号、保管期限和办理过程不可改）" for k in unknown})
+    typedef = registry.duban_types[item.type_name]
+    applied: dict[str, tuple[Any, Any]] = {}
+    for name, new in changes.items():
+        fdef = typedef.field_map.get(name)
+        if fdef is None:
+            raise FilingRefused(400, "以下项目不可更正", {name: "此类事项没有该项目"})
+        if fdef.choices and new not in {c.value for c in fdef.choices if not c.refused}:
+            raise FilingRefused(400, "填写内容有误", {name: "取值无效"})
+        if not isinstance(new, str) or (fdef.required and not new.strip()):
+            raise FilingRefused(400, "填写内容有误", {name: "应为非空文本"})
+        old = getattr(item, name, None)
+        if old != new:
+            applied[name] = (old, new)
+    if not applied:
+        raise FilingRefused(400, "没有需要更正的内容")
+    number = len(rec.versions) + 1
+    when = now()
+    for name, (old, new) in applied.items():
+        setattr(item, name, new)
+        rec.corrections.append({"time": when, "actor": actor, "field": name, "old": old, "new": new,
+                                "reason": reason, "version": number})
+        rec.notes.append(f"{when.date().isoformat()} 著录更正（第 {number} 版）：{typedef.field_map[name].title}"
+                         f"由“{old or ''}”更正为“{new}”。原因：{reason}")
+        record(site, "correct", actor, item.item_id, field=name, old=old, new=new, reason=reason, version=number)
+    pieces = existing_pieces(archive_root(site), getattr(rec, "series", ""))
+    return _seal(site, item, registry, rec, filing_of(rec), actor, f"著录更正：{reason}", number, pieces)
+
+
+# -- legal hold and disposal ---------------------------------------------------
+
+def set_legal_hold(site, item_id: str, *, hold: bool, reason: str, actor: str) -> ArchiveRecord:
+    rec = record_for(site, item_id)
+    if rec is None:
+        raise FilingRefused(404, "没有该事项的归档记录")
+    if hold and not (reason or "").strip():
+        raise FilingRefused(400, "请填写冻结原因", {"reason": "必填"})
+    rec.legal_hold = bool(hold)
+    rec.legal_hold_reason = reason or ""
+    record(site, "legal_hold", actor, item_id, hold=bool(hold), reason=reason or "")
+    return rec
+
+
+def dispose(site, item_id: str, *, actor: str, on=None) -> ArchiveRecord:
+    """Mark a record for disposal (销毁) once its 保管期限 ran out — never under legal hold."""
+    rec = record_for(site, item_id)
+    if rec is None:
+        raise FilingRefused(404, "没有该事项的归档记录")
+    if rec.legal_hold:
+        raise FilingRefused(409, f"档案已冻结（{rec.legal_hold_reason}），不得销毁")
+    if rec.retention == "Y":
+        raise FilingRefused(409, "永久保管的档案不得销毁")
+    years = {"D30": 30, "D10": 10}[rec.retention]
+    on = on or today()
+    if on.year < rec.year + years + 1:
+        raise FilingRefused(409, f"保管期限未满（{rec.year} 年度 + {years} 年），不得销毁")
+    rec.disposed = on
+    record(site, "dispose", actor, item_id, archival_code=rec.archival_code)
+    return rec

@@ -1,0 +1,110 @@
+"""The archive's own records, at ``site["archive"]``.
+
+An :class:`ArchiveRecord` per filed item keeps the 档号 and every package
+version as a blob with its digests; versions are appended, never replaced
+(a correction makes version 2 and keeps version 1).  件号 counters are plain
+Persistent objects, one per 全宗·年度·保管期限·机构: two officers filing at
+once conflict on the counter and pyramid_retry re-runs one of them, so a
+number is never handed out twice nor renumbered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+from persistent.list import PersistentList
+from ZODB.blob import Blob
+
+from ..content_types.folder import Folder
+
+
+class PieceCounter(Persistent):
+    """Last 件号 handed out; deliberately conflicts (no _p_resolveConflict)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def next(self) -> int:
+        self.value += 1
+        return self.value
+
+
+class PackageVersion(Persistent):
+    """One sealed BagIt package (zip) and the dossier it contains."""
+
+    type_name = "archive_package"
+
+    def __init__(self, version: int, created, actor: str, reason: str) -> None:
+        self.version = version
+        self.created = created
+        self.actor = actor
+        self.reason = reason
+        self.blob = Blob()
+        self.dossier = Blob()
+        self.size = 0
+        self.sha256 = ""
+        self.sm3 = ""
+        self.dossier_size = 0
+        self.dossier_sha256 = ""
+        self.pages = 0
+        #: the 四性检测 report (plain dict) made when the package was sealed
+        self.checks: dict[str, Any] = {}
+
+
+class ArchiveRecord(Persistent):
+    """What filing (立卷归档) decided about one item."""
+
+    type_name = "archive_record"
+    __name__: str | None = None
+    __parent__ = None
+
+    def __init__(self, item_id: str, archival_code: str, retention: str, year: int,
+                 unit_code: str, piece: int, filed, filed_by: str) -> None:
+        self.item_id = item_id
+        self.archival_code = archival_code
+        self.retention = retention
+        self.year = year
+        self.unit_code = unit_code
+        self.piece = piece
+        self.filed = filed
+        self.filed_by = filed_by
+        self.versions = PersistentList()
+        self.legal_hold = False
+        self.legal_hold_reason = ""
+        #: corrections: plain dicts {time, actor, field, old, new, reason, version}
+        self.corrections = PersistentList()
+        #: 备考表 notes; each correction adds one
+        self.notes = PersistentList()
+
+    @property
+    def current(self) -> PackageVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+class ArchiveRecords(Folder):
+    """``site["archive"]``: item id -> ArchiveRecord, plus the 件号 counters."""
+
+    type_name = "archive"
+    title = "档案室"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counters = OOBTree()
+        #: 档号 -> item id: uniqueness is checked here, inside the transaction
+        self.by_code = OOBTree()
+
+    def counter(self, key: str) -> PieceCounter:
+        c = self.counters.get(key)
+        if c is None:
+            c = self.counters[key] = PieceCounter()
+        return c
+
+
+def archive_root(site) -> ArchiveRecords:
+    """``site["archive"]``, created on first use (older sites lack it)."""
+    root = site.get("archive")
+    if root is None:
+        root = site.add("archive", ArchiveRecords())
+    return root

@@ -1,0 +1,75 @@
+"""保管期限表 and 档号 template: declarative, validated at start-up."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..definitions import DefinitionError, load_definitions, require
+
+RETENTIONS = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
+CODE_FIELDS = {"全宗号", "门类", "年度", "保管期限", "机构代码", "件号"}
+DEFAULT_TEMPLATE = "{全宗号}-WS·{年度}-{保管期限}-{机构代码}-{件号:04d}"
+
+
+@dataclass
+class ArchiveRules:
+    fonds_code: str = "Z109"
+    category: str = "WS"
+    code_template: str = DEFAULT_TEMPLATE
+    default_retention: str = "D30"
+    board_retention: dict[str, str] = field(default_factory=dict)
+
+    def retention_for(self, board_id: str) -> str:
+        return self.board_retention.get(board_id, self.default_retention)
+
+    def archival_code(self, *, fonds: str, year: int, retention: str, unit_code: str, piece: int) -> str:
+        return self.code_template.format(**{"全宗号": fonds, "门类": self.category, "年度": year,
+                                            "保管期限": retention, "机构代码": unit_code, "件号": piece})
+
+
+def compile_rules(source: str, data: dict[str, Any]) -> ArchiveRules:
+    head = data.get("archive", {})
+    template = str(head.get("code_template", DEFAULT_TEMPLATE))
+    names = {fname for _, fname, _, _ in string.Formatter().parse(template) if fname}
+    unknown = names - CODE_FIELDS
+    if unknown:
+        raise DefinitionError(source, f"archive.code_template 含未知字段：{'、'.join(sorted(unknown))}；"
+                                      f"可用：{'、'.join(sorted(CODE_FIELDS))}")
+    if "件号" not in names:
+        raise DefinitionError(source, "archive.code_template 必须包含 {件号}，否则档号不唯一")
+    ret = data.get("retention", {})
+    default = str(ret.get("default", "D30"))
+    boards = require(source, ret, "boards", dict, "retention") if "boards" in ret else {}
+    for key, value in [("default", default), *[(f"boards.{b}", v) for b, v in boards.items()]]:
+        if value not in RETENTIONS:
+            raise DefinitionError(source, f"retention.{key} = '{value}' 无效，应为 Y、D30 或 D10")
+    rules = ArchiveRules(fonds_code=str(head.get("fonds_code", "Z109")), category=str(head.get("category", "WS")),
+                         code_template=template, default_retention=default,
+                         board_retention={str(k): str(v) for k, v in boards.items()})
+    try:
+        rules.archival_code(fonds="X", year=2026, retention="Y", unit_code="U", piece=1)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise DefinitionError(source, f"archive.code_template 无法套用：{exc}") from exc
+    return rules
+
+
+def load_rules(profile_dir: str | None = None, fonds_override: str | None = None) -> ArchiveRules:
+    found = load_definitions("duban_archive.archive", "rules", profile_dir)
+    if "retention" in found:
+        rules = compile_rules(*found["retention"])
+    else:  # pragma: no cover - the file ships with the package
+        rules = ArchiveRules()
+    if fonds_override:
+        rules.fonds_code = fonds_override
+    return rules
+
+
+def get_rules(registry) -> ArchiveRules:
+    rules = getattr(registry, "duban_archive_rules", None)
+    if rules is None:
+        settings = registry.settings or {}
+        rules = registry.duban_archive_rules = load_rules(settings.get("duban.profile_dir") or None,
+                                                          settings.get("duban.fonds_code") or None)
+    return rules

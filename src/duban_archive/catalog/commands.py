@@ -1,0 +1,72 @@
+"""Commands: ``duban-archive indexer INI`` and ``duban-archive reindex INI``.
+
+``indexer`` is the production single writer: it applies the queue the web
+processes write, in a loop (``--once`` to drain and exit).  It needs a ZODB
+that several processes can open (ZEO or RelStorage); with the embedded
+FileStorage the web process indexes in-process instead.  ``reindex`` rebuilds
+the whole index from ZODB beside the live one and switches atomically.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def register(sub) -> None:
+    p = sub.add_parser("indexer", help="全文索引进程：把事务中排队的索引任务写入全文索引（单写入者）")
+    p.add_argument("ini")
+    p.add_argument("--once", action="store_true", help="处理完当前队列后退出")
+    p.add_argument("--interval", type=float, default=2.0, help="队列为空时的轮询间隔（秒）")
+    p.add_argument("--batch", type=int, default=200, help="每批处理的条目数")
+    p.set_defaults(func=cmd_indexer)
+
+    p = sub.add_parser("reindex", help="从数据库重建全文索引（带进度条），完成后原子切换")
+    p.add_argument("ini")
+    p.add_argument("--procs", type=int, default=2, help="并行分析的进程数（默认 2）")
+    p.add_argument("--quiet", action="store_true", help="不显示进度条")
+    p.set_defaults(func=cmd_reindex)
+
+
+def _catalog(ini: str):
+    from ..scripts.env import load_registry
+
+    registry = load_registry(ini)
+    return registry.duban_fulltext
+
+
+def cmd_indexer(args) -> int:
+    catalog = _catalog(args.ini)
+
+    def report(n: int) -> None:
+        print(f"已索引 {n} 条", flush=True)
+
+    while True:
+        done = catalog.indexer.apply_pending(lock_timeout=None, batch=args.batch, on_batch=report)
+        if args.once:
+            print(f"完成：本次共处理 {done} 条索引任务", flush=True)
+            return 0
+        if not done:
+            time.sleep(args.interval)
+
+
+def cmd_reindex(args) -> int:
+    from tqdm import tqdm
+
+    catalog = _catalog(args.ini)
+    bar = None if args.quiet else tqdm(total=0, unit="件", desc="重建全文索引", file=sys.stderr)
+
+    def progress(n: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = n
+            bar.refresh()
+
+    start = time.monotonic()
+    n = catalog.indexer.rebuild(procs=max(1, args.procs), progress=progress)
+    if bar is not None:
+        bar.close()
+    elapsed = time.monotonic() - start
+    rate = n / elapsed if elapsed > 0 else 0.0
+    print(f"已重建全文索引：{n} 件，用时 {elapsed:.1f} 秒（{rate:.0f} 件/秒）")
+    return 0

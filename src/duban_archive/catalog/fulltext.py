@@ -1,0 +1,87 @@
+"""The full-text catalog of one application: wiring, after-commit indexing, search entry points.
+
+``registry.duban_fulltext`` is a :class:`FulltextCatalog`.  After a commit
+that queued index work it either wakes the in-process worker thread
+(``duban.run_workers = true``, as in ``make run``) or, without a worker,
+applies the queue itself right away (tests, single-process setups).  A
+separate ``duban-archive indexer INI`` process (production, on ZEO or
+RelStorage) is the same :class:`~.indexer.Indexer` in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..settings import asbool
+from .analysis import configure
+from .indexer import Indexer, Worker
+from .store import get_store
+
+log = logging.getLogger(__name__)
+
+
+class FulltextCatalog:
+    def __init__(self, registry: Any, var_dir: str | Path) -> None:
+        var = Path(var_dir)
+        self.cache_dir = str(var / "cache")
+        configure(self.cache_dir)
+        self.store = get_store(var)
+        self.indexer = Indexer(registry, self.store, self.cache_dir)
+        self.worker: Worker | None = None
+        #: apply the queue right after commit when no worker runs (settable in tests)
+        self.inline = True
+
+    def start_worker(self, interval: float = 5.0) -> None:
+        if self.worker is None or not self.worker.is_alive():
+            self.worker = Worker(self.indexer, interval)
+            self.worker.start()
+
+    def after_commit(self) -> None:
+        if self.worker is not None and self.worker.is_alive():
+            self.worker.wake.set()
+        elif self.inline:
+            self.indexer.apply_pending(lock_timeout=30)
+
+    def search(self, principals, q: str = "", **kw):
+        from .search import run
+
+        return run(self.store, principals, q, **kw)
+
+
+def get_catalog(registry: Any) -> FulltextCatalog:
+    return registry.duban_fulltext
+
+
+def search(request, q: str = "", **kw):
+    """Search as the requesting user (their effective principals filter the query)."""
+    return get_catalog(request.registry).search(request_principals(request), q, **kw)
+
+
+def request_principals(request) -> list[str]:
+    """Effective principals from our security policy (Pyramid 2's
+    ``request.effective_principals`` answers only ``[Everyone]`` without a legacy policy)."""
+    from pyramid.interfaces import ISecurityPolicy
+
+    return list(request.registry.getUtility(ISecurityPolicy).effective_principals(request))
+
+
+def setup(config) -> None:
+    """Called from ``catalog.includeme``: subscribers, the catalog object, the worker."""
+    from ..events import ObjectAdded, ObjectModified, ObjectRemoved, StateChanged
+    from .queue import on_content_event
+
+    settings = config.get_settings()
+    catalog = FulltextCatalog(config.registry, settings["duban.var_dir"])
+    config.registry.duban_fulltext = catalog
+    for event in (ObjectAdded, ObjectModified, ObjectRemoved, StateChanged):
+        config.add_subscriber(on_content_event, event)
+    if asbool(settings.get("duban.run_workers", "false")):
+        # started once the app is built: the ZODB databases must exist first
+        from pyramid.events import ApplicationCreated
+
+        def start(event) -> None:
+            catalog.start_worker(float(settings.get("duban.fulltext_poll", 5)))
+
+        config.add_subscriber(start, ApplicationCreated)

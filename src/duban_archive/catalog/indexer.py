@@ -1,0 +1,200 @@
+"""Applying the index queue, and rebuilding the index from scratch.
+
+One cycle, under the single-writer lock:
+
+1. begin a fresh ZODB transaction (a snapshot newer than every commit whose
+   queue entries we are about to read);
+2. read a batch of queue entries, build each item's document from that
+   snapshot (or delete it when the item is gone) and commit whoosh;
+3. delete exactly those queue keys in ZODB and commit.
+
+A crash (even ``kill -9``) after 2 and before 3 leaves the entries queued;
+the next cycle applies them again, which rewrites the same documents
+(``update_document`` on the unique ``id``): applying is idempotent, and the
+index ends consistent with ZODB.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import transaction
+from ZODB.POSException import ConflictError
+
+from ..content_types.site_access import ROOT_KEY
+from .documents import build_document
+from .queue import get_state
+from .store import IndexStore, LockTimeout
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+class Indexer:
+    """The single writer of one data directory's whoosh index."""
+
+    def __init__(self, registry: Any, store: IndexStore, cache_dir: str | None) -> None:
+        self.registry = registry
+        self.store = store
+        self.cache_dir = cache_dir
+
+    def _db(self):
+        return self.registry._zodb_databases[""]
+
+    def apply_pending(self, *, lock_timeout: float | None = 60.0, limit: int | None = None,
+                      batch: int = BATCH, on_batch: Callable[[int], None] | None = None) -> int:
+        """Apply queued entries until the queue is empty (or ``limit`` entries); returns how many."""
+        done = 0
+        try:
+            with self.store.writer_lock(lock_timeout):
+                if not self.store.exists() or not self.store.up_to_date_schema():
+                    done += self._rebuild_locked(procs=1)  # no index yet, or an old schema
+                while limit is None or done < limit:
+                    n = self._cycle(batch if limit is None else min(batch, limit - done))
+                    if n == 0:
+                        break
+                    done += n
+                    if on_batch is not None:
+                        on_batch(done)
+        except LockTimeout:
+            log.info("index writer busy; queue left for the running writer")
+        return done
+
+    def _cycle(self, batch: int) -> int:
+        tm = transaction.TransactionManager()
+        conn = self._db().open(transaction_manager=tm)
+        try:
+            tm.begin()
+            site = conn.root().get(ROOT_KEY)
+            state = get_state(site, create=False) if site is not None else None
+            if state is None:
+                return 0
+            entries = []
+            for key, item_id in state.queue.items():
+                entries.append((key, item_id))
+                if len(entries) >= batch:
+                    break
+            if not entries:
+                return 0
+            ids = sorted({item_id for _, item_id in entries})
+            ix = self.store.open()
+            writer = ix.writer(timeout=30)
+            try:
+                for item_id in ids:
+                    item = site.get_item(item_id)
+                    if item is None:
+                        writer.delete_by_term("id", item_id)
+                    else:
+                        writer.update_document(**build_document(item, self.registry, self.cache_dir))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            state.take([key for key, _ in entries])
+            try:
+                tm.commit()
+            except ConflictError:  # the entries stay queued; re-applying them is harmless
+                tm.abort()
+                log.info("queue cleanup conflicted; will re-apply %d entries", len(entries))
+            return len(entries)
+        finally:
+            tm.abort()
+            conn.close()
+
+    # -- rebuild -----------------------------------------------------------
+    def rebuild(self, *, procs: int = 2, progress: Callable[[int, int], None] | None = None,
+                lock_timeout: float | None = 600.0) -> int:
+        """Build a new index generation from ZODB and switch to it; returns items indexed."""
+        with self.store.writer_lock(lock_timeout):
+            return self._rebuild_locked(procs=procs, progress=progress)
+
+    def _rebuild_locked(self, *, procs: int, progress: Callable[[int, int], None] | None = None) -> int:
+        tm = transaction.TransactionManager()
+        conn = self._db().open(transaction_manager=tm)
+        path = None
+        try:
+            tm.begin()
+            site = conn.root().get(ROOT_KEY)
+            path = self.store.new_generation()
+            if site is None:
+                self.store.activate(path)
+                return 0
+            state = get_state(site, create=False)
+            seen_keys = list(state.queue.keys()) if state is not None else []
+            from whoosh import index as windex
+
+            ix = windex.open_dir(str(path))
+            total = len(site.item_index)
+            if procs > 1 and total >= 500:
+                from whoosh.multiproc import MpWriter
+
+                writer = MpWriter(ix, procs=procs, batchsize=256, multisegment=True,
+                                  limitmb=128)
+            else:
+                writer = ix.writer(limitmb=128)
+            n = 0
+            try:
+                for item in site.item_index.values():
+                    writer.add_document(**build_document(item, self.registry, self.cache_dir))
+                    n += 1
+                    if progress is not None and n % 100 == 0:
+                        progress(n, total)
+                    if n % 2000 == 0:
+                        conn.cacheGC()
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            if progress is not None:
+                progress(n, total)
+            self.store.activate(path)
+            path = None
+            if state is not None and seen_keys:
+                state.take(seen_keys)
+                try:
+                    tm.commit()
+                except ConflictError:
+                    tm.abort()
+            return n
+        finally:
+            tm.abort()
+            conn.close()
+            if path is not None:  # failed: drop the half-built generation
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+
+
+class Worker(threading.Thread):
+    """In-process indexer for ``make run`` (``duban.run_workers = true``).
+
+    Woken right after each commit that queued something; also polls, so
+    commits from other processes (CLI, tick) get indexed too.
+    """
+
+    def __init__(self, indexer: Indexer, interval: float = 5.0) -> None:
+        super().__init__(name="duban-fulltext-indexer", daemon=True)
+        self.indexer = indexer
+        self.interval = interval
+        self.wake = threading.Event()
+        self.stopping = False
+
+    def run(self) -> None:
+        from pyramid.threadlocal import manager
+
+        manager.push({"registry": self.indexer.registry, "request": None})
+        while not self.stopping:
+            try:
+                self.indexer.apply_pending(lock_timeout=0)
+            except Exception:
+                log.exception("background indexing failed; retrying later")
+            self.wake.wait(self.interval)
+            self.wake.clear()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.wake.set()

@@ -1,0 +1,257 @@
+"""Querying the full-text catalog: the only module views call (never whoosh directly).
+
+The caller's effective principals are part of the query itself (an ``allowed``
+term filter with no effect on scores), so totals, facets and pages only ever
+count what the caller may view; views re-check ``view`` on each item shown.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from whoosh import qparser, sorting
+from whoosh import query as Q
+
+from .analysis import normalize, words
+
+TEXT_FIELDS = ("title", "body", "files")
+SORTS = {
+    "relevance": None,
+    "registered_on": ("registered_on", True),
+    "modified": ("modified", True),
+    "deadline": ("deadline", False),
+}
+FACETS = ("board", "state", "unit", "year", "retention")
+#: field names users may type in Chinese (``状态:assigned``, ``年度:2025``)
+ALIASES = {
+    "title": ["标题"], "body": ["内容", "正文"], "files": ["附件"], "state": ["状态"],
+    "board": ["版块"], "units": ["单位", "unit"], "lead_unit": ["牵头单位", "主办单位"],
+    "year": ["年度"], "retention": ["保管期限"], "archival_code": ["档号"], "number": ["编号"],
+    "registered_on": ["立项日期"], "deadline": ["办结时限", "期限"], "grade": ["评价"],
+    "type": ["类型"],
+}
+MAX_PER_PAGE = 100
+
+
+class QueryError(ValueError):
+    """The query string could not be understood (message in Chinese)."""
+
+
+@dataclass
+class Hit:
+    id: str
+    number: str
+    title: str
+    state: str
+    board: str
+    score: float
+    snippet: str  # HTML: escaped text with <mark> around matched words
+    registered_on: datetime | None = None
+    units: tuple[str, ...] = ()
+    retention: str = ""
+    archival_code: str = ""
+
+
+@dataclass
+class SearchResults:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
+    page: int = 1
+    per_page: int = 20
+    terms: tuple[str, ...] = ()
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+class UnitsFacet(sorting.FacetType):
+    """Facet on the multi-valued unit list (lead + assisting), read from a column."""
+
+    def categorizer(self, global_searcher):
+        return _UnitsCategorizer()
+
+
+class _UnitsCategorizer(sorting.Categorizer):
+    allow_overlap = True
+
+    def set_searcher(self, segment_searcher, docoffset):
+        reader = segment_searcher.reader()
+        self._col = reader.column_reader("units_col") if reader.has_column("units_col") else None
+
+    def key_for(self, matcher, docid):
+        keys = self.keys_for(matcher, docid)
+        return keys[0] if keys else ""
+
+    def keys_for(self, matcher, docid):
+        raw = self._col[docid] if self._col is not None else b""
+        return raw.decode("utf-8").split(",") if raw else []
+
+
+def _parser(schema):
+    parser = qparser.MultifieldParser(list(TEXT_FIELDS) + ["number", "archival_code"], schema,
+                                      fieldboosts={"title": 3.0, "number": 5.0, "archival_code": 5.0},
+                                      group=qparser.AndGroup)
+    parser.add_plugin(qparser.GtLtPlugin())
+    parser.add_plugin(qparser.FieldAliasPlugin(ALIASES))
+    parser.remove_plugin_class(qparser.WildcardPlugin)
+    return parser
+
+
+_PARSERS: dict[int, Any] = {}
+
+
+def parse(schema, q: str):
+    """Parse user query syntax (phrases in quotes, AND/OR/NOT, field:value, ranges)."""
+    text = normalize(q).strip()
+    if not text:
+        return Q.Every()
+    # Chinese operators and full-width quotes typed by users
+    text = re.sub(r"[“”]", '"', text)
+    parser = _PARSERS.get(id(schema))
+    if parser is None:
+        parser = _PARSERS[id(schema)] = _parser(schema)
+    try:
+        return parser.parse(text)
+    except Exception as exc:  # whoosh raises plain exceptions for malformed ranges
+        raise QueryError(f"无法理解的检索式：{exc}") from exc
+
+
+def _filters(principals, board, state, unit, year, retention) -> list:
+    out: list = [Q.ConstantScoreQuery(Q.Or([Q.Term("allowed", p) for p in principals]), 0.0)]
+    for fname, value in (("board", board), ("state", state), ("units", unit), ("retention", retention)):
+        if value:
+            out.append(Q.ConstantScoreQuery(Q.Term(fname, str(value)), 0.0))
+    if year:
+        y = int(year)
+        out.append(Q.ConstantScoreQuery(Q.NumericRange("year", y, y), 0.0))
+    return out
+
+
+def query_terms(q) -> tuple[str, ...]:
+    """Words of the parsed query in text fields (for highlighting)."""
+    terms = set()
+    for fname, text in q.iter_all_terms(phrases=True):
+        if fname in TEXT_FIELDS and isinstance(text, str):
+            terms.add(text)
+    return tuple(sorted(terms, key=len, reverse=True))
+
+
+def run(store, principals, q: str = "", *, board: str | None = None, state: str | None = None,
+        unit: str | None = None, year: int | None = None, retention: str | None = None,
+        sort: str = "relevance", page: int = 1, per_page: int = 20, facets: bool = True,
+        snippets: bool = True) -> SearchResults:
+    """Search what ``principals`` may view; see module doc."""
+    principals = [p for p in principals if p]
+    page = max(1, int(page))
+    per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
+    searcher = store.searcher()
+    parsed = parse(searcher.schema, q)
+    full = Q.And([parsed] + _filters(principals, board, state, unit, year, retention))
+    kw: dict[str, Any] = {}
+    sort_spec = SORTS.get(sort) or None
+    if sort_spec:
+        kw["sortedby"] = sort_spec[0]
+        kw["reverse"] = sort_spec[1]
+    if facets:
+        kw["groupedby"] = {
+            "board": sorting.FieldFacet("board"), "state": sorting.FieldFacet("state"),
+            "year": sorting.FieldFacet("year"), "retention": sorting.FieldFacet("retention"),
+            "unit": UnitsFacet(),
+        }
+        kw["maptype"] = sorting.Count
+    results = searcher.search_page(full, page, pagelen=per_page, **kw)
+    terms = query_terms(parsed)
+    hits = []
+    for hit in results:
+        stored = hit.fields()
+        hits.append(Hit(
+            id=stored["id"], number=stored.get("number", ""), title=stored.get("title", ""),
+            state=stored.get("state", ""), board=stored.get("board", ""),
+            score=round(float(hit.score or 0.0), 4),
+            snippet=make_snippet(stored, terms) if snippets else "",
+            registered_on=stored.get("registered_on"),
+            units=tuple(u for u in stored.get("units", "").split(",") if u),
+            retention=stored.get("retention", ""), archival_code=stored.get("archival_code", ""),
+        ))
+    out = SearchResults(total=results.total, hits=hits, page=page, per_page=per_page, terms=terms)
+    if facets:
+        raw = results.results
+        for name in FACETS:
+            groups = raw.groups(name)
+            pairs = [(k, v) for k, v in groups.items() if k not in ("", None, b"")]
+            pairs.sort(key=lambda kv: (-kv[1], str(kv[0])))
+            out.facets[name] = pairs
+    return out
+
+
+# -- snippets --------------------------------------------------------------
+_SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+|\n|$)")
+
+
+def sentences(text: str) -> list[str]:
+    """Split on Chinese sentence ends (。！？), keeping the punctuation."""
+    return [s.strip() for s in _SENTENCE.findall(text or "") if s.strip()]
+
+
+def make_snippet(stored: dict[str, Any], terms, max_sentences: int = 2, width: int = 160) -> str:
+    """Up to two sentences with the most matched words, matches in ``<mark>``."""
+    scored: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+    order = 0
+    for fname in ("body", "files", "title"):
+        for sentence in sentences(stored.get(fname, "")):
+            order += 1
+            norm = normalize(sentence)
+            low = norm.lower()
+            if not any(t in low for t in terms):
+                continue
+            if len(norm) != len(sentence):  # NFKC changed the length: mark the normalised text
+                sentence = norm
+            spans = [(s, e) for _, w, s, e in words(norm, search=True) if w in terms]
+            if spans:
+                scored.append((len({sentence[s:e].lower() for s, e in spans}), -order, sentence, spans))
+    if not scored:
+        first = sentences(stored.get("body", "")) or [stored.get("title", "")]
+        text = first[0]
+        return html.escape(text[:width] + ("…" if len(text) > width else ""))
+    scored.sort(reverse=True)
+    chosen = sorted(scored[:max_sentences], key=lambda s: -s[1])
+    return " … ".join(_mark(sentence, spans, width) for _, _, sentence, spans in chosen)
+
+
+def _mark(sentence: str, spans: list[tuple[int, int]], width: int) -> str:
+    spans = sorted(spans)
+    merged: list[list[int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    start = 0
+    if len(sentence) > width and merged and merged[0][0] > width // 3:
+        start = merged[0][0] - width // 3
+    end = min(len(sentence), start + width)
+    out = ["…" if start else ""]
+    pos = start
+    for s, e in merged:
+        if s >= end:
+            break
+        s = max(s, pos)
+        out.append(html.escape(sentence[pos:s]))
+        out.append(f"<mark>{html.escape(sentence[s:min(e, end)])}</mark>")
+        pos = min(e, end)
+    out.append(html.escape(sentence[pos:end]))
+    if end < len(sentence):
+        out.append("…")
+    return "".join(out)
+
+
+def parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    return date.fromisoformat(value)

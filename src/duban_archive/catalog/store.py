@@ -1,0 +1,134 @@
+"""Where the whoosh index lives, and the single-writer lock.
+
+``<var>/index/CURRENT`` names the active generation directory
+(``<var>/index/g<ns>``).  A rebuild writes a new generation beside the live
+one and switches with an atomic ``os.replace`` of CURRENT, so a crash during a
+rebuild leaves the old index in service and a reader never sees a half-built
+one.  ``<var>/index/applier.lock`` (``flock``) makes one writer at a time per
+machine — threads and processes alike; the kernel drops it when the holder
+dies, even by ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from whoosh import index as windex
+
+from .schema import SCHEMA_VERSION, make_schema
+
+
+class LockTimeout(Exception):
+    pass
+
+
+class IndexStore:
+    """The index directory of one data directory (one per process, shared by threads)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._opened: tuple[str, object] | None = None
+        self._mutex = threading.Lock()
+        self._local = threading.local()
+
+    # -- generations -----------------------------------------------------
+    @property
+    def current_file(self) -> Path:
+        return self.root / "CURRENT"
+
+    def current_name(self) -> str | None:
+        try:
+            name = self.current_file.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name if name and (self.root / name).is_dir() else None
+
+    def exists(self) -> bool:
+        return self.current_name() is not None
+
+    def new_generation(self) -> Path:
+        path = self.root / f"g{time.time_ns()}-v{SCHEMA_VERSION}"
+        path.mkdir()
+        windex.create_in(str(path), make_schema())
+        return path
+
+    def activate(self, path: Path) -> None:
+        tmp = self.root / "CURRENT.tmp"
+        tmp.write_text(path.name)
+        os.replace(tmp, self.current_file)
+        for old in self.root.iterdir():
+            if old.is_dir() and old.name.startswith("g") and old.name != path.name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def up_to_date_schema(self) -> bool:
+        name = self.current_name()
+        return bool(name) and name.endswith(f"-v{SCHEMA_VERSION}")
+
+    def open(self):
+        """The active index (created empty when there is none)."""
+        with self._mutex:
+            name = self.current_name()
+            if name is None:
+                path = self.new_generation()
+                self.activate(path)
+                name = path.name
+            if self._opened is None or self._opened[0] != name:
+                self._opened = (name, windex.open_dir(str(self.root / name)))
+            return self._opened[1]
+
+    # -- reading ---------------------------------------------------------
+    def searcher(self):
+        """A per-thread searcher, refreshed when the index changed."""
+        ix = self.open()
+        cached = getattr(self._local, "searcher", None)
+        if cached is not None and cached[0] is ix:
+            s = cached[1].refresh()
+        else:
+            if cached is not None:
+                cached[1].close()
+            s = ix.searcher()
+        self._local.searcher = (ix, s)
+        return s
+
+    # -- writing ---------------------------------------------------------
+    @contextlib.contextmanager
+    def writer_lock(self, timeout: float | None = 60.0) -> Iterator[None]:
+        """Hold the single-writer lock (``timeout=0``: fail at once when busy)."""
+        fd = os.open(self.root / "applier.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise LockTimeout("全文索引正被另一进程写入") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+_stores: dict[str, IndexStore] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(var_dir: str | Path) -> IndexStore:
+    root = str(Path(var_dir) / "index")
+    with _stores_lock:
+        store = _stores.get(root)
+        if store is None:
+            store = _stores[root] = IndexStore(root)
+        return store

@@ -1,0 +1,247 @@
+"""The persistent outbox: every reminder and notice, its channel and its fate.
+
+Messages are written inside the transaction that decides them (a workflow
+step, a tick) and delivered later by :mod:`.delivery`, so a refused request
+sends nothing and a crash loses nothing.  Two indexes keep ``tick`` cheap
+with 100k open items: ``queue`` (deliver-at epoch -> message ids) for
+messages waiting for a channel and ``schedule`` (next fire epoch -> item ids)
+for items whose next reminder is known.  Both are OOBTrees keyed by time, so
+finding what is due is a range query, never a scan.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
+
+from ..timeutil import now
+
+#: message status -> title (UI, API)
+STATUSES = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "发送失败",
+    "cancelled": "已取消",
+}
+CHANNELS = {"inbox": "站内消息", "email": "电子邮件", "sms": "短信"}
+KINDS = {
+    "notice": "交办通知",
+    "reminder": "提醒",
+    "overdue": "逾期催办",
+    "monthly": "月度进展催报",
+    "escalation": "督办",
+}
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class Message(Persistent):
+    """One message to one recipient over one channel (plain attributes only)."""
+
+    def __init__(self, msg_id: str, *, kind: str, channel: str, recipient: str, address: str,
+                 subject: str, body: str, item_id: str = "", rule: str = "",
+                 not_before: datetime | None = None, created: datetime | None = None) -> None:
+        self.msg_id = msg_id
+        self.kind = kind
+        self.channel = channel
+        self.recipient = recipient
+        self.address = address
+        self.subject = subject
+        self.body = body
+        self.item_id = item_id
+        self.rule = rule
+        self.created = created or now()
+        self.not_before = not_before or self.created
+        self.status = "pending"
+        self.attempts = 0
+        self.last_error = ""
+        self.sent_at: datetime | None = None
+        self.claimed_by = ""
+        self.claimed_at: datetime | None = None
+        #: epoch under which the message sits in ``Outbox.queue`` (None: not queued)
+        self.queue_key: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        from ..timeutil import isoformat
+
+        return {
+            "id": self.msg_id, "kind": self.kind, "kind_title": KINDS.get(self.kind, self.kind),
+            "channel": self.channel, "recipient": self.recipient, "subject": self.subject,
+            "body": self.body, "item": self.item_id or None, "rule": self.rule,
+            "status": self.status, "status_title": STATUSES.get(self.status, self.status),
+            "attempts": self.attempts, "error": self.last_error or None,
+            "created": isoformat(self.created), "not_before": isoformat(self.not_before),
+            "sent_at": isoformat(self.sent_at),
+        }
+
+
+class Inbox(Persistent):
+    """A user's in-app messages (the bell): message id -> read flag."""
+
+    def __init__(self) -> None:
+        self.entries = OOBTree()
+        self.unread = Length()
+
+    def add(self, msg_id: str) -> None:
+        if msg_id not in self.entries:
+            self.entries[msg_id] = False
+            self.unread.change(1)
+
+    def mark_read(self, msg_id: str) -> bool:
+        if self.entries.get(msg_id) is False:
+            self.entries[msg_id] = True
+            self.unread.change(-1)
+            return True
+        return False
+
+
+class Outbox(Persistent):
+    type_name = "outbox"
+    __name__: str | None = None
+    __parent__: Any = None
+
+    def __init__(self) -> None:
+        #: msg id ("<time_ns>-<hex>", sorts by creation) -> Message
+        self.messages = OOBTree()
+        #: deliver-at epoch -> OOTreeSet of pending msg ids
+        self.queue = OOBTree()
+        #: item id -> OOTreeSet of msg ids
+        self.by_item = OOBTree()
+        #: dedupe key -> msg id (a reminder is produced once)
+        self.keys = OOBTree()
+        #: next fire epoch -> OOTreeSet of item ids; item id -> (epoch, checked epoch)
+        self.schedule = OOBTree()
+        self.item_fire = OOBTree()
+        #: username -> Inbox
+        self.inboxes = OOBTree()
+
+    # -- messages --------------------------------------------------------
+    def add(self, msg: Message, key: str | None = None) -> Message | None:
+        """Store ``msg`` (None if ``key`` was already produced)."""
+        if key is not None:
+            if key in self.keys:
+                return None
+            self.keys[key] = msg.msg_id
+        self.messages[msg.msg_id] = msg
+        if msg.item_id:
+            _set_add(self.by_item, msg.item_id, msg.msg_id)
+        if msg.channel == "inbox":  # transactional: delivered with the commit itself
+            self.inbox(msg.recipient).add(msg.msg_id)
+            msg.status, msg.sent_at, msg.attempts = "sent", msg.created, 1
+        else:
+            self.enqueue(msg, msg.not_before)
+        return msg
+
+    def inbox(self, username: str) -> Inbox:
+        box = self.inboxes.get(username)
+        if box is None:
+            box = self.inboxes[username] = Inbox()
+        return box
+
+    def unread_count(self, username: str) -> int:
+        box = self.inboxes.get(username)
+        return box.unread() if box is not None else 0
+
+    def enqueue(self, msg: Message, at: datetime) -> None:
+        """(Re)place ``msg`` in the delivery queue at ``at``."""
+        self.unqueue(msg)
+        msg.queue_key = epoch(at)
+        _set_add(self.queue, msg.queue_key, msg.msg_id)
+
+    def unqueue(self, msg: Message) -> None:
+        if msg.queue_key is not None:
+            _set_discard(self.queue, msg.queue_key, msg.msg_id)
+            msg.queue_key = None
+
+    def due_ids(self, moment: datetime, limit: int | None = None) -> list[str]:
+        out: list[str] = []
+        for _, ids in self.queue.items(max=epoch(moment)):
+            for msg_id in ids:
+                out.append(msg_id)
+                if limit is not None and len(out) >= limit:
+                    return out
+        return out
+
+    def cancel_for_item(self, item_id: str, kinds: tuple[str, ...], reason: str) -> int:
+        """Cancel pending messages of these kinds for the item (it no longer needs them)."""
+        n = 0
+        for msg_id in list(self.by_item.get(item_id, ())):
+            msg = self.messages[msg_id]
+            if msg.status == "pending" and msg.kind in kinds:
+                self.unqueue(msg)
+                msg.status, msg.last_error = "cancelled", reason
+                n += 1
+        return n
+
+    def since(self, moment: datetime) -> Iterator[Message]:
+        lo = f"{int(moment.timestamp() * 1_000_000_000):020d}"
+        return iter(self.messages.values(min=lo))
+
+    def for_item(self, item_id: str) -> list[Message]:
+        return [self.messages[m] for m in self.by_item.get(item_id, ())]
+
+    # -- reminder schedule ----------------------------------------------
+    def schedule_item(self, item_id: str, fire_at: datetime | None, checked: datetime) -> None:
+        old = self.item_fire.get(item_id)
+        new_epoch = epoch(fire_at) if fire_at is not None else None
+        if old is not None and old[0] is not None and old[0] != new_epoch:
+            _set_discard(self.schedule, old[0], item_id)
+        if new_epoch is not None:
+            _set_add(self.schedule, new_epoch, item_id)
+        self.item_fire[item_id] = (new_epoch, epoch(checked))
+
+    def unschedule(self, item_id: str) -> None:
+        old = self.item_fire.get(item_id)
+        if old is not None:
+            if old[0] is not None:
+                _set_discard(self.schedule, old[0], item_id)
+            del self.item_fire[item_id]
+
+    def due_items(self, moment: datetime, limit: int | None = None) -> list[str]:
+        out: list[str] = []
+        for _, ids in self.schedule.items(max=epoch(moment)):
+            out.extend(ids)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def checked(self, item_id: str) -> int | None:
+        got = self.item_fire.get(item_id)
+        return got[1] if got is not None else None
+
+
+def new_id() -> str:
+    return f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+
+
+def _set_add(tree: OOBTree, key: Any, value: str) -> None:
+    bucket = tree.get(key)
+    if bucket is None:
+        bucket = tree[key] = OOTreeSet()
+    bucket.add(value)
+
+
+def _set_discard(tree: OOBTree, key: Any, value: str) -> None:
+    bucket = tree.get(key)
+    if bucket is not None and value in bucket:
+        bucket.remove(value)
+        if not bucket:
+            del tree[key]
+
+
+def get_outbox(site) -> Outbox:
+    """The site's outbox, created on first use (older sites had none)."""
+    box = site.get("outbox")
+    if box is None:
+        box = site.add("outbox", Outbox())
+    return box

@@ -1,0 +1,7 @@
+"""reports — monthly 通报 (PDF, Excel), statistics for the dashboard, the 电子台账 export/import."""
+
+from __future__ import annotations
+
+
+def includeme(config) -> None:
+    pass

@@ -1,0 +1,61 @@
+"""``duban-archive import-ledger INI FILE.xlsx [--board B] [--actor USER]`` and ``export-ledger``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("import-ledger", help="导入已有的 Excel 电子台账（任一行有误则全部不导入）")
+    p.add_argument("ini")
+    p.add_argument("file", help="Excel 文件 (.xlsx)，第 1 行为列名（如 事项名称、承办单位、完成时限）")
+    p.add_argument("--board", default="rcgl", help="导入到的版块（默认 rcgl 日常管理事项）")
+    p.add_argument("--actor", default="supervisor", help="记入审计日志的操作人（默认 supervisor）")
+    p.set_defaults(func=import_command)
+    e = subparsers.add_parser("export-ledger", help="导出电子台账 Excel")
+    e.add_argument("ini")
+    e.add_argument("file", help="输出文件 (.xlsx)")
+    e.add_argument("--board", default=None, help="只导出此版块")
+    e.set_defaults(func=export_command)
+
+
+def import_command(args: argparse.Namespace) -> int:
+    import transaction
+
+    from ..content_types.site_access import open_site
+    from ..scripts.env import load_registry
+    from .ledger import LedgerImportError, import_ledger
+
+    registry = load_registry(args.ini)
+    with open_site(registry) as site:
+        try:
+            with open(args.file, "rb") as f:
+                result = import_ledger(site, registry, f, args.board, args.actor)
+        except FileNotFoundError:
+            print(f"错误：找不到文件 {args.file}", file=sys.stderr)
+            return 2
+        except LedgerImportError as exc:
+            transaction.abort()
+            print(str(exc), file=sys.stderr)
+            for line in exc.errors:
+                print(f"  {line}", file=sys.stderr)
+            return 1
+        transaction.commit()
+    print(f"已导入 {len(result.created)} 件事项：{', '.join(result.created)}")
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from ..content_types.site_access import open_site
+    from ..scripts.env import load_registry
+    from .ledger import export_ledger
+
+    registry = load_registry(args.ini)
+    with open_site(registry) as site:
+        items = [i for i in site.item_index.values() if args.board in (None, i.board_id)]
+        data = export_ledger(site, registry, items)
+    with open(args.file, "wb") as f:
+        f.write(data)
+    print(f"已导出 {len(items)} 件事项到 {args.file}")
+    return 0

@@ -1,0 +1,63 @@
+"""Grading on 办结 (seed 000 五; seed 002 第十六条): A 优秀 · B 良好 · C 合格 · D 不合格.
+
+Every workflow's ``close`` transition gets a required ``grade`` choice (unless
+its definition already has one) and, where ``grading.toml`` lists stages for
+the workflow (互联网+督查: the seven rows of seed 000's 评价表), optional
+per-stage grades.  A subscriber stores ``item.grade`` (str) and
+``item.stage_grades`` (dict) from the history entry the engine wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..content_types.registry import TypeRegistry
+from ..events import StateChanged
+
+GRADE_FIELD = "grade"
+STAGE_PREFIX = "stage_"
+
+
+def load_grading(profile_dir: str | None = None) -> dict[str, Any]:
+    """``definitions/grading.toml`` (a site profile's ``definitions/grading.toml`` wins)."""
+    from ..definitions import load_definitions
+
+    return load_definitions("duban_archive.scoring", "definitions", profile_dir)["grading"][1]
+
+
+def grade_titles(grading: dict[str, Any]) -> dict[str, str]:
+    return {g["value"]: g["title"] for g in grading["grades"]}
+
+
+def register_grade_fields(workflows, grading: dict[str, Any]) -> None:
+    """Add the grade fields to each workflow's close transition (idempotent)."""
+    compiler = TypeRegistry()
+    vocab = {"grade": [{"value": g["value"], "title": f"{g['value']} {g['title']}"} for g in grading["grades"]]}
+    criteria = "；".join(f"{g['value']}（{g['title']}）：{g['criteria']}" for g in grading["grades"])
+    for wf in workflows:
+        close = wf.transitions.get("close")
+        if close is None:
+            continue
+        names = {f.name for f in close.fields}
+        if GRADE_FIELD not in names:
+            close.fields.append(compiler._field("scoring/definitions/grading.toml", {
+                "name": GRADE_FIELD, "title": "办理评价", "kind": "choice", "vocabulary": "grade",
+                "required": True, "description": criteria}, vocab, "grade"))
+        for i, stage in enumerate(grading.get("stages", {}).get(wf.name, [])):
+            name = f"{STAGE_PREFIX}{stage['name']}"
+            if name not in names:
+                close.fields.append(compiler._field("scoring/definitions/grading.toml", {
+                    "name": name, "title": f"{i + 1}. {stage['group']} · {stage['title']}", "kind": "choice",
+                    "vocabulary": "grade"}, vocab, name))
+
+
+def on_close(event: StateChanged) -> None:
+    if event.transition != "close":
+        return
+    fields = (event.entry or {}).get("fields") or {}
+    grade = fields.get(GRADE_FIELD)
+    if grade:
+        item = event.object
+        item.grade = str(grade)
+        item.stage_grades = {k[len(STAGE_PREFIX):]: str(v) for k, v in fields.items()
+                             if k.startswith(STAGE_PREFIX) and v}

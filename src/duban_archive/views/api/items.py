@@ -1,0 +1,263 @@
+"""Items: create in a board, list, read, partial update; feedback, instructions, audit trail.
+
+Validation comes from the item's type definition (one colander schema for
+forms and API).  Every refusal raises before anything is written, and the
+error handler dooms the transaction besides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.view import view_config
+
+from ...audit.log import as_json, record
+from ...content_types.actions import add_feedback, add_instruction, create_item, edit_item
+from ...content_types.site_access import get_site
+from ...validation import ValidationFailed, validate
+from .errors import ApiError
+from .openapi import document
+from .serialize import item_json, record_json
+from .util import get_item, identity, int_param, json_body, principals, require
+
+ITEM = {"type": "object", "description": "事项（字段随事项类型而定，见 GET /api/v1/items/{id}）",
+        "additionalProperties": True}
+CREATED = {"type": "object", "properties": {
+    "id": {"type": "string"}, "number": {"type": "string"}, "state": {"type": "string"},
+    "url": {"type": "string"}}}
+ITEM_FIELDS = {"type": "object", "additionalProperties": True,
+               "description": "title, source, content, requirement, deadline?, lead_unit, assist_units?, "
+                              "leader?, contact?, urgency?, classification? …（未知字段返回 400）"}
+RECORD = {"type": "object", "additionalProperties": True}
+MAX_PER_PAGE = 200
+
+
+# -- create ----------------------------------------------------------------
+
+document("api.board.items", "POST", "在版块中立项（返回 201）", request=ITEM_FIELDS, response=CREATED, status=201,
+         params=[{"name": "board", "in": "path", "required": True, "schema": {"type": "string"}}])
+
+
+@view_config(route_name="api.board.items", request_method="POST", renderer="json")
+def create_view(request):
+    site = get_site(request)
+    board = site.boards.get(request.matchdict["board"])
+    if board is None:
+        raise ApiError(404, f"版块“{request.matchdict['board']}”不存在")
+    require(request, "add_item", board)
+    data = json_body(request)
+    typedef = request.registry.duban_types[board.item_type]
+    appstruct = validate(typedef.schema("add", site=site, request=request), data)
+    item = create_item(site, board, appstruct, request.authenticated_userid, request.registry)
+    request.response.status_int = 201
+    url = request.route_url("api.item", id=item.item_id)
+    request.response.headers["Location"] = url
+    return {"id": item.item_id, "number": item.number, "state": item.state, "url": url}
+
+
+document("api.board.items", "GET", "版块内事项列表（同 GET /api/v1/items?board=）", response={
+    "type": "object", "properties": {"total": {"type": "integer"}, "items": {"type": "array", "items": ITEM}}},
+    params=[{"name": "board", "in": "path", "required": True, "schema": {"type": "string"}}])
+
+
+@view_config(route_name="api.board.items", request_method="GET", renderer="json")
+def board_list_view(request):
+    if request.matchdict["board"] not in get_site(request).boards:
+        raise ApiError(404, f"版块“{request.matchdict['board']}”不存在")
+    return _listing(request, board=request.matchdict["board"])
+
+
+# -- list ------------------------------------------------------------------
+
+LIST_PARAMS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": t}, "description": d}
+    for n, t, d in (
+        ("board", "string", "版块 id"), ("state", "string", "状态（可用逗号分隔多个）"),
+        ("unit", "string", "主办或协办单位 id"), ("year", "integer", "立项年度"),
+        ("overdue", "boolean", "true：只列逾期事项"), ("sort", "string", "number|deadline|registered_on|modified|due"),
+        ("reverse", "boolean", "倒序"), ("page", "integer", "页码，从 1 开始"),
+        ("per_page", "integer", f"每页条数（默认 50，最多 {MAX_PER_PAGE}）"),
+    )
+]
+SORTS = ("number", "deadline", "registered_on", "modified", "due")
+
+document("api.items", "GET", "事项列表（只含调用者可查看的事项）", params=LIST_PARAMS, response={
+    "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
+                                     "per_page": {"type": "integer"}, "items": {"type": "array", "items": ITEM}}},
+    errors=(400, 401))
+
+
+@view_config(route_name="api.items", request_method="GET", renderer="json")
+def list_view(request):
+    return _listing(request, board=request.GET.get("board") or None)
+
+
+def _bool_param(request, name: str) -> bool | None:
+    raw = (request.GET.get(name) or "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise ApiError(400, "查询参数有误", {name: "应为 true 或 false"})
+
+
+def _listing(request, board: str | None) -> dict[str, Any]:
+    site = get_site(request)
+    require(request, "view", site)
+    known = {"board", "state", "unit", "year", "overdue", "sort", "reverse", "page", "per_page"}
+    unknown = {k: "不支持的查询参数" for k in request.GET if k not in known}
+    if unknown:
+        raise ApiError(400, "查询参数有误", unknown)
+    page = int_param(request, "page", 1)
+    per_page = int_param(request, "per_page", 50, 1, MAX_PER_PAGE)
+    year = int_param(request, "year", 0, 1900, 9999) or None
+    sort = request.GET.get("sort") or "number"
+    if sort not in SORTS:
+        raise ApiError(400, "查询参数有误", {"sort": f"可选：{'、'.join(SORTS)}"})
+    if board is not None and board not in site.boards:
+        raise ApiError(400, "查询参数有误", {"board": f"版块“{board}”不存在"})
+    unit = request.GET.get("unit") or None
+    if unit is not None and unit not in site["units"]:
+        raise ApiError(400, "查询参数有误", {"unit": f"承办单位“{unit}”不存在"})
+    states = [s for s in (request.GET.get("state") or "").split(",") if s] or None
+    overdue = _bool_param(request, "overdue")
+    reverse = bool(_bool_param(request, "reverse"))
+    total, items = query(site, principals(request), board=board, states=states, unit=unit,
+                         year=year, overdue=overdue, sort=sort, reverse=reverse,
+                         start=(page - 1) * per_page, limit=per_page)
+    return {"total": total, "page": page, "per_page": per_page,
+            "items": [item_json(request, it, full=False) for it in items]}
+
+
+def query(site, principals, **kw) -> tuple[int, list]:
+    """The shared listing index (catalog.listing), lazily imported."""
+    from ...catalog.listing import query_items
+
+    states = kw.pop("states", None)
+    if states and len(states) == 1:
+        kw["state"] = states[0]
+    elif states:
+        kw["states"] = states
+    if not kw.get("overdue"):
+        kw["overdue"] = None
+    return query_items(site, principals, **kw)
+
+
+# -- one item --------------------------------------------------------------
+
+ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+document("api.item", "GET", "事项详情（含 deadlines、history、attachments、feedback）", response=ITEM,
+         params=ID_PARAM)
+
+
+@view_config(route_name="api.item", request_method="GET", renderer="json")
+def item_view(request):
+    site, item = get_item(request)
+    ident = identity(request)
+    if "auditor" in ident.roles:  # every look by an auditor is on the record
+        record(site, "view", ident.username, item.item_id, via="api")
+    return item_json(request, item)
+
+
+document("api.item", "PATCH", "修改事项（部分字段；当前状态不允许修改时返回 403）", request=ITEM_FIELDS,
+         response=ITEM, params=ID_PARAM, errors=(400, 401, 403, 404, 409))
+
+
+@view_config(route_name="api.item", request_method="PATCH", renderer="json")
+def patch_view(request):
+    site, item = get_item(request, "edit")
+    data = json_body(request)
+    if not data:
+        raise ApiError(400, "没有要修改的字段", {"_": "请求体为空"})
+    typedef = request.registry.duban_types[item.type_name]
+    errors: dict[str, str] = {}
+    for name, value in data.items():
+        fdef = typedef.field_map.get(name)
+        if fdef is not None and not fdef.editable:
+            errors[name] = "立项后不可修改"
+        elif fdef is not None and fdef.required and (value is None or (isinstance(value, str) and not value.strip())):
+            errors[name] = "必填，不能清空"
+    rest = {k: v for k, v in data.items() if k not in errors}
+    try:
+        appstruct = validate(typedef.schema("edit", site=site, request=request, only=set(rest)), rest)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(errors)
+    edit_item(site, item, appstruct, request.authenticated_userid, request.registry)
+    return item_json(request, item)
+
+
+# -- records inside an item -------------------------------------------------
+
+document("api.item.feedback", "POST", "提交反馈报告（办理事项、办理进展情况、下步工作安排；返回 201）",
+         request={"type": "object", "required": ["done", "progress"], "properties": {
+             "done": {"type": "string"}, "progress": {"type": "string"}, "next_steps": {"type": "string"},
+             "signed_by": {"type": "string"}, "sealed": {"type": "boolean"}}},
+         response=RECORD, status=201, params=ID_PARAM)
+
+
+@view_config(route_name="api.item.feedback", request_method="POST", renderer="json")
+def feedback_view(request):
+    site, item = get_item(request, "add_feedback")
+    typedef = request.registry.duban_types["feedback_report"]
+    appstruct = validate(typedef.schema("add", site=site, request=request), json_body(request))
+    rec = add_feedback(site, item, appstruct, request.authenticated_userid, request.registry)
+    request.response.status_int = 201
+    return record_json(request, rec)
+
+
+document("api.item.feedback", "GET", "事项的反馈报告", response={"type": "array", "items": RECORD},
+         params=ID_PARAM)
+
+
+@view_config(route_name="api.item.feedback", request_method="GET", renderer="json")
+def feedback_list_view(request):
+    _, item = get_item(request)
+    return [record_json(request, r) for r in item.feedback.values()]
+
+
+document("api.item.instructions", "POST", "领导批示（返回 201）", request={
+    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}, "leader": {"type": "string"}}},
+    response=RECORD, status=201, params=ID_PARAM)
+
+
+@view_config(route_name="api.item.instructions", request_method="POST", renderer="json")
+def instruction_view(request):
+    site, item = get_item(request, "add_instruction")
+    typedef = request.registry.duban_types["instruction"]
+    appstruct = validate(typedef.schema("add", site=site, request=request), json_body(request))
+    if not appstruct.get("leader"):
+        appstruct["leader"] = request.identity.title
+    rec = add_instruction(site, item, appstruct, request.authenticated_userid, request.registry)
+    request.response.status_int = 201
+    return record_json(request, rec)
+
+
+document("api.item.instructions", "GET", "事项的领导批示", response={"type": "array", "items": RECORD},
+         params=ID_PARAM)
+
+
+@view_config(route_name="api.item.instructions", request_method="GET", renderer="json")
+def instruction_list_view(request):
+    _, item = get_item(request)
+    return [record_json(request, r) for r in item.instructions.values()]
+
+
+# -- audit -----------------------------------------------------------------
+
+document("api.item.audit", "GET", "事项的审计记录（谁、何时、做了什么、旧值 → 新值）", response={
+    "type": "array", "items": {"type": "object", "properties": {
+        "time": {"type": "string"}, "action": {"type": "string"}, "action_title": {"type": "string"},
+        "actor": {"type": "string"}, "target": {"type": "string"}}, "additionalProperties": True}},
+    params=ID_PARAM)
+
+
+@view_config(route_name="api.item.audit", request_method="GET", renderer="json")
+def audit_view(request):
+    site, item = get_item(request, "view_audit")
+    return [as_json(e) for e in site["audit"].for_target(item.item_id)]
+

@@ -1,0 +1,78 @@
+"""``GET/POST /api/v1/items/{id}/transitions…`` — the workflow over JSON.
+
+The list holds only what the caller may take now; firing validates the
+transition's fields (400, field by field), refuses a role or state that does
+not allow it (403) and a transition that is no longer possible because
+somebody else moved the item first (409) — in every case nothing changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.view import view_config
+
+from ...content_types.registry import FieldDef
+from ...workflows.deadlines import item_deadlines
+from .errors import ApiError
+from .openapi import document
+from .util import actor, get_item, json_body, principals
+
+KIND_TYPES = {"int": "integer", "bool": "boolean", "multi_choice": "array", "units": "array"}
+
+
+def field_json(f: FieldDef) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": f.name, "title": f.title, "kind": f.kind, "required": f.required}
+    if f.description:
+        out["description"] = f.description
+    if f.choices:
+        out["choices"] = [{"value": c.value, "title": c.title} for c in f.choices if not c.refused]
+    return out
+
+
+def transition_json(t) -> dict[str, Any]:
+    fields = [field_json(f) for f in t.fields]
+    if not any(f["name"] == "comment" for f in fields):
+        fields.append({"name": "comment", "title": "意见", "kind": "textarea", "required": False})
+    out = {"name": t.name, "title": t.title, "target": t.target, "fields": fields}
+    if t.requires_attachments:
+        out["requires_attachments"] = list(t.requires_attachments)
+    return out
+
+
+TRANSITION_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["name", "title", "fields"],
+                                                "properties": {"name": {"type": "string"},
+                                                               "title": {"type": "string"},
+                                                               "fields": {"type": "array"}}}}
+document("api.item.transitions", "GET", "调用者此刻可执行的流转（含需填写的字段）", response=TRANSITION_SCHEMA)
+
+
+@view_config(route_name="api.item.transitions", request_method="GET", renderer="json")
+def list_transitions(request):
+    _site, item = get_item(request)
+    wf = request.registry.duban_workflows[item.workflow]
+    return [transition_json(t) for t in wf.available(item, principals(request), request)]
+
+
+document("api.item.transition", "POST", "执行一个流转（签收、退单、申请办结、核查、办结……）",
+         request={"type": "object", "properties": {"comment": {"type": "string"}},
+                  "additionalProperties": True},
+         response={"type": "object", "required": ["state", "state_title", "deadlines"], "properties": {
+             "state": {"type": "string"}, "state_title": {"type": "string"},
+             "deadlines": {"type": "array"}}},
+         errors=(400, 401, 403, 404, 409))
+
+
+@view_config(route_name="api.item.transition", request_method="POST", renderer="json")
+def fire_transition(request):
+    who = actor(request)
+    site, item = get_item(request)
+    name = request.matchdict["name"]
+    wf = request.registry.duban_workflows[item.workflow]
+    t = wf.transitions.get(name)
+    if t is None or t.auto:
+        raise ApiError(404, f"没有名为“{name}”的流转")
+    data = json_body(request)
+    wf.fire(item, name, who, principals(request), data, request=request, site=site)
+    state = wf.states[item.state]
+    return {"state": item.state, "state_title": state.title, "deadlines": item_deadlines(item)}

@@ -1,0 +1,54 @@
+"""Showing field values to people: unit titles, choice titles, dates, state names."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ..timeutil import as_cst
+from .layout import translate
+
+
+def fmt_date(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return as_cst(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def unit_title(site, unit_id: str | None) -> str:
+    return site["units"].title_of(unit_id) if unit_id else ""
+
+
+def field_text(request, site, fdef, value: Any) -> str:
+    """One field value as plain text (the template escapes it)."""
+    if value is None or value == "" or value == ():
+        return ""
+    kind = fdef.kind
+    if kind == "unit":
+        return unit_title(site, value)
+    if kind == "units":
+        return "、".join(unit_title(site, u) for u in value)
+    if kind in ("choice", "multi_choice"):
+        titles = {c.value: c.title for c in fdef.choices}
+        values = [value] if kind == "choice" else list(value)
+        return "、".join(translate(request, titles.get(v, v)) for v in values)
+    if kind == "bool":
+        return translate(request, "是" if value else "否")
+    if kind in ("date", "datetime"):
+        return fmt_date(value)
+    return str(value)
+
+
+def state_title(request, item) -> str:
+    wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
+    state = wf.states.get(item.state) if wf is not None else None
+    return translate(request, state.title) if state is not None else item.state
+
+
+def user_title(site, username: str | None) -> str:
+    user = site["users"].get(username) if username else None
+    return user.title if user is not None else (username or "")

@@ -1,0 +1,115 @@
+"""deform forms built from the type registry, translated per request.
+
+deform renders with its own Chameleon templates (Bootstrap 5 markup in
+deform 3); the renderer translates colander/deform messages and our field
+titles with the *current request's* localizer, so errors come out in Chinese
+(``zh_Hans``) or English.  Every form carries the session's ``csrf_token``
+(Pyramid checks it before the view runs).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import colander
+import deform
+from pyramid.i18n import TranslationString
+from pyramid.threadlocal import get_current_request
+
+from .layout import DOMAIN
+
+
+def _translator(term: Any) -> str:
+    request = get_current_request()
+    if request is None:
+        from ..i18n import localizer
+
+        return localizer().translate(term)
+    return request.localizer.translate(term)
+
+
+RENDERER = deform.ZPTRendererFactory(
+    (os.path.join(os.path.dirname(deform.__file__), "templates"),), translator=_translator
+)
+
+
+def configure_deform() -> None:
+    """Forms created anywhere in the app translate through the request localizer."""
+    deform.Form.set_default_renderer(RENDERER)
+
+
+def _resolve_widget_values(node: colander.SchemaNode) -> None:
+    """colander's ``bind`` resolves deferred node attributes, not widget attributes:
+    resolve deferred ``widget.values`` (unit choices) against the bindings here."""
+    for child in node.children:
+        widget = getattr(child, "widget", None)
+        values = getattr(widget, "values", None)
+        if isinstance(values, colander.deferred):
+            widget = copy.copy(widget)
+            widget.values = values(child, child.bindings or {})
+            child.widget = widget
+        _resolve_widget_values(child)
+
+
+def _localize_titles(node: colander.SchemaNode) -> None:
+    for child in node.children:
+        if isinstance(child.title, str) and not isinstance(child.title, TranslationString):
+            child.title = TranslationString(child.title, domain=DOMAIN)
+        if isinstance(child.description, str) and child.description:
+            child.description = TranslationString(child.description, domain=DOMAIN)
+        _localize_titles(child)
+
+
+def make_form(request, schema: colander.SchemaNode, button: str = "保存", formid: str = "deform",
+              action: str = "") -> deform.Form:
+    """A deform form for ``schema`` (already bound) with a CSRF field and one submit button."""
+    schema = schema.clone()
+    _resolve_widget_values(schema)
+    _localize_titles(schema)
+    schema.add(colander.SchemaNode(
+        colander.String(), name="csrf_token", widget=deform.widget.HiddenWidget(),
+        default=request.session.get_csrf_token(), missing=""))
+    title = request.localizer.translate(TranslationString(button, domain=DOMAIN))
+    return deform.Form(schema, buttons=(deform.Button("submit", title),), formid=formid,
+                       action=action, renderer=RENDERER)
+
+
+def validate(form: deform.Form, request) -> dict[str, Any]:
+    """Validate the POST; returns the appstruct without the CSRF token.
+
+    Raises :class:`deform.ValidationFailure` (render it to re-show the input).
+    """
+    appstruct = form.validate(list(request.POST.items()))
+    appstruct.pop("csrf_token", None)
+    return appstruct
+
+
+def resources(request, *forms: deform.Form) -> dict[str, list[str]]:
+    """URLs of the JS/CSS the forms' widgets need (``/deform_static/...``)."""
+    js: list[str] = []
+    css: list[str] = []
+    for form in forms:
+        res = form.get_widget_resources()
+        js += [p for p in res["js"] if p not in js]
+        css += [p for p in res["css"] if p not in css]
+    return {"js": [request.static_url(_asset(p)) for p in js],
+            "css": [request.static_url(_asset(p)) for p in css]}
+
+
+def _asset(path: str) -> str:
+    return path if ":" in path else f"deform:static/{path}"
+
+
+def as_cstruct_values(item: Any, schema: colander.SchemaNode) -> dict[str, Any]:
+    """The item's current values for an edit form (``None`` -> ``colander.null``)."""
+    out: dict[str, Any] = {}
+    for node in schema.children:
+        value = getattr(item, node.name, None)
+        if value is None:
+            value = colander.null
+        elif isinstance(node.typ, colander.Set):
+            value = set(value)
+        out[node.name] = value
+    return out

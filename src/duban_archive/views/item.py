@@ -1,0 +1,176 @@
+"""The item page (tabs 基本信息 · 反馈 · 附件 · 批示 · 历史/审计) and its forms.
+
+Every look at an item by an auditor is written to the audit log; the audit tab
+shows only to holders of ``view_audit``.  Extra tabs come from
+:mod:`duban_archive.views.panels`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import deform
+from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.view import view_config
+
+from ..audit.log import ACTIONS, audit_log, record
+from ..content_types.actions import Frozen, add_feedback, add_instruction, edit_item
+from ..content_types.attachment import IMAGE_TYPES, KINDS
+from ..content_types.item import SupervisionItem
+from ..content_types.site import find_site
+from .display import field_text, fmt_date, state_title, unit_title, user_title
+from .forms import as_cstruct_values, make_form, resources, validate
+from .layout import principals, translate
+from .panels import render_panels
+
+
+def item_url(item) -> str:
+    return f"/boards/{item.board_id}/{item.item_id}"
+
+
+def _detail_text(request, site, entry: dict[str, Any]) -> str:
+    """An audit entry's details in one line (old -> new for edits)."""
+    skip = {"time", "action", "actor", "target"}
+    parts = []
+    if entry.get("action") == "edit":
+        return f"{entry.get('field')}: {_plain(entry.get('old'))} → {_plain(entry.get('new'))}"
+    for key, value in entry.items():
+        if key not in skip:
+            parts.append(f"{key}={_plain(value)}")
+    return "; ".join(parts)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "∅"
+    if isinstance(value, tuple | list | set | frozenset):
+        return "、".join(str(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return fmt_date(value)
+    return str(value)
+
+
+@view_config(context=SupervisionItem, renderer="templates/item.pt", permission="view")
+def item_view(context, request):
+    site = find_site(context)
+    ident = request.identity
+    if "role:auditor" in principals(request):
+        record(site, "view", ident.username if ident else "", context.item_id, via="ui")
+    typedef = request.registry.duban_types[context.type_name]
+    fields = [(translate(request, f.title), field_text(request, site, f, getattr(context, f.name, None)))
+              for f in typedef.fields]
+    feedback_type = request.registry.duban_types["feedback_report"]
+    feedback = [{
+        "name": rec.__name__, "author": user_title(site, rec.author), "created": fmt_date(rec.created),
+        "fields": [(translate(request, f.title), field_text(request, site, f, getattr(rec, f.name, None)))
+                   for f in feedback_type.fields],
+    } for rec in context.feedback.values()]
+    instruction_type = request.registry.duban_types["instruction"]
+    instructions = [{
+        "name": rec.__name__, "author": user_title(site, rec.author), "created": fmt_date(rec.created),
+        "fields": [(translate(request, f.title), field_text(request, site, f, getattr(rec, f.name, None)))
+                   for f in instruction_type.fields],
+    } for rec in context.instructions.values()]
+    base = item_url(context)
+    attachments = [{
+        "name": att.__name__, "filename": att.filename, "title": att.title,
+        "kind": translate(request, KINDS.get(att.kind, att.kind)), "size": att.size,
+        "mimetype": att.mimetype, "uploader": user_title(site, att.uploader), "created": fmt_date(att.created),
+        "sha256": att.sha256, "is_image": att.mimetype in IMAGE_TYPES,
+        "download": f"{base}/attachments/{att.__name__}/@@download",
+        "thumbnail": f"{base}/attachments/{att.__name__}/@@thumbnail",
+    } for att in context.attachments.values()]
+    history = [{
+        "time": fmt_date(h.get("time")), "actor": user_title(site, h.get("actor")),
+        "title": translate(request, h.get("title") or ""), "comment": h.get("comment") or "",
+    } for h in context.history]
+    can_audit = request.has_permission("view_audit", context)
+    audit = []
+    if can_audit:
+        audit = [{
+            "time": fmt_date(e.get("time")), "actor": user_title(site, e.get("actor")),
+            "action": translate(request, ACTIONS.get(e.get("action", ""), e.get("action", ""))),
+            "detail": _detail_text(request, site, e),
+        } for e in audit_log(site).for_target(context.item_id)]
+    panels = render_panels(request, context)
+    return {
+        "page_title": f"{context.number} {context.title}",
+        "item": context, "board": context.__parent__, "fields": fields,
+        "state": state_title(request, context), "lead_unit": unit_title(site, getattr(context, "lead_unit", "")),
+        "feedback": feedback, "instructions": instructions, "attachments": attachments,
+        "history": history, "audit": audit, "can_audit": can_audit, "base": base,
+        "top_panels": [p for p in panels if p.order < 0], "panels": [p for p in panels if p.order >= 0],
+        "can_edit": request.has_permission("edit", context) and not context.archived,
+        "can_feedback": request.has_permission("add_feedback", context) and not context.archived,
+        "can_instruct": request.has_permission("add_instruction", context) and not context.archived,
+        "can_upload": request.has_permission("add_attachment", context) and not context.archived,
+    }
+
+
+def _frozen(request):
+    return HTTPForbidden(translate(request, Frozen.message))
+
+
+def _form_page(request, item, heading: str, form, **extra) -> dict[str, Any]:
+    return {"page_title": f"{heading} · {item.number}", "heading": heading,
+            "subheading": f"{item.number} {item.title}", "back": item_url(item),
+            "form_resources": resources(request, form), **extra}
+
+
+@view_config(context=SupervisionItem, name="edit", renderer="templates/form.pt", permission="edit")
+def edit_view(context, request):
+    if context.archived:
+        raise _frozen(request)
+    site = find_site(context)
+    typedef = request.registry.duban_types[context.type_name]
+    schema = typedef.schema("edit", site=site, request=request)
+    form = make_form(request, schema, button="保存", formid="edit-item")
+    page = _form_page(request, context, translate(request, "修改事项"), form)
+    if request.method == "POST":
+        try:
+            appstruct = validate(form, request)
+        except deform.ValidationFailure as failure:
+            request.response.status = 400
+            return {**page, "form": failure.render()}
+        try:
+            changes = edit_item(site, context, appstruct, request.identity.username, request.registry)
+        except Frozen:
+            raise _frozen(request) from None
+        msg = "已保存修改" if changes else "内容没有变化"
+        request.session.flash(translate(request, msg))
+        return HTTPSeeOther(location=item_url(context))
+    return {**page, "form": form.render(as_cstruct_values(context, schema))}
+
+
+def _record_form(context, request, type_name: str, heading: str, action, done: str, anchor: str):
+    if context.archived:
+        raise _frozen(request)
+    site = find_site(context)
+    schema = request.registry.duban_types[type_name].schema("add", site=site, request=request)
+    form = make_form(request, schema, button="提交", formid=f"{type_name}-form")
+    page = _form_page(request, context, translate(request, heading), form)
+    if request.method == "POST":
+        try:
+            appstruct = validate(form, request)
+        except deform.ValidationFailure as failure:
+            request.response.status = 400
+            return {**page, "form": failure.render()}
+        try:
+            action(site, context, appstruct, request.identity.username, request.registry)
+        except Frozen:
+            raise _frozen(request) from None
+        request.session.flash(translate(request, done))
+        return HTTPSeeOther(location=f"{item_url(context)}#{anchor}")
+    return {**page, "form": form.render()}
+
+
+@view_config(context=SupervisionItem, name="feedback", renderer="templates/form.pt", permission="add_feedback")
+def feedback_view(context, request):
+    return _record_form(context, request, "feedback_report", "填报反馈", add_feedback, "已提交反馈", "tab-feedback")
+
+
+@view_config(context=SupervisionItem, name="instruct", renderer="templates/form.pt",
+             permission="add_instruction")
+def instruction_view(context, request):
+    return _record_form(context, request, "instruction", "领导批示", add_instruction, "已保存批示",
+                        "tab-instructions")

@@ -1,0 +1,139 @@
+"""The page layout: one macro, a data-driven nav bar, translation helpers.
+
+Subsystems add their own pages to the nav bar from their ``includeme``::
+
+    from duban_archive.views.layout import add_nav
+    add_nav("归档", "/@@records", "records", order=50)
+
+The entry shows only to users holding ``permission`` on the site.  Titles are
+msgids of the ``duban_archive`` domain (Chinese); add an English msgstr to
+``locale/en/LC_MESSAGES/duban_archive.po`` to translate them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from pyramid.authorization import Authenticated, Everyone
+from pyramid.i18n import TranslationString
+from pyramid.renderers import get_renderer
+
+from ..security.roles import ROLES
+
+DOMAIN = "duban_archive"
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    title: str
+    path: str
+    permission: str | None
+    order: int = 100
+
+
+_NAV: dict[str, NavEntry] = {}
+
+
+def add_nav(title: str, path: str, permission: str | None = "view", order: int = 100) -> None:
+    """Register a nav-bar link (idempotent: keyed by ``path``)."""
+    _NAV[path] = NavEntry(title, path, permission, order)
+
+
+def nav_entries(request, site) -> list[NavEntry]:
+    return [e for e in sorted(_NAV.values(), key=lambda e: (e.order, e.path))
+            if e.permission is None or request.has_permission(e.permission, site)]
+
+
+def principals(request) -> list[str]:
+    """The caller's principals (what ``request.effective_principals`` gave before Pyramid 2)."""
+    ident = request.identity
+    if ident is None:
+        return [Everyone]
+    return [Everyone, Authenticated, *ident.principals]
+
+
+def translate(request, msgid: str, mapping: dict[str, Any] | None = None, domain: str = DOMAIN) -> str:
+    """Translate a msgid of our domain (Chinese msgids); ``{name}`` placeholders take ``mapping``.
+
+    ``{}`` rather than ``${}`` placeholders, so msgids can sit inside Chameleon
+    ``${t('共 {n} 件', n=total)}`` expressions.
+    """
+    text = request.localizer.translate(TranslationString(msgid, domain=domain))
+    return text.format_map(mapping) if mapping else text
+
+
+class Layout:
+    """What every page template needs: user, nav, locale, CSRF token, messages."""
+
+    def __init__(self, request) -> None:
+        self.request = request
+
+    @property
+    def site(self):
+        from ..content_types.site_access import get_site
+
+        return get_site(self.request)
+
+    @property
+    def identity(self):
+        return self.request.identity
+
+    @property
+    def user_title(self) -> str:
+        ident = self.identity
+        return ident.title if ident else ""
+
+    @property
+    def role_titles(self) -> list[str]:
+        ident = self.identity
+        if not ident:
+            return []
+        return [translate(self.request, ROLES.get(r, r)) for r in ident.roles]
+
+    @property
+    def locale(self) -> str:
+        return self.request.localizer.locale_name
+
+    @property
+    def html_lang(self) -> str:
+        return "en" if self.locale == "en" else "zh-CN"
+
+    def csrf_token(self) -> str:
+        return self.request.session.get_csrf_token()
+
+    def boards(self) -> list:
+        if not self.identity:
+            return []
+        return list(self.site.boards.values())
+
+    def nav(self) -> list[NavEntry]:
+        if not self.identity:
+            return []
+        return nav_entries(self.request, self.site)
+
+    def lang_url(self, locale: str) -> str:
+        came = self.request.path_qs
+        return f"/@@lang?to={locale}&came_from={quote(came, safe='')}"
+
+    def flashes(self) -> list[tuple[str, str]]:
+        out = []
+        for queue, css in (("error", "danger"), ("", "success")):
+            for msg in self.request.session.pop_flash(queue):
+                out.append((css, msg))
+        return out
+
+
+def renderer_globals(event) -> None:
+    """BeforeRender: ``layout``, the ``main`` macro and ``t()`` for every template."""
+    request = event.get("request")
+    if request is None or "main" in event:
+        return
+    if not str(event.get("renderer_name") or "").endswith(".pt"):  # JSON API: no page layout
+        return
+    event["main"] = get_renderer("templates/layout.pt").implementation().macros["layout"]
+    event.setdefault("form_resources", {"js": [], "css": []})
+    if "layout" not in event:
+        event["layout"] = Layout(request)
+    event["t"] = lambda msgid, **mapping: translate(request, msgid, mapping or None)

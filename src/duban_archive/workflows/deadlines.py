@@ -1,0 +1,333 @@
+"""Deadlines: duration specs, deadlines attached to states and transitions, lights.
+
+Specs (API.md ``GET /api/v1/deadlines``):
+
+* ISO 8601 calendar durations ``P3D``, ``PT5H``, ``P1M``, ``P1W``, ``P1DT2H`` —
+  13710's "same day / 3 days / 7 days / 1 month" are ``same_day``, ``P3D``,
+  ``P7D``, ``P1M``;
+* working days ``3WD`` on the State Council schedule: the end (23:59:59) of
+  the 3rd working day after the start day (the start day is not counted,
+  as with 行政期间);
+* named rules: ``same_day`` (end of the start day, 事不过夜), ``sign_by``
+  (12345: dispatched on a working-day morning -> 17:30 that day; afternoon or
+  non-working day -> 12:00 of the next working day), ``end_of_month``.
+
+An item keeps its open deadlines in ``item.deadlines`` (a plain dict
+``name -> {name, title, due, warn_from, calendar_known, done_by, until}``,
+reassigned on every change) and the earliest in ``item.next_due``, which the
+listing index uses for 即将到期 / 已逾期.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from ..definitions import DefinitionError
+from ..timeutil import CST, as_cst, isoformat, now
+from .calendar import WorkCalendar
+
+ISO_RE = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+WD_RE = re.compile(r"^(?P<n>\d{1,3})WD$")
+NAMED_RULES = {"same_day", "sign_by", "end_of_month"}
+END_OF_DAY = time(23, 59, 59)
+LIGHT_TITLES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+
+
+class SpecError(ValueError):
+    """A duration spec could not be read."""
+
+
+@dataclass(frozen=True)
+class Due:
+    due: datetime
+    calendar_known: bool
+
+
+def check_spec(spec: str) -> None:
+    """Raise SpecError unless ``spec`` is a duration this module understands."""
+    if not isinstance(spec, str) or not spec:
+        raise SpecError("时限格式为空")
+    spec = spec.strip()
+    if spec in NAMED_RULES or WD_RE.match(spec):
+        return
+    m = ISO_RE.match(spec)
+    if not m or spec in ("P", "PT") or spec.endswith("T") or not any(m.groupdict().values()):
+        raise SpecError(f"无法识别的时限格式“{spec}”，可用 P3D、PT5H、P1M、3WD、same_day、sign_by")
+
+
+def compute_due(start: datetime, spec: str, cal: WorkCalendar | None = None) -> Due:
+    """When a deadline of ``spec`` that starts at ``start`` falls due."""
+    check_spec(spec)
+    spec = spec.strip()
+    cal = cal or WorkCalendar()
+    cal.known = True
+    start = as_cst(start)
+    m = WD_RE.match(spec)
+    if m:
+        day = cal.add_working_days(start.date(), int(m.group("n")))
+        return Due(_at(day, END_OF_DAY), cal.known)
+    if spec == "same_day":
+        return Due(_at(start.date(), END_OF_DAY), True)
+    if spec == "end_of_month":
+        last = _cal.monthrange(start.year, start.month)[1]
+        return Due(_at(date(start.year, start.month, last), END_OF_DAY), True)
+    if spec == "sign_by":
+        today = start.date()
+        if cal.is_workday(today) and start.time() < time(12, 0):
+            return Due(_at(today, time(17, 30)), cal.known)
+        return Due(_at(cal.next_workday(today), time(12, 0)), cal.known)
+    g = {k: int(v) for k, v in ISO_RE.match(spec).groupdict().items() if v}
+    due = add_months(start, 12 * g.get("years", 0) + g.get("months", 0))
+    due += timedelta(weeks=g.get("weeks", 0), days=g.get("days", 0), hours=g.get("hours", 0),
+                     minutes=g.get("minutes", 0), seconds=g.get("seconds", 0))
+    return Due(due, True)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Same day ``months`` later, clamped to the month's end (1-31 + P1M -> 2-28)."""
+    if not months:
+        return moment
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, _cal.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def _at(day: date, clock: time) -> datetime:
+    return datetime.combine(day, clock, tzinfo=CST)
+
+
+def light(due: datetime, warn_from: datetime | None, moment: datetime | None = None) -> str:
+    """亮灯: red when overdue, yellow inside the warning window, else green."""
+    moment = moment or now()
+    if moment >= due:
+        return "red"
+    if warn_from is not None and moment >= warn_from:
+        return "yellow"
+    return "green"
+
+
+# -- definitions ---------------------------------------------------------------
+@dataclass
+class DeadlineDef:
+    """A deadline as the workflow definition declares it (``[[...deadlines]]``)."""
+
+    name: str
+    title: str
+    duration: str = ""
+    #: pick the duration by an item field: ``by = "ticket_kind"``, ``durations = {complaint = "7WD"}``
+    by: str | None = None
+    durations: dict[str, str] | None = None
+    #: due at the end of the date in this item field (e.g. the item's 办结时限 ``deadline``)
+    date_field: str | None = None
+    #: start from this datetime field instead of now (e.g. ``dispatched_at``)
+    start_field: str | None = None
+    #: yellow from this long before the due time (calendar duration) ...
+    warn: Any = "P1D"  # a spec, or a table keyed like ``durations``
+    #: ... or from this spec after the start (``3WD`` of a 3–5 working-day window)
+    warn_after: str | None = None
+    #: the deadline is met (removed) when one of these transitions fires
+    done_by: tuple[str, ...] = ()
+    #: ... or when the item enters one of these states
+    until: tuple[str, ...] = ()
+    #: a feedback report meets it (removed) or, with ``repeat``, restarts it
+    feedback: str | None = None  # "done" | "repeat"
+    #: named rule computing the spec from the item (e.g. ``report_cadence``)
+    rule: str | None = None
+
+    def spec_for(self, item: Any) -> str | None:
+        if self.rule:
+            return RULES[self.rule](item)
+        if self.by:
+            key = _key(getattr(item, self.by, None))
+            return (self.durations or {}).get(key) or (self.durations or {}).get("default")
+        return self.duration or None
+
+
+def _key(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def compile_deadlines(source: str, where: str, raw: Any) -> list[DeadlineDef]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise DefinitionError(source, f"{where}.deadlines 应为表数组 ([[...deadlines]])")
+    out = []
+    for i, d in enumerate(raw):
+        w = f"{where}.deadlines[{i}]"
+        if not isinstance(d, dict):
+            raise DefinitionError(source, f"{w} 应为表")
+        unknown = set(d) - {"name", "title", "duration", "by", "durations", "date_field", "start_field",
+                            "warn", "warn_after", "done_by", "until", "feedback", "rule"}
+        if unknown:
+            raise DefinitionError(source, f"{w}: 未知键 {sorted(unknown)}")
+        for key in ("name", "title"):
+            if not isinstance(d.get(key), str) or not d.get(key):
+                raise DefinitionError(source, f"{w}.{key} 缺失")
+        if not (d.get("duration") or d.get("durations") or d.get("date_field") or d.get("rule")):
+            raise DefinitionError(source, f"{w}: 需要 duration、durations、date_field 或 rule 之一")
+        warn = d.get("warn")
+        specs = [("duration", d.get("duration")), ("warn_after", d.get("warn_after"))]
+        if isinstance(warn, dict):
+            specs += [(f"warn.{k}", v) for k, v in warn.items()]
+        else:
+            specs.append(("warn", warn))
+        specs += [(f"durations.{k}", v) for k, v in (d.get("durations") or {}).items()]
+        for key, spec in specs:
+            if spec is None or spec == "":
+                continue
+            try:
+                check_spec(spec)
+            except SpecError as exc:
+                raise DefinitionError(source, f"{w}.{key}: {exc}") from exc
+        if d.get("durations") and not d.get("by"):
+            raise DefinitionError(source, f"{w}.by 缺失（durations 需要按哪个字段选择）")
+        if d.get("rule") and d["rule"] not in RULES:
+            raise DefinitionError(source, f"{w}.rule 未知：{d['rule']!r}，可选 {sorted(RULES)}")
+        if d.get("feedback") not in (None, "done", "repeat"):
+            raise DefinitionError(source, f"{w}.feedback 应为 done 或 repeat")
+        out.append(DeadlineDef(
+            name=d["name"], title=d["title"], duration=d.get("duration", ""), by=d.get("by"),
+            durations={str(k): v for k, v in (d.get("durations") or {}).items()} or None,
+            date_field=d.get("date_field"), start_field=d.get("start_field"),
+            warn=({str(k): v for k, v in d["warn"].items()} if isinstance(d.get("warn"), dict)
+                  else d.get("warn", "P1D") or None), warn_after=d.get("warn_after"),
+            done_by=tuple(d.get("done_by", ())), until=tuple(d.get("until", ())),
+            feedback=d.get("feedback"), rule=d.get("rule"),
+        ))
+    return out
+
+
+def report_cadence(item: Any) -> str:
+    """持续推进 reporting (seed 002): weekly under 3 months, fortnightly 3–6, monthly beyond."""
+    start = getattr(item, "long_running_since", None) or now()
+    until = getattr(item, "plan_until", None)
+    if until is None:
+        return "P1M"
+    months = (until.year - start.year) * 12 + (until.month - start.month) + (until.day - start.day) / 31
+    if months < 3:
+        return "P7D"
+    if months <= 6:
+        return "P14D"
+    return "P1M"
+
+
+RULES = {"report_cadence": report_cadence}
+
+
+# -- items ---------------------------------------------------------------------
+def instantiate(item: Any, ddef: DeadlineDef, origin: str, cal: WorkCalendar,
+                moment: datetime | None = None) -> dict[str, Any] | None:
+    """One deadline record (plain dict) for ``item``, or None when it does not apply."""
+    moment = moment or now()
+    start = moment
+    if ddef.start_field:
+        value = getattr(item, ddef.start_field, None)
+        if isinstance(value, datetime):
+            start = as_cst(value)
+    if ddef.date_field:
+        value = getattr(item, ddef.date_field, None)
+        if not isinstance(value, date):
+            return None
+        if isinstance(value, datetime):
+            value = value.date()
+        due, known = _at(value, END_OF_DAY), True
+    else:
+        spec = ddef.spec_for(item)
+        if not spec:
+            return None
+        got = compute_due(start, spec, cal)
+        due, known = got.due, got.calendar_known
+    warn_from = None
+    if ddef.warn_after:
+        got = compute_due(start, ddef.warn_after, cal)
+        warn_from, known = min(got.due, due), known and got.calendar_known
+    elif ddef.warn:
+        warn = ddef.warn
+        if isinstance(warn, dict):
+            warn = warn.get(_key(getattr(item, ddef.by, None))) or warn.get("default")
+        if warn:
+            warn_from = _minus(due, warn)
+    return {
+        "name": ddef.name, "title": ddef.title, "due": due, "warn_from": warn_from, "start": start,
+        "calendar_known": known, "origin": origin, "done_by": ddef.done_by, "until": ddef.until,
+        "feedback": ddef.feedback,
+    }
+
+
+def _minus(due: datetime, spec: str) -> datetime:
+    g = ISO_RE.match(spec)
+    if not g:  # working-day warn windows are given as warn_after
+        return due - timedelta(days=1)
+    v = {k: int(x) for k, x in g.groupdict().items() if x}
+    back = add_months(due, -(12 * v.get("years", 0) + v.get("months", 0)))
+    return back - timedelta(weeks=v.get("weeks", 0), days=v.get("days", 0), hours=v.get("hours", 0),
+                            minutes=v.get("minutes", 0), seconds=v.get("seconds", 0))
+
+
+def open_deadlines(item: Any) -> dict[str, dict[str, Any]]:
+    return dict(getattr(item, "deadlines", None) or {})
+
+
+def store(item: Any, deadlines: dict[str, dict[str, Any]]) -> None:
+    """Persist the deadlines (reassigned, so the change is saved) and ``next_due``."""
+    item.deadlines = deadlines
+    item.next_due = min((d["due"] for d in deadlines.values()), default=None)
+
+
+def item_deadlines(item: Any, moment: datetime | None = None) -> list[dict[str, Any]]:
+    """The item's open deadlines, earliest first, with their light (for the API and UI).
+
+    ``due`` is an ISO 8601 string with offset; ``calendar_known`` is False when
+    a working-day count ran through a year with no published schedule.
+    """
+    moment = moment or now()
+    out = []
+    for d in sorted(open_deadlines(item).values(), key=lambda d: d["due"]):
+        out.append({
+            "name": d["name"], "title": d["title"], "due": isoformat(d["due"]),
+            "light": light(d["due"], d.get("warn_from"), moment),
+            "calendar_known": bool(d.get("calendar_known", True)),
+        })
+    return out
+
+
+def next_deadline(item: Any, moment: datetime | None = None) -> dict[str, Any] | None:
+    found = item_deadlines(item, moment)
+    return found[0] if found else None
+
+
+def on_feedback(item: Any, site: Any = None) -> bool:
+    """A feedback report arrived: meet ``feedback = "done"`` deadlines, restart ``repeat`` ones."""
+    current = open_deadlines(item)
+    if not current:
+        return False
+    changed = False
+    cal = None
+    for name, d in list(current.items()):
+        if d.get("feedback") == "done":
+            del current[name]
+            changed = True
+        elif d.get("feedback") == "repeat":
+            from . import workflow_for
+
+            wf = workflow_for(item)
+            ddef = wf.find_deadline(name)
+            if ddef is None:
+                continue
+            cal = cal or WorkCalendar.for_site(site)
+            fresh = instantiate(item, ddef, d.get("origin", ""), cal)
+            if fresh is not None:
+                current[name] = fresh
+                changed = True
+    if changed:
+        store(item, current)
+    return changed

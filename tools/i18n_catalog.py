@@ -1,0 +1,116 @@
+"""The English catalog of the ``duban_archive`` domain (msgids are Chinese).
+
+    python tools/i18n_catalog.py extract   # add new msgids to en .po (keeps translations)
+    python tools/i18n_catalog.py compile   # .po -> .mo (shipped inside the package)
+    python tools/i18n_catalog.py check     # exit 1 if a msgid has no English yet
+
+msgids come from ``t('...')`` in the UI templates, ``translate(request, "...")``
+and ``add_nav``/``add_item_panel`` titles in Python, plus the titles in the
+definition files (types, boards, workflow states, roles, audit actions).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "src" / "duban_archive"
+PO = PKG / "locale" / "en" / "LC_MESSAGES" / "duban_archive.po"
+MO = PO.with_suffix(".mo")
+
+PATTERNS = [
+    re.compile(r"""\bt\(\s*'([^'\\]+)'"""),
+    re.compile(r"""\bt\(\s*"([^"\\]+)\""""),
+    re.compile(r"""\btranslate\(\s*request\s*,\s*"([^"\\]+)\""""),
+    re.compile(r"""\b(?:add_nav|add_item_panel)\(\s*"[^"]*"\s*,\s*"([^"\\]+)\""""),
+    re.compile(r"""\badd_nav\(\s*"([^"\\]+)\""""),
+]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+#: msgids the views pass through variables (button titles, flash messages, error pages)
+EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交反馈", "已保存批示", "领导批示", "请求已失效",
+         "无权访问", "页面不存在", "文件过大", "用户名或密码错误",
+         "事项已归档，内容不可更改；著录信息更正请走更正流程"}
+
+
+def source_msgids() -> set[str]:
+    found: set[str] = set()
+    files = list((PKG / "views").glob("*.py")) + list((PKG / "views" / "templates").glob("*.pt"))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for pattern in PATTERNS:
+            found.update(m for m in pattern.findall(text) if CJK.search(m))
+    return found | EXTRA
+
+
+def definition_msgids() -> set[str]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from duban_archive.audit.log import ACTIONS
+    from duban_archive.content_types.attachment import KINDS
+    from duban_archive.content_types.board import load_board_defs
+    from duban_archive.content_types.registry import TypeRegistry
+    from duban_archive.security.roles import ROLES
+    from duban_archive.views.listing import SORTS
+    from duban_archive.workflows.engine import WorkflowRegistry
+
+    found = set(ACTIONS.values()) | set(KINDS.values()) | set(ROLES.values()) | set(SORTS.values())
+    found |= {b.title for b in load_board_defs()}
+    for typedef in TypeRegistry().load():
+        for f in typedef.fields:
+            found.add(f.title)
+            found.update(c.title for c in f.choices)
+    for wf in WorkflowRegistry().load():
+        found.update(s.title for s in wf.states.values())
+        found.update(t.title for t in wf.transitions.values())
+    return {m for m in found if m}
+
+
+def load() -> Catalog:
+    if PO.exists():
+        with PO.open("rb") as f:
+            return read_po(f, locale="en", domain="duban_archive")
+    return Catalog(locale="en", domain="duban_archive", project="duban_archive")
+
+
+def save_po(catalog: Catalog) -> None:
+    PO.parent.mkdir(parents=True, exist_ok=True)
+    with PO.open("wb") as f:
+        write_po(f, catalog, width=120, sort_output=True, omit_header=False)
+
+
+def extract() -> int:
+    catalog = load()
+    added = 0
+    for msgid in sorted(source_msgids() | definition_msgids()):
+        if msgid not in catalog:
+            catalog.add(msgid, "")
+            added += 1
+    save_po(catalog)
+    print(f"{PO.relative_to(ROOT)}: {added} new msgids, {len(catalog)} in all")
+    return 0
+
+
+def compile_mo() -> int:
+    catalog = load()
+    with MO.open("wb") as f:
+        write_mo(f, catalog)
+    print(f"{MO.relative_to(ROOT)}: {len(catalog)} messages")
+    return 0
+
+
+def check() -> int:
+    catalog = load()
+    missing = sorted(m for m in source_msgids() if m not in catalog or not catalog[m].string)
+    for m in missing:
+        print("untranslated:", m)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "compile"
+    sys.exit({"extract": extract, "compile": compile_mo, "check": check}[command]())
