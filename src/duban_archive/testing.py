@@ -137,3 +137,17 @@ def make_item(app):
 
 
 os.environ.setdefault("DUBAN_TESTING", "1")
+
+
+def _share_compiled_templates() -> None:
+    """Every test builds a new app, and Chameleon's in-memory loader caches nothing:
+    without a cache directory each test recompiles every page template (~1 s each).
+    Must run before chameleon is imported (this plugin loads first)."""
+    import tempfile
+
+    cache = Path(tempfile.gettempdir()) / f"duban-chameleon-{os.getuid()}"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("CHAMELEON_CACHE", str(cache))
+
+
+_share_compiled_templates()

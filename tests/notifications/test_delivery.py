@@ -184,3 +184,20 @@ def test_tick_is_fast_with_nothing_due(app):
     res = run_tick(app.registry, MOMENT)
     assert res.claimed == 0 and res.produced == 0
     assert time.perf_counter() - start < 1.0
+
+
+def test_in_process_ticker_delivers_without_cron(app):
+    from duban_archive.notifications.delivery import Ticker
+    from duban_archive.timeutil import now
+
+    ids = _queue(app, 2, moment=now())
+    ticker = Ticker(app.registry, interval=0.2)
+    ticker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and set(_statuses(app, ids)) != {"sent"}:
+            time.sleep(0.2)
+    finally:
+        ticker.stop()
+        ticker.join(5)
+    assert set(_statuses(app, ids)) == {"sent"}

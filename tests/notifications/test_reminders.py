@@ -188,3 +188,19 @@ def test_quiet_hours_are_configurable(app, make_item, advance, contacts):
         assert rs.quiet_end == time(8, 30)
     finally:
         apply_quiet_setting(rules, "22:00-07:00")
+
+
+def test_returned_twice_escalates_to_level_two_with_leader_told(app, make_item, advance, contacts):
+    item_id = _assigned_item(make_item, advance, deadline=date(2026, 6, 30))
+    advance(item_id, [("accept", "unit_head")], at(2026, 5, 4, 10, 0))
+    cycle = [("request_closure", "handler"), ("return", "supervisor")]
+    data = {"return": {"reason": "反馈材料不完整"}}
+    advance(item_id, cycle, at(2026, 5, 6, 10, 0), data)
+    with open_site(app.registry) as site:
+        assert getattr(site.get_item(item_id), "escalation_level", 0) == 0
+    advance(item_id, cycle, at(2026, 5, 8, 10, 0), data)
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        assert item.escalation_level == 2
+        assert item.history[-1]["transition"] == "escalate" and "退回重办 2 次" in item.history[-1]["comment"]
+    assert [m[0] for m in _messages(app, item_id, recipient="leader")] == ["escalation"]

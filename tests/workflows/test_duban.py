@@ -130,7 +130,8 @@ def test_long_running_reporting_cadence_follows_the_plan_length(app, make_item):
         for item_id, (plan_until, first_report) in zip(ids, cases, strict=True):
             item = site.get_item(item_id)
             _to_progress(reg, site, item, problem_kind="major")
-            fire(reg, site, item, "request_long_running", "handler", plan="分三期推进", plan_until=plan_until.isoformat())
+            fire(reg, site, item, "request_long_running", "handler", plan="分三期推进",
+                 plan_until=plan_until.isoformat())
             fire(reg, site, item, "approve_long_running", "supervisor")
             got = {d["name"]: d["due"] for d in item_deadlines(item)}
             assert got["next_report"].startswith(first_report), (plan_until, got)

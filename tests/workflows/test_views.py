@@ -91,7 +91,7 @@ def test_admin_sees_diagrams_others_do_not(testapp):
     svg = testapp.get("/admin/workflows/hotline.svg")
     assert svg.content_type == "image/svg+xml" and "派单" in svg.text
     testapp.get("/admin/workflows/nope.svg", status=404)
-    testapp.get("/logout")
+    testapp.reset()  # a fresh browser
     login(testapp, "handler")
     testapp.get("/admin/workflows", status=403)
     testapp.get("/admin/calendar", status=403)

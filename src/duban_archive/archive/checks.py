@@ -102,7 +102,8 @@ def usability(pdf_bytes: bytes) -> tuple[list[dict[str, Any]], dict[str, str], i
                 if not _font_embedded(font):
                     unembedded.add(str(font.get("/BaseFont", "?")))
         out.append(_check("字体全部嵌入", not unembedded,
-                          f"{fonts} 处字体引用均已嵌入" if not unembedded else "未嵌入：" + "、".join(sorted(unembedded))))
+                          f"{fonts} 处字体引用均已嵌入" if not unembedded
+                          else "未嵌入：" + "、".join(sorted(unembedded))))
         js = _has_javascript(pdf)
         out.append(_check("无 JavaScript 与自动动作", not js, "无" if not js else js))
         for spec in pdf.attachments.values():

@@ -8,7 +8,8 @@ import transaction
 
 
 def register(sub) -> None:
-    p = sub.add_parser("fixity", help="固定性校验：重算所有归档包、档案 PDF 和已归档附件的摘要，发现不符即报告并记入审计日志")
+    p = sub.add_parser("fixity", help="固定性校验：重算所有归档包、档案 PDF 和已归档附件的摘要，"
+                                        "发现不符即报告并记入审计日志")
     p.add_argument("ini")
     p.set_defaults(func=cmd_fixity)
 

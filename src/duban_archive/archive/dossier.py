@@ -88,6 +88,20 @@ class Names:
     def unit(self, unit_id: str | None) -> str:
         return self.units.title_of(unit_id) if self.units is not None else (unit_id or "")
 
+    def fields(self, transition: str | None, values: dict[str, Any]) -> str:
+        """A history entry's transition fields with their titles (and choice titles)."""
+        tr = self.workflow.transitions.get(transition or "") if self.workflow else None
+        defs = {f.name: f for f in (tr.fields if tr is not None else ())}
+        parts = []
+        for key, value in (values or {}).items():
+            if value in (None, "", [], ()):
+                continue
+            fdef = defs.get(key)
+            if fdef is not None and fdef.choices:
+                value = {c.value: c.title for c in fdef.choices}.get(value, value)
+            parts.append(f"{fdef.title if fdef is not None else key}：{fmt(value)}")
+        return "；".join(parts)
+
     def state(self, name: str | None) -> str:
         if not name:
             return ""
@@ -106,7 +120,10 @@ def field_rows(item, registry, names: Names) -> list[tuple[str, str]]:
             text = "、".join(names.unit(u) for u in (value or ()))
         elif f.choices:
             titles = {c.value: c.title for c in f.choices}
-            text = "、".join(titles.get(v, v) for v in value) if isinstance(value, tuple) else titles.get(value, fmt(value))
+            if isinstance(value, tuple):
+                text = "、".join(titles.get(v, v) for v in value)
+            else:
+                text = titles.get(value, fmt(value))
         else:
             text = fmt(value)
         rows.append((f.title, text))
@@ -125,7 +142,8 @@ def stage_rows(stage_grades: Any) -> list[dict[str, str]]:
                 grade, note = value.get("grade", ""), value.get("note", "") or value.get("comment", "")
             else:
                 grade, note = value or "", ""
-            rows.append({"group": group, "stage": label, "grade": GRADES.get(str(grade), fmt(grade)), "note": fmt(note)})
+            rows.append({"group": group, "stage": label, "grade": GRADES.get(str(grade), fmt(grade)),
+                         "note": fmt(note)})
         known = {k for k, _, _ in STAGES} | {label for _, _, label in STAGES}
         for key, value in stage_grades.items():
             if key not in known:
@@ -196,16 +214,18 @@ def build_job(site, item, registry, filing: Filing | None = None) -> RenderJob:
     history = [{
         "time": fmt(e.get("time")), "actor": names.user(e.get("actor")), "title": e.get("title") or e.get("transition"),
         "from": names.state(e.get("from")), "to": names.state(e.get("to")), "comment": e.get("comment") or "",
-        "fields": fmt(e.get("fields") or {}),
+        "fields": names.fields(e.get("transition"), e.get("fields") or {}),
     } for e in item.history]
     feedback = [{
-        "name": r.__name__, "created": fmt(getattr(r, "created", None)), "creator": names.user(getattr(r, "author", "")),
+        "name": r.__name__, "created": fmt(getattr(r, "created", None)),
+        "creator": names.user(getattr(r, "author", "")),
         "done": fmt(getattr(r, "done", "")), "progress": fmt(getattr(r, "progress", "")),
         "next_steps": fmt(getattr(r, "next_steps", "")), "signed_by": fmt(getattr(r, "signed_by", "")),
         "sealed": fmt(getattr(r, "sealed", None)),
     } for r in item.feedback.values()]
     instructions = [{
-        "created": fmt(getattr(r, "created", None)), "leader": fmt(getattr(r, "leader", "")) or names.user(getattr(r, "author", "")),
+        "created": fmt(getattr(r, "created", None)),
+        "leader": fmt(getattr(r, "leader", "")) or names.user(getattr(r, "author", "")),
         "text": fmt(getattr(r, "text", "")),
     } for r in item.instructions.values()]
     grade = getattr(item, "grade", None)

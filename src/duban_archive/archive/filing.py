@@ -205,7 +205,8 @@ def correct_metadata(site, item, registry, changes: dict[str, Any], *, reason: s
         raise FilingRefused(400, "请填写更正原因", {"reason": "必填"})
     unknown = [k for k in changes if k not in CORRECTABLE]
     if unknown:
-        raise FilingRefused(400, "以下项目不可更正", {k: "归档后不可更正（档号、保管期限和办理过程不可改）" for k in unknown})
+        raise FilingRefused(400, "以下项目不可更正",
+                            {k: "归档后不可更正（档号、保管期限和办理过程不可改）" for k in unknown})
     typedef = registry.duban_types[item.type_name]
     applied: dict[str, tuple[Any, Any]] = {}
     for name, new in changes.items():

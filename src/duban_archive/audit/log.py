@@ -36,6 +36,8 @@ ACTIONS = {
     "login_failed": "登录失败",
     "user": "用户管理",
     "export": "导出",
+    "legal_hold": "冻结/解除冻结",
+    "dispose": "销毁",
 }
 
 

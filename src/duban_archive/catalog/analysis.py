@@ -13,7 +13,10 @@ single Latin letters) and stems English.  This tokenizer:
   (every 2-gram and the 3-grams in jieba's dictionary, as jieba's search mode
   does but with correct positions), so ``国务院`` finds ``国务院办公厅``, ``老旧``
   finds ``老旧小区`` and a phrase may start inside a long word;
-* keeps numbers and Latin tokens (lowercased), never stems.
+* keeps numbers and Latin tokens (lowercased), never stems;
+* runs jieba without its HMM (new-word guessing): twice as fast, and a word
+  jieba does not know is indexed as single characters in sequence, which a
+  query cuts the same way, so it is still found (and as a phrase, exactly).
 
 jieba's dictionary cache goes to ``<var>/cache`` (:func:`configure`), not /tmp.
 
@@ -86,7 +89,7 @@ def words(text: str, *, search: bool = False) -> Iterator[tuple[int, str, int, i
 
     freq = jieba.dt.FREQ
     pos = 0
-    for word, start, end in jieba.dt.tokenize(text, HMM=True):
+    for word, start, end in jieba.dt.tokenize(text, HMM=False):
         if not _keep(word):
             continue
         lowered = word.lower()

@@ -16,7 +16,7 @@ from typing import Any
 from whoosh import qparser, sorting
 from whoosh import query as Q
 
-from .analysis import normalize, words
+from .analysis import normalize
 
 TEXT_FIELDS = ("title", "body", "files")
 SORTS = {
@@ -123,7 +123,9 @@ def parse(schema, q: str):
 
 
 def _filters(principals, board, state, unit, year, retention) -> list:
-    out: list = [Q.ConstantScoreQuery(Q.Or([Q.Term("allowed", p) for p in principals]), 0.0)]
+    allowed = Q.Or([Q.Term("allowed", p) for p in principals])
+    allowed.matcher_type = Q.Or.DEFAULT_MATCHER  # lazy union: the text query drives, skipping ahead
+    out: list = [Q.ConstantScoreQuery(allowed, 0.0)]
     for fname, value in (("board", board), ("state", state), ("units", unit), ("retention", retention)):
         if value:
             out.append(Q.ConstantScoreQuery(Q.Term(fname, str(value)), 0.0))
@@ -212,7 +214,7 @@ def make_snippet(stored: dict[str, Any], terms, max_sentences: int = 2, width: i
                 continue
             if len(norm) != len(sentence):  # NFKC changed the length: mark the normalised text
                 sentence = norm
-            spans = [(s, e) for _, w, s, e in words(norm, search=True) if w in terms]
+            spans = _find_all(low, terms)
             if spans:
                 scored.append((len({sentence[s:e].lower() for s, e in spans}), -order, sentence, spans))
     if not scored:
@@ -222,6 +224,17 @@ def make_snippet(stored: dict[str, Any], terms, max_sentences: int = 2, width: i
     scored.sort(reverse=True)
     chosen = sorted(scored[:max_sentences], key=lambda s: -s[1])
     return " … ".join(_mark(sentence, spans, width) for _, _, sentence, spans in chosen)
+
+
+def _find_all(text: str, terms) -> list[tuple[int, int]]:
+    """Spans of every occurrence of the query words (no re-analysis: snippets stay cheap)."""
+    spans = []
+    for term in terms:
+        start = text.find(term)
+        while start >= 0:
+            spans.append((start, start + len(term)))
+            start = text.find(term, start + len(term))
+    return spans
 
 
 def _mark(sentence: str, spans: list[tuple[int, int]], width: int) -> str:

@@ -11,14 +11,20 @@ ROOT_KEY = "duban_site"
 
 
 def get_site(request):
-    """The Site of this request's ZODB connection (raises if not initialised)."""
+    """The Site of this request's ZODB connection (raises if not initialised).
+
+    Cached per attempt: pyramid_retry re-runs a request with the *same* environ
+    but a fresh connection, so a site cached by an earlier attempt is stale.
+    """
+    attempt = request.environ.get("retry.attempt", 0)
     site = request.environ.get("duban.site")
-    if site is None:
+    if site is None or request.environ.get("duban.site_attempt", 0) != attempt:
         zroot = get_connection(request).root()
         site = zroot.get(ROOT_KEY)
         if site is None:
             raise LookupError("站点尚未初始化：请先运行 duban-archive init INI")
         request.environ["duban.site"] = site
+        request.environ["duban.site_attempt"] = attempt
     return site
 
 

@@ -32,6 +32,7 @@ def includeme(config) -> None:
     config.add_subscriber(on_state_changed, StateChanged)
     config.add_subscriber(on_added, ObjectAdded)
     config.add_subscriber(on_modified, ObjectModified)
+    config.add_route("notifications.inbox", "/inbox")  # the bell in the nav bar (views/layout.py)
     if asbool(settings.get("duban.run_workers", "false")):
         from .delivery import Ticker
 

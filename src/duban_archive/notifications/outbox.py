@@ -184,7 +184,7 @@ class Outbox(Persistent):
         return n
 
     def since(self, moment: datetime) -> Iterator[Message]:
-        lo = f"{int(moment.timestamp() * 1_000_000_000):020d}"
+        lo = f"{int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000:020d}"
         return iter(self.messages.values(min=lo))
 
     def for_item(self, item_id: str) -> list[Message]:
@@ -221,7 +221,10 @@ class Outbox(Persistent):
 
 
 def new_id() -> str:
-    return f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+    """``<ns of now()>-<hex>``: sorts by (possibly simulated) creation time, so ``since`` is a range query."""
+    moment = now()
+    ns = int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000 + time.time_ns() % 1000
+    return f"{ns:020d}-{secrets.token_hex(4)}"
 
 
 def _set_add(tree: OOBTree, key: Any, value: str) -> None:

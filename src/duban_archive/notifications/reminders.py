@@ -11,6 +11,7 @@ no longer needs are cancelled; a reminder whose condition was met meanwhile
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -23,6 +24,8 @@ from ..security.roles import principals_for_token, user_principals
 from ..timeutil import CST, as_cst, now
 from .outbox import KINDS, Message, Outbox, epoch, get_outbox, new_id
 from .rules import ReminderRules, RuleSet, add_months, end_of_day
+
+log = logging.getLogger(__name__)
 
 REMINDER_KINDS = ("reminder", "overdue", "monthly")
 WORK_START = ("assign", "dispatch", "accept", "return", "redo", "approve_extension", "approve_long_running")
@@ -366,11 +369,14 @@ def _plan_touched(txn, registry) -> None:
     rules = rules_of(registry)
     directory = None
     for item in pending.values():
-        rs = rules.for_board(item.board_id)
-        if rs is not None and rs.escalations:
-            directory = directory or Directory(site)
-            event_escalations(site, item, rs, moment, directory)
-        reschedule(site, item, registry, moment, calendar)
+        try:
+            rs = rules.for_board(item.board_id)
+            if rs is not None and rs.escalations:
+                directory = directory or Directory(site)
+                event_escalations(site, item, rs, moment, directory)
+            reschedule(site, item, registry, moment, calendar)
+        except Exception:  # a reminder bug must never refuse the user's change; the next tick re-plans
+            log.exception("planning reminders for %s failed", getattr(item, "item_id", item))
 
 
 def notice_on_transition(site, item, transition: str, registry, moment: datetime | None = None) -> int:

@@ -21,3 +21,6 @@ def includeme(config) -> None:
     configure_deform()
     config.add_subscriber(renderer_globals, BeforeRender)
     config.add_tween("duban_archive.views.limits.body_limit_tween_factory")
+    from .layout import add_nav
+
+    add_nav("用户管理", "/@@users", "manage", order=90)

@@ -66,6 +66,7 @@ def make_form(request, schema: colander.SchemaNode, button: str = "保存", form
               action: str = "") -> deform.Form:
     """A deform form for ``schema`` (already bound) with a CSRF field and one submit button."""
     schema = schema.clone()
+    schema.title = ""  # the page has its own heading; no "Feedback Report" legend
     _resolve_widget_values(schema)
     _localize_titles(schema)
     schema.add(colander.SchemaNode(

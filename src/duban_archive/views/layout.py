@@ -113,6 +113,13 @@ class Layout:
             return []
         return nav_entries(self.request, self.site)
 
+    def unread(self) -> int:
+        """Unread in-app messages (the bell; duban_archive.notifications)."""
+        if not self.identity:
+            return 0
+        box = self.site.get("outbox")
+        return box.unread_count(self.request.authenticated_userid) if box is not None else 0
+
     def lang_url(self, locale: str) -> str:
         came = self.request.path_qs
         return f"/@@lang?to={locale}&came_from={quote(came, safe='')}"

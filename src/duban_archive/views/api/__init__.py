@@ -25,6 +25,26 @@ ROUTES = [
     ("api.worklist", "/api/v1/worklist"),
     ("api.deadlines", "/api/v1/deadlines"),
     ("api.search", "/api/v1/search"),
+    # notifications, scoring, reports (issue 6)
+    ("api.outbox", "/api/v1/outbox"),
+    ("api.inbox", "/api/v1/inbox"),
+    ("api.inbox.read", "/api/v1/inbox/{id}/read"),
+    ("api.item.escalate", "/api/v1/items/{id}/escalate"),
+    ("api.item.notice", "/api/v1/items/{id}/notice.pdf"),
+    ("api.stats", "/api/v1/stats"),
+    ("api.bulletin", "/api/v1/reports/bulletin"),
+    ("api.ledger", "/api/v1/ledger.xlsx"),
+    ("api.scores", "/api/v1/scores"),
+    ("api.scores.adjustments", "/api/v1/scores/adjustments"),
+    # archive (issue 5)
+    ("api.item.dossier", "/api/v1/items/{id}/dossier.pdf"),
+    ("api.item.file", "/api/v1/items/{id}/file"),
+    ("api.item.package", "/api/v1/items/{id}/package.zip"),
+    ("api.item.correction", "/api/v1/items/{id}/corrections"),
+    ("api.item.legal_hold", "/api/v1/items/{id}/legal-hold"),
+    ("api.filing_list", "/api/v1/filing-list"),
+    ("api.archive.queue", "/api/v1/archive/queue"),
+    ("api.archive.transfer", "/api/v1/archive/transfer.zip"),
 ]
 
 

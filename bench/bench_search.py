@@ -1,0 +1,183 @@
+"""Benchmark: full-text search and bulk reindex over realistic Chinese items.
+
+    .venv/bin/python bench/bench_search.py             # 20 000 items (a few minutes)
+    .venv/bin/python bench/bench_search.py --n 100000  # the size issue 4 names
+
+Items are generated from the vocabulary of the customer's own documents
+(``shared/seeds``): titles, contents and feedback are sentences of the seeds,
+spread over 12 units, 9 boards and three years, most of them 交办 so that
+unit users see only their units' items.  Then:
+
+* bulk reindex (``Indexer.rebuild``, 2 processes) — items/s, target ≥ 800;
+* index size per item;
+* queries (words, phrases, document numbers, boolean, field filters) as a
+  supervisor (sees everything), unit handlers and an auditor — median and
+  p95 in ms including the permission filter, facets and snippets; targets
+  median ≤ 20 ms, p95 ≤ 50 ms.
+
+Prints median, p95 and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+UNITS = [("zjj", "市住建局"), ("jtj", "市交通运输局"), ("cgj", "市城管局"), ("dcz", "东城街道办事处"),
+         ("fgw", "市发展改革委"), ("jyj", "市教育局"), ("wjw", "市卫生健康委"), ("sthj", "市生态环境局"),
+         ("nyj", "市农业农村局"), ("gaj", "市公安局"), ("scj", "市市场监管局"), ("yjj", "市应急管理局")]
+TOPICS = ["老旧小区改造", "农村公路建设", "河长制巡河", "安全生产检查", "营商环境优化", "12345热线工单办理",
+          "垃圾分类", "秸秆禁烧", "学校食堂食品安全", "重点工程项目推进", "招商引资项目落地", "技改项目投产",
+          "扬尘污染治理", "森林防火", "城市燃气管道更新", "防汛物资储备", "社区养老服务", "市场价格监管"]
+VERBS = ["推进", "落实", "加快", "开展", "完成", "督促", "做好", "抓好"]
+
+
+def seed_sentences() -> list[str]:
+    out = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text("utf-8", "replace")
+        for s in re.split(r"(?<=[。！？])", text):
+            s = re.sub(r"\s+", "", s)
+            if 12 <= len(s) <= 120:
+                out.append(s)
+    return out or ["按照“13710”工作制度要求，承办单位应在3日内反馈办理进展情况。"]
+
+
+def build(n: int, batch: int):
+    import transaction
+    from pyramid.paster import get_app
+
+    from duban_archive.catalog.fulltext import get_catalog
+    from duban_archive.content_types.actions import add_feedback, create_item
+    from duban_archive.content_types.bootstrap import add_demo_content
+    from duban_archive.content_types.site_access import open_site
+    from duban_archive.security.units import Unit
+
+    app = get_app(str(ROOT / "testing.ini"))
+    catalog = get_catalog(app.registry)
+    catalog.inline = False  # generate first, then measure the bulk rebuild
+    sentences = seed_sentences()
+    rnd = random.Random(4)
+    t0 = time.perf_counter()
+    with open_site(app.registry, create=True) as site:
+        add_demo_content(site)
+        for uid, title in UNITS:
+            if uid not in site["units"]:
+                site["units"].add_unit(Unit(uid, title, None, uid.upper(), "department"))
+        transaction.commit()
+        boards = [b for b in site.boards.values() if b.item_type == "supervision_item"]
+        for i in range(n):
+            topic = rnd.choice(TOPICS)
+            lead = rnd.choice(UNITS)[0]
+            values = {
+                "title": f"{rnd.choice(VERBS)}{topic}（第{i}项）",
+                "source": rnd.choice(["区政府常务会议", "《政府工作报告》", "市长专题会议", "领导批示"]),
+                "content": "".join(rnd.sample(sentences, 3)) + f"重点做好{topic}工作。",
+                "requirement": rnd.choice(sentences),
+                "lead_unit": lead, "assist_units": {rnd.choice(UNITS)[0]} - {lead},
+                "registered_on": date(2024, 1, 1) + timedelta(days=rnd.randrange(1000)),
+                "deadline": date(2025, 1, 1) + timedelta(days=rnd.randrange(700)),
+            }
+            item = create_item(site, rnd.choice(boards), values, "supervisor", app.registry)
+            if rnd.random() < 0.8:  # 交办: the units see it from now on
+                wf = app.registry.duban_workflows[item.workflow]
+                wf.fire(item, "approve", "leader", ["role:leader"])
+                wf.fire(item, "assign", "supervisor", ["role:supervisor"])
+            if rnd.random() < 0.3:
+                add_feedback(site, item, {"done": rnd.choice(sentences), "progress": rnd.choice(sentences),
+                                          "next_steps": rnd.choice(sentences)}, "handler", app.registry)
+            if (i + 1) % batch == 0:
+                transaction.commit()
+                site._p_jar.cacheGC()
+                print(f"  {i + 1} items, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        transaction.commit()
+    print(f"created {n} items in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return app, catalog
+
+
+def principals_for(kind: str, unit: str = "zjj") -> list[str]:
+    base = ["system.Everyone", "system.Authenticated"]
+    if kind == "supervisor":
+        return base + ["user:supervisor", "role:supervisor", "unit:zfb"]
+    if kind == "auditor":
+        return base + ["user:auditor", "role:auditor", "unit:zfb"]
+    return base + [f"user:h-{unit}", "role:handler", f"unit:{unit}", f"unit:{unit}:handler"]
+
+
+QUERIES = [
+    ("老旧小区", {}), ('"老旧小区改造"', {}), ("13710", {}), ("督办 反馈", {}), ("安全生产 AND 检查", {}),
+    ("垃圾分类 OR 秸秆禁烧", {}), ("防汛 NOT 演练", {}), ("title:森林防火", {}), ("承办单位", {"year": 2025}),
+    ("营商环境", {"board": "zdgz"}), ('"信息督办系统"', {}), ("12345热线", {}), ("燃气管道", {"unit": "jtj"}),
+    ("第123项", {}), ("食品安全", {"state": "assigned"}), ("催办", {}), ("办结 销号", {}), ("扬尘", {}),
+    ("registered_on:[20250101 to 20250630] 招商", {}), ("养老服务", {"year": 2024}),
+]
+
+
+def bench_queries(catalog, rounds: int) -> list[float]:
+    users = [principals_for("supervisor"), principals_for("auditor")] + [
+        principals_for("handler", u) for u, _ in UNITS[:6]]
+    for q, kw in QUERIES:  # warm the searcher and caches
+        catalog.search(users[0], q, **kw)
+    times = []
+    for r in range(rounds):
+        for i, (q, kw) in enumerate(QUERIES):
+            who = users[(r + i) % len(users)]
+            t = time.perf_counter()
+            catalog.search(who, q, **kw)
+            times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=10)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="duban-bench-search-") as tmp:
+        os.environ["DUBAN_VAR_DIR"] = tmp
+        app, catalog = build(args.n, args.batch)
+        t = time.perf_counter()
+        n = catalog.indexer.rebuild(procs=args.procs)
+        elapsed = time.perf_counter() - t
+        size = dir_size(Path(tmp) / "index")
+        print(f"reindex: {n} items in {elapsed:.1f} s = {n / elapsed:.0f} items/s ({args.procs} processes)")
+        print(f"index size: {size / 1e6:.1f} MB = {size / max(n, 1) / 1024:.2f} KiB per item")
+        times = bench_queries(catalog, args.rounds)
+        times.sort()
+        p95 = times[int(len(times) * 0.95) - 1]
+        print(f"query ({len(times)} queries, facets + snippets + permission filter): "
+              f"median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, max {times[-1]:.1f} ms")
+        slow = {}
+        for q, kw in QUERIES:
+            t = time.perf_counter()
+            res = catalog.search(principals_for("supervisor"), q, **kw)
+            slow[q] = ((time.perf_counter() - t) * 1000, res.total)
+        for q, (ms, total) in sorted(slow.items(), key=lambda kv: -kv[1][0])[:5]:
+            print(f"  slowest as supervisor: {q!r}: {ms:.1f} ms, {total} hits")
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS: {rss:.0f} MB")
+        for db in app.registry._zodb_databases.values():
+            db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

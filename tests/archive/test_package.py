@@ -1,0 +1,75 @@
+"""The BagIt package and its 四性检测 report, as a receiving archive checks them."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+import zipfile
+
+import bagit
+import transaction
+
+from duban_archive.archive.filing import file_item
+from duban_archive.archive.metadata import NS
+from duban_archive.content_types.site_access import open_site
+
+from .conftest import OFFICER, make_photo, make_signed_pdf
+
+
+def test_package_is_a_valid_bag_with_metadata_and_checks(app, closed_item, tmp_path):
+    item_id = closed_item(photos=1, signed=1, signed_pages=2)
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        rec = file_item(site, item, app.registry, retention="D30", actor="records_officer", principals=OFFICER)
+        transaction.commit()
+        code = rec.archival_code
+        captured = {a.filename: (a.sha256, a.sm3) for a in item.attachments.values()}
+        with rec.current.blob.open("r") as f:
+            data = f.read()
+    base = code.replace("·", ".")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        zf.extractall(tmp_path)
+    assert all(n.isascii() for n in names)
+    bag_dir = tmp_path / base
+    bag = bagit.Bag(str(bag_dir))
+    bag.validate()  # manifests, tagmanifest, Payload-Oxum
+    assert bag.info["External-Identifier"] == code
+    assert bag.info["Source-Organization"] and bag.info["Bagging-Date"] and bag.info["Payload-Oxum"]
+    for tag in ("README.txt", "check-report.json", "check-report.txt", "manifest-sha256.txt",
+                "tagmanifest-sha256.txt", "bag-info.txt"):
+        assert (bag_dir / tag).exists(), tag
+    assert "check-report.json" in (bag_dir / "tagmanifest-sha256.txt").read_text()
+    originals = sorted((bag_dir / "data" / "originals").iterdir())
+    assert [p.name for p in originals] == [f"{base}-01.jpg", f"{base}-02.pdf"]
+    assert originals[0].read_bytes() == make_photo(orientation=6)
+    assert originals[1].read_bytes() == make_signed_pdf(2, "SIGNED-REPORT-1")
+    # DA/T 46 metadata: 文件实体 with the 档号 and SM3 digests, 机构人员实体, 业务实体 = history
+    root = ET.parse(bag_dir / "data" / "metadata.xml").getroot()
+    q = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
+    doc = root.find(q("文件实体"))
+    assert doc.find(q("档号")).text == code and doc.find(q("保管期限")).text == "D30"
+    assert doc.find(q("题名")).text == "推进老旧小区改造" and doc.find(q("责任者")).text == "市住建局"
+    assert len(doc.find(q("日期")).text) == 8 and doc.find(q("密级")).text == "公开"
+    assert int(doc.find(q("件数")).text) == 3 and int(doc.find(q("页数")).text) > 5
+    files = {f.find(q("原始文件名")).text: f for f in doc.find(q("电子属性"))}
+    for name, (sha, sm3) in captured.items():
+        digests = {d.get("算法"): d.text for d in files[name].findall(q("数字摘要"))}
+        assert digests == {"SHA-256": sha, "SM3": sm3}
+    assert root.find(q("机构人员实体")).find(q("机构")).text == "市住建局"
+    acts = [b.find(q("业务行为名称")).text for b in root.find(q("业务实体"))]
+    assert acts[:3] == ["创建", "审签", "交办"] and "办结" in acts
+    # 四性检测: every section present; no virus scanner here, so that check says it did not run
+    report = json.loads((bag_dir / "check-report.json").read_text("utf-8"))
+    assert report["passed"] is True
+    assert set(report["sections"]) == {"authenticity", "integrity", "usability", "security"}
+    names_checked = {c["name"] for cs in report["sections"].values() for c in cs}
+    assert {"PDF/A 标识", "字体全部嵌入", "未加密", "无 JavaScript 与自动动作", "件号连续无空号",
+            "必备元数据项", "BagIt 校验"} <= names_checked
+    virus = report["sections"]["security"][0]
+    import shutil
+
+    if shutil.which("clamscan") is None:
+        assert virus["passed"] is None and "未运行" in virus["detail"]
+    assert "四性检测报告" in (bag_dir / "check-report.txt").read_text("utf-8")
