@@ -75,6 +75,7 @@ setup(
     extras_require={"test": tests_require},
     entry_points={
         "paste.app_factory": ["main = duban_archive:main"],
+        "paste.server_runner": ["main = duban_archive.scripts.serve:serve_paste"],
         "console_scripts": ["duban-archive = duban_archive.scripts.cli:main"],
         "pytest11": ["duban_archive = duban_archive.testing"],
     },

@@ -98,15 +98,21 @@ def main() -> int:
     item_urls = [f"/boards/zdgz/{rnd.choice(ids)}" for _ in range(args.requests)]
     pages = max(1, args.n // 50)
     sorts = ["number", "deadline", "registered_on", "modified"]
-    list_urls = [f"/boards/zdgz?sort={rnd.choice(sorts)}&page={rnd.randrange(1, pages + 1)}"
-                 + ("&order=desc" if rnd.random() < 0.5 else "") for _ in range(args.requests)]
+    first_urls = [f"/boards/zdgz?sort={rnd.choice(sorts)}&page={rnd.randrange(1, 6)}"
+                  + ("&order=desc" if rnd.random() < 0.5 else "") for _ in range(args.requests)]
+    deep_urls = [f"/boards/zdgz?sort={rnd.choice(sorts)}&page={rnd.randrange(1, pages + 1)}"
+                 for _ in range(args.requests)]
+    deep_desc_urls = [f"/boards/zdgz?sort={rnd.choice(sorts)}&order=desc&page={rnd.randrange(1, pages + 1)}"
+                      for _ in range(args.requests // 4)]
     filter_urls = [f"/boards/zdgz?unit={rnd.choice(['zjj', 'jtj'])}&state=registered&sort=deadline"
                    f"&page={rnd.randrange(1, 20)}" for _ in range(args.requests // 2)]
-    timed(testapp, item_urls[:20] + list_urls[:20])  # warm caches and templates
+    timed(testapp, item_urls[:20] + first_urls[:20])  # compile templates, warm the index
     print(f"board size: {args.n} items")
     report("item page", timed(testapp, item_urls))
-    report("listing page (50 rows)", timed(testapp, list_urls))
-    report("listing filtered unit+state", timed(testapp, filter_urls))
+    report("listing, pages 1-5 (50 rows)", timed(testapp, first_urls))
+    report("listing, any page, ascending", timed(testapp, deep_urls))
+    report("listing, any page, descending", timed(testapp, deep_desc_urls))
+    report("listing, unit+state filter", timed(testapp, filter_urls))
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

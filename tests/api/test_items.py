@@ -127,14 +127,16 @@ def test_body_must_be_a_json_object(testapp):
 
 
 def test_unknown_board_is_404_and_non_supervisor_may_not_register(testapp):
-    assert api(testapp, "supervisor").post("/api/v1/boards/nope/items", NEW_ITEM, status=404).json["error"] == "not_found"
+    res = api(testapp, "supervisor").post("/api/v1/boards/nope/items", NEW_ITEM, status=404)
+    assert res.json["error"] == "not_found"
     res = api(testapp, "handler").post("/api/v1/boards/zdgz/items", NEW_ITEM, status=403)
     assert res.json["error"] == "forbidden"
 
 
 def test_html_in_text_is_stored_verbatim_and_returned_as_data(testapp):
     sup = api(testapp, "supervisor")
-    url = sup.post("/api/v1/boards/zdgz/items", {**NEW_ITEM, "title": "<script>alert(1)</script>"}, status=201).json["url"]
+    body = {**NEW_ITEM, "title": "<script>alert(1)</script>"}
+    url = sup.post("/api/v1/boards/zdgz/items", body, status=201).json["url"]
     res = sup.get(url)
     assert res.content_type == "application/json"
     assert res.json["title"] == "<script>alert(1)</script>"
@@ -190,8 +192,8 @@ def test_missing_item_is_404(testapp):
 
 def test_feedback_and_instruction(testapp, app, in_progress):
     handler = api(testapp, "handler")
-    fb = handler.post(f"/api/v1/items/{in_progress}/feedback",
-                      {"done": "完成 2 个小区", "progress": "第三个小区已开工", "next_steps": "月底完工"}, status=201).json
+    body = {"done": "完成 2 个小区", "progress": "第三个小区已开工", "next_steps": "月底完工"}
+    fb = handler.post(f"/api/v1/items/{in_progress}/feedback", body, status=201).json
     assert fb["author"] == "handler" and fb["progress"] == "第三个小区已开工" and fb["sealed"] is False
     res = handler.post(f"/api/v1/items/{in_progress}/feedback", {"done": "", "extra": 1}, status=400)
     assert set(res.json["fields"]) == {"done", "progress", "extra"}

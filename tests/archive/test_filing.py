@@ -10,7 +10,12 @@ import transaction
 from ZODB.POSException import ConflictError
 
 from duban_archive.archive.filing import (
-    FilingRefused, correct_metadata, dispose, file_item, queue, set_legal_hold,
+    FilingRefused,
+    correct_metadata,
+    dispose,
+    file_item,
+    queue,
+    set_legal_hold,
 )
 from duban_archive.content_types.actions import Frozen, add_feedback, edit_item
 from duban_archive.content_types.site_access import open_site

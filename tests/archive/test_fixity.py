@@ -43,8 +43,6 @@ def test_fixity_catches_a_flipped_byte(app, closed_item, ini_path, capsys):
     # the command, as cron runs it (its own connection to the same storage)
     for db in app.registry._zodb_databases.values():
         db.close()
-    import subprocess
-    print("DEBUG", subprocess.run(["sh", "-c", "ls -l /proc/[0-9]*/fd 2>/dev/null | grep Data.fs"], capture_output=True, text=True).stdout)
     args = build_parser().parse_args(["fixity", ini_path])
     assert args.func(args) == 1
     err = capsys.readouterr().err

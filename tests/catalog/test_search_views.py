@@ -107,7 +107,7 @@ def test_saved_searches_are_per_user(app, testapp, make_item):
     saved = back.html.select_one("#saved-searches a")
     assert saved.text == "秸秆禁烧" and "q=%E7%A7%B8%E7%A7%86" in saved["href"] and "year=2026" in saved["href"]
     assert "共找到 1 件" in testapp.get(saved["href"]).text
-    testapp.get("/logout")
+    testapp.reset()  # another browser
     login(testapp, "leader")
     assert testapp.get("/search").html.select_one("#saved-searches") is None
 

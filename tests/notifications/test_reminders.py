@@ -204,3 +204,18 @@ def test_returned_twice_escalates_to_level_two_with_leader_told(app, make_item, 
         assert item.escalation_level == 2
         assert item.history[-1]["transition"] == "escalate" and "退回重办 2 次" in item.history[-1]["comment"]
     assert [m[0] for m in _messages(app, item_id, recipient="leader")] == ["escalation"]
+
+
+def test_hotline_close_by_counts_working_days_by_ticket_kind(app, make_item, advance):
+    moment = at(2026, 9, 29, 9, 30)  # Tuesday before the National Day holiday
+    with frozen_now(moment):
+        item_id = make_item("hotline", ticket_kind="complex_consultation", deadline=None,
+                            registered_on=moment.date())
+    advance(item_id, [("dispatch", "supervisor"), ("accept", "unit_head")], moment)
+    rules = app.registry.duban_reminder_rules.for_board("hotline")
+    with open_site(app.registry) as site:
+        fires = plan(site.get_item(item_id), rules, WorkCalendar(), moment)
+    # 3 working days: 9-30, then 10-1..10-7 are holidays (10-8 is a working day), so the 3rd is 10-9
+    overdue = [f for f in fires if f.kind == "overdue"]
+    assert overdue[0].due == at(2026, 10, 9, 23, 59, 59)
+    assert [f.at for f in fires if f.rule == "before"] == [at(2026, 10, 8, 23, 59, 59)]

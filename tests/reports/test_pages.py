@@ -21,7 +21,7 @@ def test_bell_inbox_dashboard_and_scores(app, testapp, make_item):
                 wf.fire(item, name, who, principals(site, who), site=site)
             transaction.commit()
 
-    _assigned_item(make_item, advance, moment=at(2026, 5, 4, 9, 0))
+    item_id = _assigned_item(make_item, advance, moment=at(2026, 5, 4, 9, 0))
     login(testapp, "handler")
     home = testapp.get("/worklist")
     bell = home.html.find(id="bell")
@@ -53,3 +53,12 @@ def test_bell_inbox_dashboard_and_scores(app, testapp, make_item):
     assert "2026年5月" in testapp.get("/scores?period=2026-05").text
     assert "期间格式" in testapp.get("/scores?period=may").text
     assert "月度通报" in testapp.get("/reports").text
+
+    # the item's 催办督办 tab: 督查室 starts 督办 from the page, the PDFs are linked
+    page = testapp.get(f"/boards/zdgz/{item_id}/")
+    assert "催办督办" in page.text and f"/api/v1/items/{item_id}/notice.pdf?kind=escalate" in page.text
+    form = page.forms["escalate-form"]
+    form["level"] = "2"
+    form["reason"] = "多次催办仍未落实"
+    after = form.submit().follow()
+    assert "已启动督办" in after.text and "二级督办：多次催办仍未落实" in after.text

@@ -42,12 +42,22 @@ def open_db(var: Path):
     return DB(FileStorage(str(var / "Data.fs"), blob_dir=str(var / "blobs")))
 
 
-def test_init_demo_is_idempotent_and_creates_every_demo_user(tmp_path):
+def cli(var: Path, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """The same console entry point in-process (fast), for the refusals."""
+    from duban_archive.scripts.cli import main
+
+    monkeypatch.setenv("DUBAN_VAR_DIR", str(var))
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_init_demo_is_idempotent_and_creates_every_demo_user(tmp_path, monkeypatch, capsys):
     var = tmp_path / "var"
     first = run(var, "init", INI, "--demo")
     assert "创建站点" in first.stdout and "duban-demo" in first.stdout
-    second = run(var, "init", INI, "--demo")
-    assert "站点已是最新" in second.stdout and "创建" not in second.stdout
+    code, second, _ = cli(var, monkeypatch, capsys, "init", INI, "--demo")
+    assert code == 0 and "站点已是最新" in second and "创建" not in second
 
     from duban_archive.content_types.site_access import ROOT_KEY
 
@@ -65,22 +75,23 @@ def test_init_demo_is_idempotent_and_creates_every_demo_user(tmp_path):
         db.close()
 
 
-def test_adduser_and_evolve(tmp_path):
+def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     var = tmp_path / "var"
-    run(var, "init", INI)
-    out = run(var, "adduser", INI, "wangwu", "--title", "王五", "--role", "handler", "--unit", "nowhere",
-              "--password", "long-enough-pw", check=False)
-    assert out.returncode == 1 and "单位 nowhere 不存在" in out.stderr
-    out = run(var, "adduser", INI, "Bad Name", "--password", "long-enough-pw", check=False)
-    assert out.returncode == 1 and "用户名只能包含" in out.stderr
-    out = run(var, "adduser", INI, "wangwu", "--title", "王五", "--role", "supervisor", "--password", "short",
-              check=False)
-    assert out.returncode == 1 and "密码至少 8 位" in out.stderr
-    run(var, "adduser", INI, "wangwu", "--title", "王五", "--role", "supervisor", "--password", "long-enough-pw")
-    again = run(var, "adduser", INI, "wangwu", "--password", "long-enough-pw", check=False)
-    assert again.returncode == 1 and "已存在" in again.stderr
+    cli(var, monkeypatch, capsys, "init", INI)
+    assert "已添加用户 wangwu" in run(var, "adduser", INI, "wangwu", "--title", "王五", "--role", "supervisor",
+                                     "--password", "long-enough-pw").stdout
+    refusals = [
+        (("wangwu", "--password", "long-enough-pw"), "已存在"),
+        (("zhaoliu", "--unit", "nowhere", "--password", "long-enough-pw"), "单位 nowhere 不存在"),
+        (("Bad Name", "--password", "long-enough-pw"), "用户名只能包含"),
+        (("zhaoliu", "--role", "king", "--password", "long-enough-pw"), "未知角色"),
+        (("zhaoliu", "--password", "short"), "密码至少 8 位"),
+    ]
+    for args, message in refusals:
+        code, _, err = cli(var, monkeypatch, capsys, "adduser", INI, *args)
+        assert code == 1 and message in err, (args, err)
+    assert "数据已是最新" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
 
-    assert "数据已是最新" in run(var, "evolve", INI).stdout
     import transaction
 
     from duban_archive.content_types.site_access import ROOT_KEY
@@ -89,21 +100,21 @@ def test_adduser_and_evolve(tmp_path):
     try:
         conn = db.open()
         site = conn.root()[ROOT_KEY]
+        assert set(site["users"].keys()) == {"wangwu"}  # the refusals added nobody
         user = site["users"]["wangwu"]
         assert user.check_password("long-enough-pw") and user.roles == ("supervisor",)
         site.generation = 0  # pretend the data predates step 1
         transaction.commit()
     finally:
         db.close()
-    assert "待执行：1 remap_acls" in run(var, "evolve", INI, "--list").stdout
-    out = run(var, "evolve", INI).stdout
-    assert "已执行 1 remap_acls" in out
-    assert "数据已是最新" in run(var, "evolve", INI).stdout
+    assert "待执行：1 remap_acls" in cli(var, monkeypatch, capsys, "evolve", INI, "--list")[1]
+    assert "已执行 1 remap_acls" in run(var, "evolve", INI).stdout
+    assert "数据已是最新（第 1 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
 
 
-def test_missing_ini_is_a_clear_error(tmp_path):
-    out = run(tmp_path / "var", "init", str(tmp_path / "nope.ini"), check=False)
-    assert out.returncode == 2 and "找不到配置文件" in out.stderr
+def test_missing_ini_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    code, _, err = cli(tmp_path / "var", monkeypatch, capsys, "init", str(tmp_path / "nope.ini"))
+    assert code == 2 and "找不到配置文件" in err
 
 
 def free_port() -> int:
@@ -113,24 +124,24 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, monkeypatch, capsys):
     """``pserve testing.ini http_port=N`` on a fresh demo site in its own DUBAN_VAR_DIR."""
     var = tmp_path / "var"
-    run(var, "init", INI, "--demo")
+    cli(var, monkeypatch, capsys, "init", INI, "--demo")
     port = free_port()
+    log = open(tmp_path / "pserve.log", "wb")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen([str(BIN / "pserve"), INI, f"http_port={port}"],
-                            env={**os.environ, "DUBAN_VAR_DIR": str(var)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            env={**os.environ, "DUBAN_VAR_DIR": str(var)}, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150  # a loaded CI box starts slowly
         while True:
             try:
-                urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2).read()
+                urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=30).read()
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.stdout.read().decode(errors="replace")) from None
+                    raise AssertionError((tmp_path / "pserve.log").read_text(errors="replace")) from None
                 time.sleep(0.2)
         yield base, var
     finally:
@@ -139,6 +150,7 @@ def served(tmp_path):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def test_pserve_serves_on_the_given_port_from_duban_var_dir(served):

@@ -194,3 +194,17 @@ def test_english_locale_switch(testapp):
     assert "Required" in res.text and "Title" in res.text
     testapp.get("/@@lang?to=zh&came_from=/", status=303)
     assert "退出" in testapp.get("/").text
+
+
+def test_archived_item_cannot_be_edited_and_says_why(testapp, site, make_item):
+    import transaction
+
+    item_id = make_item()
+    site._p_jar.sync()
+    site.get_item(item_id).archived = True
+    transaction.commit()
+    login(testapp, "supervisor")
+    page = testapp.get(item_url(item_id))
+    assert 'id="edit-link"' not in page.text and "已归档" in page.text
+    res = testapp.get(item_url(item_id) + "/@@edit", status=403)
+    assert "事项已归档，内容不可更改" in res.text

@@ -34,6 +34,8 @@ def test_transitions_list_fire_refuse_and_conflict(testapp, make_item):
     item = head.get(f"/api/v1/items/{item_id}").json
     assert [h["transition"] for h in item["history"]][-3:] == ["approve", "assign", "accept"]
     head.post(f"/api/v1/items/{item_id}/transitions/nope", {}, status=404)
+    head.post(f"/api/v1/items/{item_id}/transitions/file", {}, status=404)  # only via the archive's POST /file
+    assert item["light"] in ("green", "yellow", "red")
 
 
 def test_worklist_buckets_per_user(testapp, make_item):

@@ -20,9 +20,13 @@ def cmd_fixity(args) -> int:
     from .fixity import verify
 
     registry = load_registry(args.ini)
-    with open_site(registry) as site:
-        report = verify(site)
-        transaction.commit()
+    try:
+        with open_site(registry) as site:
+            report = verify(site)
+            transaction.commit()
+    finally:
+        for db in registry._zodb_databases.values():
+            db.close()
     print(f"已校验 {report.checked} 个文件，共 {report.bytes} 字节")
     if report.ok:
         print("全部一致")

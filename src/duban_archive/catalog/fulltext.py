@@ -44,6 +44,14 @@ class FulltextCatalog:
         elif self.inline:
             self.indexer.apply_pending(lock_timeout=30)
 
+    def not_ocred(self, item_id: str) -> list[str]:
+        """Attachments of the item whose text could not be read (no OCR available)."""
+        from whoosh.query import Term
+
+        hits = self.store.searcher().search(Term("id", item_id), limit=1)
+        raw = hits[0].get("unextracted", "") if len(hits) else ""
+        return [a for a in raw.split(",") if a]
+
     def search(self, principals, q: str = "", **kw):
         from .search import run
 

@@ -15,7 +15,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, TEXT,
 from .analysis import JiebaTokenizer
 
 #: bump when the schema or the analysis changes: the indexer then rebuilds
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 1
 
 
 def make_schema() -> Schema:

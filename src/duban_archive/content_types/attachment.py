@@ -199,7 +199,8 @@ def _image_size(blob: Blob, max_pixels: int) -> tuple[int, int]:
             with Image.open(f) as img:  # lazy: no pixel data decoded here
                 width, height = img.size
         except Image.DecompressionBombError as exc:  # Pillow's own hard limit (2× its default)
-            raise UploadRefused(413, f"图片像素过多（疑似“解压炸弹”），上限 {max_pixels // 1_000_000} 百万像素") from exc
+            raise UploadRefused(
+                413, f"图片像素过多（疑似“解压炸弹”），上限 {max_pixels // 1_000_000} 百万像素") from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise UploadRefused(415, "图片无法识别或已损坏") from exc
     if width * height > max_pixels:

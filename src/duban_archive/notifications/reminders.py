@@ -367,12 +367,11 @@ def _plan_touched(txn, registry) -> None:
     site = find_site(next(iter(pending.values())))
     calendar = calendar_of(site)
     rules = rules_of(registry)
-    directory = None
+    directory = None  # built by escalate() only when something escalates
     for item in pending.values():
         try:
             rs = rules.for_board(item.board_id)
             if rs is not None and rs.escalations:
-                directory = directory or Directory(site)
                 event_escalations(site, item, rs, moment, directory)
             reschedule(site, item, registry, moment, calendar)
         except Exception:  # a reminder bug must never refuse the user's change; the next tick re-plans

@@ -41,7 +41,7 @@ class Duration:
 
                 calendar = WorkCalendar()
             day = calendar.add_working_days(start.date(), self.working_days)
-            return datetime.combine(day, start.timetz())
+            return datetime.combine(day, time(23, 59, 59), start.tzinfo)  # as workflows/deadlines.py
         moment = add_months(start, self.months) if self.months else start
         return moment + self.delta
 

@@ -29,6 +29,12 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_evolve)
 
 
+def _close(registry) -> None:
+    """Release Data.fs (its lock) so the same process may open it again."""
+    for db in getattr(registry, "_zodb_databases", {}).values():
+        db.close()
+
+
 def cmd_init(args) -> int:
     from ..content_types.bootstrap import DEMO_PASSWORD, add_demo_content, ensure_site
     from .env import load_registry
@@ -45,6 +51,7 @@ def cmd_init(args) -> int:
     finally:
         transaction.abort()
         conn.close()
+        _close(registry)
     for line in done or ["站点已是最新，无需更改"]:
         print(line)
     if args.demo:
@@ -54,13 +61,21 @@ def cmd_init(args) -> int:
 
 
 def cmd_adduser(args) -> int:
-    from ..audit.log import record
-    from ..content_types.site_access import open_site
-    from ..security.users import User
     from .env import load_registry
 
     password = args.password or getpass.getpass("密码：")
     registry = load_registry(args.ini)
+    try:
+        return _adduser(args, registry, password)
+    finally:
+        _close(registry)
+
+
+def _adduser(args, registry, password: str) -> int:
+    from ..audit.log import record
+    from ..content_types.site_access import open_site
+    from ..security.users import User
+
     with open_site(registry) as site:
         if args.username in site["users"]:
             print(f"错误：用户 {args.username} 已存在", file=sys.stderr)
@@ -82,11 +97,19 @@ def cmd_adduser(args) -> int:
 
 
 def cmd_evolve(args) -> int:
-    from ..content_types.site_access import open_site
-    from ..evolve import pending
     from .env import load_registry
 
     registry = load_registry(args.ini)
+    try:
+        return _evolve(args, registry)
+    finally:
+        _close(registry)
+
+
+def _evolve(args, registry) -> int:
+    from ..content_types.site_access import open_site
+    from ..evolve import pending
+
     with open_site(registry) as site:
         steps = pending(site)
         if not steps:

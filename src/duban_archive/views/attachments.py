@@ -138,5 +138,3 @@ def thumbnail_view(context, request):
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
-
-__all__ = ["HTTPSeeOther", "upload_view", "download_view", "thumbnail_view", "content_disposition"]

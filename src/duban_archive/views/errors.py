@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPRequestEntityTooLarge, HTTPSeeOther
+from pyramid.httpexceptions import HTTPRequestEntityTooLarge, HTTPSeeOther
 from pyramid.view import forbidden_view_config, notfound_view_config, view_config
 
 from .layout import translate
@@ -28,6 +28,10 @@ def _page(request, status: int, title: str, message: str) -> dict:
 def forbidden(exc, request):
     if request.identity is None:
         return HTTPSeeOther(location="/login?came_from=" + quote(request.path_qs, safe="/"))
+    # our own refusals (archived item ...) carry a Chinese detail; permission denials carry
+    # an ACL ``result`` whose text is for developers, not users
+    if getattr(exc, "result", None) is None and exc.detail:
+        return _page(request, 403, "无权访问", exc.detail)
     return _page(request, 403, "无权访问", translate(request, "您没有查看或执行此操作的权限。如需权限，请联系督查室。"))
 
 
@@ -46,5 +50,3 @@ def bad_csrf(exc, request):
 def too_large(exc, request):
     return _page(request, 413, "文件过大", exc.detail or "")
 
-
-__all__ = ["HTTPForbidden", "HTTPNotFound", "forbidden", "notfound", "bad_csrf", "too_large"]

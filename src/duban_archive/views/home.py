@@ -6,7 +6,7 @@ from pyramid.view import view_config
 
 from ..content_types.site import Site
 from .display import fmt_date, state_title, unit_title
-from .layout import principals, translate
+from .layout import ordered_boards, principals, translate
 from .listing import query
 
 
@@ -25,7 +25,7 @@ def home(context, request):
         "worklist": worklist, "worklist_total": worklist_total,
         "unit_items": unit_items, "unit_total": unit_total,
         "my_unit": unit_title(context, ident.unit) if ident and ident.unit else "",
-        "boards": list(context.boards.values()),
+        "boards": ordered_boards(request, context),
         "can_add": request.has_permission("add_item", context),
         "state_title": lambda item: state_title(request, item),
         "unit_title": lambda uid: unit_title(context, uid),

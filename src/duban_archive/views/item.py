@@ -28,7 +28,7 @@ def item_url(item) -> str:
     return f"/boards/{item.board_id}/{item.item_id}"
 
 
-def _detail_text(request, site, entry: dict[str, Any]) -> str:
+def _detail_text(entry: dict[str, Any]) -> str:
     """An audit entry's details in one line (old -> new for edits)."""
     skip = {"time", "action", "actor", "target"}
     parts = []
@@ -90,7 +90,7 @@ def item_view(context, request):
         audit = [{
             "time": fmt_date(e.get("time")), "actor": user_title(site, e.get("actor")),
             "action": translate(request, ACTIONS.get(e.get("action", ""), e.get("action", ""))),
-            "detail": _detail_text(request, site, e),
+            "detail": _detail_text(e),
         } for e in audit_log(site).for_target(context.item_id)]
     panels = render_panels(request, context)
     return {

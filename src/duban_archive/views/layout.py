@@ -106,7 +106,7 @@ class Layout:
     def boards(self) -> list:
         if not self.identity:
             return []
-        return list(self.site.boards.values())
+        return ordered_boards(self.request, self.site)
 
     def nav(self) -> list[NavEntry]:
         if not self.identity:
@@ -130,6 +130,12 @@ class Layout:
             for msg in self.request.session.pop_flash(queue):
                 out.append((css, msg))
         return out
+
+
+def ordered_boards(request, site) -> list:
+    """Boards in definition order (1+5 first), not in the BTree's alphabetical order."""
+    rank = {b.id: i for i, b in enumerate(getattr(request.registry, "duban_boards", ()))}
+    return sorted(site.boards.values(), key=lambda b: (rank.get(b.__name__, len(rank)), b.__name__))
 
 
 def renderer_globals(event) -> None:

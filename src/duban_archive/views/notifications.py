@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
+from ..content_types.item import SupervisionItem
 from ..notifications.outbox import get_outbox
 from ..timeutil import as_cst
 
@@ -34,5 +35,61 @@ def inbox_mark_all(context, request):
         for msg_id, read in list(inbox.entries.items()):
             if not read:
                 inbox.mark_read(msg_id)
-    request.session.flash("已全部标为已读", "success")
+    request.session.flash("已全部标为已读")
     return HTTPFound(request.route_url("notifications.inbox"))
+
+
+def reminders_panel(request, item) -> str | None:
+    """Item tab 催办督办: escalation level, reminders sent, 催办单/督办单 and (督查室) 启动督办."""
+    from pyramid.renderers import render
+
+    from .api.util import principals
+
+    who = set(principals(request))
+    from ..content_types.site import find_site
+
+    box = get_outbox(find_site(item))
+    see_all = bool({"role:supervisor", "role:leader", "role:admin", "role:auditor"} & who)
+    me = request.authenticated_userid
+    rows = []
+    seen = set()
+    for msg in sorted(box.for_item(item.item_id), key=lambda m: m.msg_id, reverse=True):
+        if not see_all and msg.recipient != me:
+            continue
+        key = (msg.subject, msg.created)
+        if msg.channel != "inbox" and key in seen:
+            continue
+        seen.add(key)
+        rows.append({"when": f"{as_cst(msg.created):%Y-%m-%d %H:%M}", "subject": msg.subject,
+                     "to": msg.recipient, "channel": msg.channel, "status": msg.status})
+        if len(rows) >= 50:
+            break
+    escalations = [e for e in item.history if e.get("transition") == "escalate"]
+    level = int(getattr(item, "escalation_level", 0) or 0)
+    if not rows and not escalations and not see_all:
+        return None
+    return render("templates/reminders_panel.pt", {
+        "rows": rows, "level": level, "escalations": escalations,
+        "can_print": bool({"role:supervisor", "role:leader", "role:admin"} & who),
+        "can_escalate": "role:supervisor" in who and level < 3 and not item.archived,
+        "item_id": item.item_id, "csrf_token": request.session.get_csrf_token(),
+        "action": request.resource_url(item, "escalate")}, request)
+
+
+@view_config(context=SupervisionItem, name="escalate", request_method="POST", permission="view", require_csrf=True)
+def escalate_form(context, request):
+    from .api.errors import ApiError
+    from .api.notifications import escalate_item
+
+    try:
+        level = int(request.POST.get("level", "0"))
+    except ValueError:
+        level = 0
+    try:
+        escalate_item(request, context, {"level": level, "reason": request.POST.get("reason", "")})
+    except ApiError as exc:
+        request.tm.doom()
+        request.session.flash(f"未能启动督办：{exc.message} {'；'.join(exc.fields.values())}", "error")
+    else:
+        request.session.flash("已启动督办")
+    return HTTPFound(request.resource_url(context))

@@ -45,5 +45,5 @@ def add_adjustment_form(context, request):
         page["fields"], page["values"] = exc.fields, data
         request.response.status_int = 400
         return page
-    request.session.flash("加扣分已录入", "success")
+    request.session.flash("加扣分已录入")
     return HTTPFound(request.route_url("scoring.scores", _query={"period": data["date"][:7] or ""}))

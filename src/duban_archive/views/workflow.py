@@ -63,6 +63,7 @@ def transitions_panel(request, item) -> str | None:
         "action": request.resource_url(item, "transition"), "csrf_token": request.session.get_csrf_token(),
         "can_upload": request.has_permission("add_attachment", item) and not item.archived,
         "kinds": list(ATTACHMENT_KINDS.items()), "light_css": LIGHT_CSS, "light_titles": LIGHT_TITLES,
+        "improper_decline": bool(getattr(item, "improper_decline", False)),
     }, request)
 
 

@@ -40,7 +40,17 @@ def register(sub) -> None:
 def _registry(ini: str):
     from ..scripts.env import load_registry
 
-    return load_registry(ini)
+    registry = load_registry(ini)
+    import atexit
+
+    atexit.register(_close, registry)
+    return registry
+
+
+def _close(registry) -> None:
+    """Release the FileStorage lock (commands may run one after another in one process)."""
+    for db in getattr(registry, "_zodb_databases", {}).values():
+        db.close()
 
 
 def cmd_check(args) -> int:
@@ -54,6 +64,7 @@ def cmd_check(args) -> int:
         print(f"{wf.name}（{wf.title}）：{'通过' if not found else f'{len(found)} 个问题'}")
         for line in found:
             print(f"  - {line}")
+    _close(registry)
     return 1 if problems else 0
 
 
@@ -61,6 +72,7 @@ def cmd_diagram(args) -> int:
     from .diagram import svg, to_dot
 
     registry = _registry(args.ini)
+    _close(registry)  # drawing needs the definitions only
     wf = registry.duban_workflows.get(args.name)
     if wf is None:
         names = "、".join(w.name for w in registry.duban_workflows)
@@ -102,15 +114,24 @@ def cmd_remap(args) -> int:
         count = remap_site(site, registry, args.batch, transaction.commit)
         record(site, "edit", "cli", "workflows", field="acl", new=f"remap {count}")
         transaction.commit()
+    _close(registry)
     print(f"已按当前流程定义重算 {count} 个事项的权限")
     return 0
 
 
 def cmd_calendar(args) -> int:
+
+    registry = _registry(args.ini)
+    try:
+        return _calendar(args, registry)
+    finally:
+        _close(registry)
+
+
+def _calendar(args, registry) -> int:
     from ..content_types.site_access import open_site
     from .calendar import SETTINGS_KEY, package_knows, remove_year, set_year, validate_year
 
-    registry = _registry(args.ini)
     with open_site(registry) as site:
         if args.year is None:
             table = site.settings.get(SETTINGS_KEY) or {}
@@ -162,5 +183,6 @@ def cmd_tick(args) -> int:
     with clock, open_site(registry) as site:
         fired = run_automatic(site, registry)
         transaction.commit()
+    _close(registry)
     print(f"已执行 {fired} 个自动流转")
     return 0

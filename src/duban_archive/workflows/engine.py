@@ -78,8 +78,20 @@ class Transition:
     clears: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     guard_kw: bool = False
+    schema_cache: Any = field(default=None, repr=False, compare=False)
 
     def schema(self, site: Any = None) -> colander.SchemaNode:
+        """The fields' colander schema; cached (fields may be appended after compile, e.g. ``grade``)
+        and bound to the site only when a field needs it (unit choices)."""
+        key = tuple(id(f) for f in self.fields)
+        cached = self.schema_cache
+        if cached is None or cached[0] != key:
+            cached = (key, self._build_schema(), any(f.kind in ("unit", "units") for f in self.fields))
+            self.schema_cache = cached
+        _, schema, needs_site = cached
+        return schema.bind(site=site) if needs_site else schema
+
+    def _build_schema(self) -> colander.SchemaNode:
         schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name)
         comment_defined = any(f.name == "comment" for f in self.fields)
         if not comment_defined:
@@ -88,7 +100,7 @@ class Transition:
                 validator=colander.Length(max=5000, max_err="不能超过 5000 个字符")))
         for f in self.fields:
             schema.add(f.node())
-        return schema.bind(site=site)
+        return schema
 
 
 @dataclass
@@ -380,10 +392,23 @@ class WorkflowRegistry:
         return iter(self.workflows.values())
 
     def load(self, profile_dir: str | Path | None = None) -> WorkflowRegistry:
-        for source, data in load_definitions("duban_archive.workflows", "definitions", profile_dir).values():
+        """Shipped definitions, then ``<profile_dir>/workflows/*.toml`` (same file name overrides).
+
+        (The profile's ``definitions/`` folder belongs to the content types.)
+        """
+        found = load_definitions("duban_archive.workflows", "definitions", None)
+        if profile_dir:
+            from ..definitions import _parse
+
+            for path in sorted((Path(profile_dir) / PROFILE_FOLDER).glob("*.toml")):
+                found[path.stem] = (str(path), _parse(str(path), path.read_text("utf-8")))
+        for source, data in found.values():
             wf = compile_workflow(source, data)
             self.workflows[wf.name] = wf
         return self
+
+
+PROFILE_FOLDER = "workflows"
 
 
 def compile_workflow(source: str, data: dict[str, Any]) -> Workflow:

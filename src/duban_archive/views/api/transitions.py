@@ -13,9 +13,10 @@ from typing import Any
 from pyramid.view import view_config
 
 from ...content_types.registry import FieldDef
-from ...workflows.deadlines import item_deadlines
+from ...workflows.deadlines import item_deadlines, next_deadline
 from .errors import ApiError
 from .openapi import document
+from .serialize import item_json_contributor
 from .util import actor, get_item, json_body, principals
 
 KIND_TYPES = {"int": "integer", "bool": "boolean", "multi_choice": "array", "units": "array"}
@@ -70,9 +71,18 @@ def fire_transition(request):
     name = request.matchdict["name"]
     wf = request.registry.duban_workflows[item.workflow]
     t = wf.transitions.get(name)
-    if t is None or t.auto:
+    if t is None or t.auto or t.system:  # 归档 goes through POST /items/{id}/file (archive)
         raise ApiError(404, f"没有名为“{name}”的流转")
     data = json_body(request)
     wf.fire(item, name, who, principals(request), data, request=request, site=site)
     state = wf.states[item.state]
     return {"state": item.state, "state_title": state.title, "deadlines": item_deadlines(item)}
+
+
+@item_json_contributor
+def _light(request, item, data, full) -> None:
+    """Every item JSON carries its 亮灯 (the light of its next deadline) and 12345 flags."""
+    nxt = next_deadline(item)
+    data["light"] = nxt["light"] if nxt else None
+    if getattr(item, "improper_decline", False):
+        data["improper_decline"] = True

@@ -1,0 +1,182 @@
+"""Benchmark: the dossier PDF and the archival package (issue 5).
+
+    .venv/bin/python bench/bench_dossier.py            # 5 rounds of the standard fixture + the stress dossier
+    .venv/bin/python bench/bench_dossier.py --n 20     # more rounds
+
+Standard fixture: an item with 12+ history entries, 3 feedback reports, 6
+photos of 2 megapixels and 2 signed PDF reports of 5 pages.  One round =
+render the dossier (forked, limited worker) + bag, check (四性检测) and zip
+the package, exactly what filing does minus the commit.  Target: median
+≤ 0.8 s, peak RSS ≤ 300 MB on 2 cores.  Stress: a dossier of about 80 pages
+(many long feedback reports), target ≤ 3 s.
+
+Prints median, p95 and peak RSS (this process and the render children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PATH = [("approve", "leader", {}), ("assign", "supervisor", {}), ("decline", "unit_head", {"reason": "非本单位职责"}),
+        ("assign", "supervisor", {}), ("accept", "unit_head", {}), ("request_closure", "handler", {}),
+        ("return", "supervisor", {"reason": "佐证材料不全"}), ("request_closure", "handler", {}),
+        ("return", "supervisor", {"reason": "照片不清晰"}), ("request_closure", "handler", {}),
+        ("review", "supervisor", {}), ("close", "leader", {"grade": "A"})]
+PRINCIPALS = {"leader": ["role:leader"], "supervisor": ["role:supervisor"],
+              "unit_head": ["unit:zjj", "unit:zjj:unit_head"], "handler": ["unit:zjj", "unit:zjj:handler"]}
+
+
+def rss_now() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def photo(seed: int) -> bytes:
+    """A 2-megapixel JPEG with texture (compresses like a real photo, ~0.5-1 MB)."""
+    from PIL import Image, ImageFilter
+
+    noise = Image.effect_noise((1632, 1224), 40 + seed).convert("RGB")
+    img = Image.linear_gradient("L").resize((1632, 1224)).convert("RGB")
+    img = Image.blend(img, noise, 0.35).filter(ImageFilter.SMOOTH)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+def signed_pdf(n: int) -> bytes:
+    import weasyprint
+
+    pages = "".join(f'<section style="break-after:page"><h1>办结报告 {n} 第 {p + 1} 页</h1>'
+                    + "<p>经核查，老旧小区改造任务已全部完成，群众满意度达到 98%。（盖章）</p>" * 12 + "</section>"
+                    for p in range(5))
+    return weasyprint.HTML(string=f"<html><body style=\"font-family:'Noto Serif CJK SC'\">{pages}</body></html>"
+                           ).write_pdf()
+
+
+def setup(feedback: int, photos: int, signed: int, long_text: bool):
+    import transaction
+    from pyramid.paster import get_app
+
+    from duban_archive.content_types.actions import add_attachment, add_feedback, add_instruction, create_item
+    from duban_archive.content_types.bootstrap import add_demo_content
+    from duban_archive.content_types.site_access import open_site
+
+    app = get_app(str(ROOT / "testing.ini"))
+    registry = app.registry
+    with open_site(registry, create=True) as site:
+        add_demo_content(site)
+        transaction.commit()
+    with open_site(registry) as site:
+        from datetime import date
+
+        item = create_item(site, site.boards["zdgz"], {
+            "title": "推进城区老旧小区综合改造提升工程", "source": "市政府常务会议",
+            "content": "完成 12 个老旧小区综合改造",
+            "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ("jtj", "cgj"),
+            "deadline": date(2026, 12, 31)}, "supervisor", registry)
+        wf = registry.duban_workflows[item.workflow]
+        for name, actor, data in PATH[:5]:
+            wf.fire(item, name, actor, PRINCIPALS[actor], data)
+        add_instruction(site, item, {"text": "请住建局牵头，交通、城管配合，确保年底前完成。", "leader": "李副市长"},
+                        "leader", registry)
+        body = "本月完成外墙保温、屋面防水、雨污分流管网改造，新增停车位 120 个，加装电梯 6 部。"
+        body *= 12 if long_text else 2
+        for n in range(feedback):
+            add_feedback(site, item, {"done": f"第 {n + 1} 次：{body}", "progress": body,
+                                      "next_steps": "推进剩余小区施工", "signed_by": "张局长", "sealed": True},
+                         "handler", registry)
+        for n in range(photos):
+            add_attachment(site, item, io.BytesIO(photo(n)), f"现场照片{n + 1}.jpg", "photo", f"改造现场{n + 1}",
+                           "handler", max_bytes=10 ** 8)
+        for n in range(signed):
+            add_attachment(site, item, io.BytesIO(signed_pdf(n + 1)), f"办结报告{n + 1}.pdf", "signed_report",
+                           f"办结报告{n + 1}（盖章）", "handler", max_bytes=10 ** 8)
+        for name, actor, data in PATH[5:]:
+            wf.fire(item, name, actor, PRINCIPALS[actor], data)
+        item_id = item.item_id
+        assert len(item.history) >= 12, len(item.history)
+        transaction.commit()
+    return app, item_id
+
+
+def one_round(app, item_id: str) -> tuple[float, float, int]:
+    from duban_archive.archive.dossier import Filing, render_dossier
+    from duban_archive.archive.package import build_package
+    from duban_archive.content_types.site_access import open_site
+
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        code = "Z109-WS·2026-Y-ZJJ-0001"
+        filing = Filing(archival_code=code, fonds="Z109", year=2026, retention="Y", piece=1, unit_code="ZJJ",
+                        filed_by="records_officer", filed_on="2026-11-22")
+        t0 = time.perf_counter()
+        pdf = render_dossier(site, item, app.registry, filing)
+        t1 = time.perf_counter()
+        expected = {a.filename: a.sha256 for a in item.attachments.values() if a.mimetype == "application/pdf"}
+        pkg = build_package(site, item, app.registry, dossier=pdf, archival_code=code, fonds="Z109", year=2026,
+                            retention="Y", unit_code="ZJJ", piece=1, piece_series=[], version=1,
+                            source_organization="市人民政府办公室", embedded_expected=expected)
+        t2 = time.perf_counter()
+        assert pkg.summary["passed"], pkg.summary["failed"]
+    return t1 - t0, t2 - t0, pkg.pages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5, help="rounds of the standard fixture (default 5)")
+    parser.add_argument("--stress-rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-dossier-") as var:
+        os.environ["DUBAN_VAR_DIR"] = var
+        app, item_id = setup(feedback=3, photos=6, signed=2, long_text=False)
+        from duban_archive.archive.render import warm_up
+
+        t = time.perf_counter()
+        warm_up()
+        print(f"warm-up (once per process): {time.perf_counter() - t:.2f} s; RSS now {rss_now():.0f} MB")
+        one_round(app, item_id)  # first fork after warm-up
+        dossier, total = [], []
+        pages = 0
+        for _ in range(args.n):
+            d, tot, pages = one_round(app, item_id)
+            dossier.append(d)
+            total.append(tot)
+        print(f"standard fixture ({pages} pages, 6 photos 2 MP, 2 signed PDFs x 5 pages), {args.n} rounds:")
+        print(f"  dossier           median {statistics.median(dossier):.3f} s  p95 {pct(dossier, .95):.3f} s")
+        print(f"  dossier + package median {statistics.median(total):.3f} s  p95 {pct(total, .95):.3f} s"
+              "  (target median <= 0.8 s)")
+        for db in app.registry._zodb_databases.values():
+            db.close()
+    with tempfile.TemporaryDirectory(prefix="bench-dossier-stress-") as var:
+        os.environ["DUBAN_VAR_DIR"] = var
+        app, item_id = setup(feedback=60, photos=0, signed=0, long_text=True)
+        stress = []
+        for _ in range(args.stress_rounds):
+            d, _tot, pages = one_round(app, item_id)
+            stress.append(d)
+        print(f"stress dossier ({pages} pages), {args.stress_rounds} rounds: median {statistics.median(stress):.3f} s"
+              f"  p95 {pct(stress, .95):.3f} s  (target <= 3 s)")
+        for db in app.registry._zodb_databases.values():
+            db.close()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS: this process {own:.0f} MB, largest render child {children:.0f} MB  (target <= 300 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
