@@ -44,6 +44,7 @@ tests_require = [
     "aiosmtpd>=1.4,<2",
     "playwright>=1.45,<2",
     "ruff>=0.6",
+    "wheel>=0.43,<1",  # tests/scripts/test_packaging.py builds a wheel without build isolation
 ]
 
 setup(

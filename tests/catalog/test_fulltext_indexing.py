@@ -107,13 +107,13 @@ def _write_items(app, n: int, title: str) -> list[str]:
     out = []
     with open_site(app.registry) as site:
         for i in range(n):
-            values = dict(ITEM, title=f"{title}{i}", content=f"第{i}号事项：加强安全生产监管，排查隐患。" * 5)
+            values = dict(ITEM, title=f"{title}{i}", content=f"第{i}号事项：加强安全生产监管，排查隐患。" * 2)
             out.append(create_item(site, site.boards["zdgz"], values, "supervisor", app.registry).item_id)
         transaction.commit()
     return out
 
 
-def test_indexer_process_killed_mid_indexing_recovers(ini_path, var_dir):
+def test_indexer_process_killed_mid_indexing_recovers(ini_path, var_dir, capsys):
     """A real ``duban-archive indexer`` process, SIGKILLed mid-way, then restarted."""
     from pyramid.paster import get_app
 
@@ -125,11 +125,11 @@ def test_indexer_process_killed_mid_indexing_recovers(ini_path, var_dir):
     with open_site(app.registry, create=True) as site:
         add_demo_content(site)
         transaction.commit()
-    expected = _write_items(app, 300, "安全生产检查")
+    expected = _write_items(app, 120, "安全生产检查")
     for db in app.registry._zodb_databases.values():
         db.close()  # FileStorage: one process at a time
 
-    cli = [sys.executable, "-m", "duban_archive.scripts.cli", "indexer", ini_path, "--once", "--batch", "40"]
+    cli = [sys.executable, "-m", "duban_archive.scripts.cli", "indexer", ini_path, "--once", "--batch", "20"]
     env = dict(os.environ, DUBAN_VAR_DIR=str(var_dir))
     proc = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     try:
@@ -145,16 +145,38 @@ def test_indexer_process_killed_mid_indexing_recovers(ini_path, var_dir):
 
     done = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+    # and a full rebuild from the command line says what it did
+    from duban_archive.scripts.cli import main
+
+    assert main(["reindex", ini_path]) == 0
+    out = capsys.readouterr()
+    assert "已重建全文索引：120 件" in out.out and "重建全文索引" in out.err  # tqdm's bar
 
     app = get_app(ini_path)
     try:
         with open_site(app.registry) as site:
             assert get_state(site).pending() == 0
         res = get_catalog(app.registry).search(SUPERVISOR, "安全生产检查", per_page=100)
-        assert res.total == 300  # every item once: nothing lost, nothing doubled
+        assert res.total == 120  # every item once: nothing lost, nothing doubled
         reader = get_catalog(app.registry).store.searcher().reader()
         indexed = sorted(stored["id"] for _, stored in reader.iter_docs())
         assert indexed == sorted(expected)
     finally:
         for db in app.registry._zodb_databases.values():
             db.close()
+
+
+def test_background_worker_indexes_right_after_commit(app, make_item):
+    """``duban.run_workers = true`` (make run): commits wake the in-process worker thread."""
+    catalog = get_catalog(app.registry)
+    catalog.start_worker(interval=30)  # long poll: only the after-commit wake-up can be this quick
+    try:
+        time.sleep(0.2)
+        item_id = make_item(title="后台索引线程测试：桥梁安全巡检")
+        deadline = time.monotonic() + 10
+        while ids(app, "桥梁安全巡检") != {item_id} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ids(app, "桥梁安全巡检") == {item_id}
+    finally:
+        catalog.worker.stop()
+        catalog.worker.join(timeout=10)

@@ -1,10 +1,12 @@
 """Random transition sequences (hypothesis) keep the engine's invariants.
 
-For any sequence of (user, transition, data) — most of them refused — the
+For any sequence of (user, transition, data) — many of them refused — the
 item's history grows by exactly one entry per successful transition and not
 at all on a refusal, the ACL always equals the current state's permission map,
 nobody may edit, report on or upload to an item once it is 办结, and
-``next_due`` is always the earliest open deadline.
+``next_due`` is always the earliest open deadline.  The examples are
+derandomized (a fixed seed) so that the "the walks went deep" guard is stable
+in CI; change the seed by changing the strategy, not by re-running.
 """
 
 from datetime import date, datetime, timedelta
@@ -84,7 +86,7 @@ def test_random_sequences_keep_the_invariants(workflow):
     assert {"closed", "in_progress" if workflow != "internet_plus" else "following_up"} <= reached
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=steps)
 def _walks(workflow, reached, sequence):
     wf = REG[workflow]

@@ -54,7 +54,7 @@ _RUN = re.compile(r"\s+")
 
 
 def configure(cache_dir: str | None = None) -> None:
-    """Point jieba's cache at ``cache_dir`` and load the dictionary once per process."""
+    """Point jieba's cache at ``cache_dir`` (first call wins; the dictionary loads on first use)."""
     global _configured
     import jieba
 
@@ -65,10 +65,24 @@ def configure(cache_dir: str | None = None) -> None:
         if cache_dir:
             os.makedirs(cache_dir, exist_ok=True)
             jieba.dt.tmp_dir = cache_dir
+        _configured = cache_dir or ""
+
+
+_loaded = False
+
+
+def _load() -> None:
+    """Load jieba's dictionary (1-2 s, cached in the var dir) and our domain words, once."""
+    global _loaded
+    import jieba
+
+    with _lock:
+        if _loaded:
+            return
         jieba.dt.initialize()
         for word in DOMAIN_WORDS:
             jieba.add_word(word, freq=20000)
-        _configured = cache_dir or ""
+        _loaded = True
 
 
 def normalize(text: str) -> str:
@@ -84,8 +98,10 @@ def words(text: str, *, search: bool = False) -> Iterator[tuple[int, str, int, i
 
     With ``search=True`` also sub-words of long words, at their word's position.
     """
-    if _configured is None:
-        configure()
+    if not _loaded:
+        if _configured is None:
+            configure()
+        _load()
     import jieba
 
     freq = jieba.dt.FREQ

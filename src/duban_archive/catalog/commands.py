@@ -41,13 +41,21 @@ def cmd_indexer(args) -> int:
     def report(n: int) -> None:
         print(f"已索引 {n} 条", flush=True)
 
-    while True:
-        done = catalog.indexer.apply_pending(lock_timeout=None, batch=args.batch, on_batch=report)
-        if args.once:
-            print(f"完成：本次共处理 {done} 条索引任务", flush=True)
-            return 0
-        if not done:
-            time.sleep(args.interval)
+    try:
+        while True:
+            done = catalog.indexer.apply_pending(lock_timeout=None, batch=args.batch, on_batch=report)
+            if args.once:
+                print(f"完成：本次共处理 {done} 条索引任务", flush=True)
+                return 0
+            if not done:
+                time.sleep(args.interval)
+    finally:
+        _close(catalog)
+
+
+def _close(catalog) -> None:
+    for db in catalog.indexer.registry._zodb_databases.values():
+        db.close()
 
 
 def cmd_reindex(args) -> int:
@@ -63,9 +71,12 @@ def cmd_reindex(args) -> int:
             bar.refresh()
 
     start = time.monotonic()
-    n = catalog.indexer.rebuild(procs=max(1, args.procs), progress=progress)
-    if bar is not None:
-        bar.close()
+    try:
+        n = catalog.indexer.rebuild(procs=max(1, args.procs), progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+        _close(catalog)
     elapsed = time.monotonic() - start
     rate = n / elapsed if elapsed > 0 else 0.0
     print(f"已重建全文索引：{n} 件，用时 {elapsed:.1f} 秒（{rate:.0f} 件/秒）")

@@ -70,6 +70,14 @@ class SearchResults:
         return max(1, -(-self.total // self.per_page))
 
 
+class LazyOr(Q.Or):
+    """An Or that never preloads its postings into an array (whoosh does so below 5000
+    documents): the permission filter is a union over the caller's principals, and the
+    text query should drive it, skipping ahead, instead of it reading every id."""
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
+
+
 class UnitsFacet(sorting.FacetType):
     """Facet on the multi-valued unit list (lead + assisting), read from a column."""
 
@@ -123,9 +131,7 @@ def parse(schema, q: str):
 
 
 def _filters(principals, board, state, unit, year, retention) -> list:
-    allowed = Q.Or([Q.Term("allowed", p) for p in principals])
-    allowed.matcher_type = Q.Or.DEFAULT_MATCHER  # lazy union: the text query drives, skipping ahead
-    out: list = [Q.ConstantScoreQuery(allowed, 0.0)]
+    out: list = [Q.ConstantScoreQuery(LazyOr([Q.Term("allowed", p) for p in principals]), 0.0)]
     for fname, value in (("board", board), ("state", state), ("units", unit), ("retention", retention)):
         if value:
             out.append(Q.ConstantScoreQuery(Q.Term(fname, str(value)), 0.0))

@@ -1,9 +1,10 @@
 """``tick``: produce what is due, then deliver it exactly once.
 
-A tick runs four short transactions on its own connection:
+A tick runs two short transactions on its own connection, around the sending:
 
 1. *schedule* — items whose next fire time has passed get their reminders
-   written to the outbox (dedupe keys make this idempotent);
+   written to the outbox (dedupe keys make this idempotent); and, in the same
+   transaction,
 2. *claim* — due messages are marked ``sending`` by this worker and moved to
    a lease time in the queue.  Two ticks claiming the same message both write
    it, so ZODB raises a ConflictError in the later one, which retries and
@@ -132,8 +133,9 @@ def run_tick(registry, moment: datetime | None = None, worker: str | None = None
         with frozen_now(moment):
             if conn.root().get(ROOT_KEY) is None:
                 raise LookupError("站点尚未初始化：请先运行 duban-archive init INI")
-            result.produced = _retry(tm, conn, lambda site: fire_due(site, registry, moment))
-            claimed = _retry(tm, conn, lambda site: claim(site, moment, worker))
+            # produce and claim in one transaction: one commit fewer for the messages just made
+            result.produced, claimed = _retry(
+                tm, conn, lambda site: (fire_due(site, registry, moment), claim(site, moment, worker)))
             result.claimed = len(claimed)
             if not claimed:
                 return result

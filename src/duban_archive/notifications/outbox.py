@@ -46,7 +46,20 @@ def epoch(moment: datetime) -> int:
 
 
 class Message(Persistent):
-    """One message to one recipient over one channel (plain attributes only)."""
+    """One message to one recipient over one channel (plain attributes only).
+
+    Fields still at their class default are not stored (smaller pickles: a
+    tick writes thousands of these).
+    """
+
+    status = "pending"
+    attempts = 0
+    last_error = ""
+    sent_at: datetime | None = None
+    claimed_by = ""
+    claimed_at: datetime | None = None
+    #: epoch under which the message sits in ``Outbox.queue`` (None: not queued)
+    queue_key: int | None = None
 
     def __init__(self, msg_id: str, *, kind: str, channel: str, recipient: str, address: str,
                  subject: str, body: str, item_id: str = "", rule: str = "",
@@ -62,14 +75,6 @@ class Message(Persistent):
         self.rule = rule
         self.created = created or now()
         self.not_before = not_before or self.created
-        self.status = "pending"
-        self.attempts = 0
-        self.last_error = ""
-        self.sent_at: datetime | None = None
-        self.claimed_by = ""
-        self.claimed_at: datetime | None = None
-        #: epoch under which the message sits in ``Outbox.queue`` (None: not queued)
-        self.queue_key: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         from ..timeutil import isoformat

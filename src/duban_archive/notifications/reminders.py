@@ -300,8 +300,8 @@ def fire_item(site, box: Outbox, item, rs: RuleSet, moment: datetime, calendar, 
     """Produce the reminders that came due since the item was last checked; returns messages made."""
     fires = plan(item, rs, calendar, moment)
     checked = box.checked(item.item_id)
-    now_e = epoch(moment)
-    fresh = [f for f in fires if (checked is None or epoch(f.at) > checked) and epoch(f.at) <= now_e]
+    since = datetime.fromtimestamp(checked, CST) if checked is not None else None
+    fresh = [f for f in fires if (since is None or f.at > since) and f.at <= moment]
     latest: dict[str, Fire] = {}
     for f in fresh:  # after downtime send one catch-up per rule, not a flood
         if f.rule not in latest or f.at > latest[f.rule].at:
