@@ -155,14 +155,20 @@ def main() -> None:
                 sampler.join()
                 assert status == 201, meta
                 assert meta["sha256"] == sha and meta["size"] == size, meta
+                before_dl = rss_kb(server.pid)
+                dl_sampler = Sampler(server.pid)
+                dl_sampler.start()
                 got, dsecs = download(port, token, f"/api/v1/attachments/{meta['id']}/content")
+                dl_sampler.stop.set()
+                dl_sampler.join()
                 assert got == sha, "download differs from upload"
                 rise = (sampler.peak - baseline) / 1024
                 rises.append(rise)
                 seconds.append(secs)
                 print(f"run {run + 1}: {args.mb} MB upload in {secs:.1f} s ({args.mb / secs:.0f} MB/s), "
                       f"server RSS {baseline / 1024:.0f} -> peak {sampler.peak / 1024:.0f} MB (+{rise:.1f} MB); "
-                      f"download {dsecs:.1f} s, bytes identical")
+                      f"download {dsecs:.1f} s, bytes identical, RSS {before_dl / 1024:.0f} -> peak "
+                      f"{dl_sampler.peak / 1024:.0f} MB (+{(dl_sampler.peak - before_dl) / 1024:.1f} MB)")
             print(f"server peak RSS rise: median {statistics.median(rises):.1f} MB, max {max(rises):.1f} MB "
                   f"(target <= 30 MB); upload time median {statistics.median(seconds):.1f} s, "
                   f"p95 {max(seconds):.1f} s; server VmHWM {rss_kb(server.pid, 'VmHWM') / 1024:.0f} MB; "

@@ -162,8 +162,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="duban-bench-workflow-") as tmp:
         os.environ["DUBAN_VAR_DIR"] = tmp
         app = setup()
-        bench_lifecycle(app, args.n, args.batch)
-        bench_worklist(app, args.open, args.batch, args.rounds)
+        if args.n:
+            bench_lifecycle(app, args.n, args.batch)
+        if args.open:
+            bench_worklist(app, args.open, args.batch, args.rounds)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MB")
     return 0

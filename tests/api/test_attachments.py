@@ -72,13 +72,18 @@ REFUSED_TYPES = [
 ]
 
 
-def test_renamed_executable_or_unknown_bytes_is_415_and_nothing_is_kept(testapp, app, in_progress):
+def blob_files(var) -> set[str]:
+    return {str(p.relative_to(var)) for p in (var / "blobs").rglob("*") if p.is_file()}
+
+
+def test_renamed_executable_or_unknown_bytes_is_415_and_nothing_is_kept(testapp, app, in_progress, var_dir):
     handler = api(testapp, "handler")
-    before = snapshot(app, in_progress)
+    before, files = snapshot(app, in_progress), blob_files(var_dir)
     for content, filename in REFUSED_TYPES:
         res = upload(handler, in_progress, content, filename=filename, kind="other", status=415)
         assert res.json["error"] == "unsupported_type" and "按文件内容识别" in res.json["fields"]["file"], filename
     assert snapshot(app, in_progress) == before
+    assert blob_files(var_dir) == files  # no blob (committed or temporary) left behind
 
 
 def test_kind_must_accept_the_type(testapp, in_progress):

@@ -121,9 +121,9 @@ def test_several_errors_come_back_together(testapp):
 
 def test_body_must_be_a_json_object(testapp):
     sup = api(testapp, "supervisor")
-    res = testapp.post("/api/v1/boards/zdgz/items", "[1, 2]", content_type="application/json",
+    res = testapp.post("/api/v1/boards/zdgz/items", "\"text\"", content_type="application/json",
                        headers=sup.headers, status=400)
-    assert res.json["fields"] == {"_": "请求体应为 JSON 对象"}
+    assert res.json["fields"] == {"_": "请求体应为 JSON 对象或对象数组"}
     testapp.post("/api/v1/boards/zdgz/items", b"\xff\xfe", content_type="application/json",
                  headers=sup.headers, status=400)
 
@@ -227,3 +227,17 @@ def test_every_auditor_look_is_recorded_and_audit_needs_permission(testapp, in_p
     assert all(e["time"].endswith("+08:00") for e in trail)
     api(testapp, "handler").get(url + "/audit", status=403)
     api(testapp, "leader").get(url + "/audit", status=403)
+
+
+def test_batch_create_is_all_or_nothing(testapp, app):
+    sup = api(testapp, "supervisor")
+    before = snapshot(app)
+    batch = [NEW_ITEM, {**NEW_ITEM, "classification": "secret"}, {**NEW_ITEM, "title": ""}]
+    res = sup.post("/api/v1/boards/zdgz/items", batch, status=400)
+    assert set(res.json["fields"]) == {"1.classification", "2.title"}
+    assert snapshot(app) == before
+    res = sup.post("/api/v1/boards/zdgz/items", [NEW_ITEM, {**NEW_ITEM, "title": "第二件"}], status=201)
+    assert [i["number"] for i in res.json["items"]] == ["ZDGZ-2026-0001", "ZDGZ-2026-0002"]
+    assert sup.get(res.json["items"][1]["url"]).json["title"] == "第二件"
+    sup.post("/api/v1/boards/zdgz/items", [], status=400)
+    sup.post("/api/v1/boards/zdgz/items", [NEW_ITEM] * 501, status=400)

@@ -114,3 +114,25 @@ def test_sort_by_date_and_paging(app, make_item):
     assert [h.id for h in newest.hits] == [ids[4], ids[3]]
     last = cat.search(SUPERVISOR, "森林防火", sort="registered_on", per_page=2, page=3)
     assert [h.id for h in last.hits] == [ids[0]]
+
+
+def test_overdue_is_computed_at_query_time(app, make_item):
+    from datetime import datetime
+
+    from duban_archive.catalog.queue import queue_item
+    from duban_archive.timeutil import CST, frozen_now
+
+    late = make_item(title="逾期测试：渣土车整治")
+    on_time = make_item(title="按期测试：渣土车整治")
+    with open_site(app.registry) as site:
+        site.get_item(late).next_due = datetime(2026, 3, 1, 17, 30, tzinfo=CST)
+        site.get_item(on_time).next_due = datetime(2026, 9, 1, 17, 30, tzinfo=CST)
+        queue_item(site, late)
+        queue_item(site, on_time)
+        transaction.commit()
+    cat = get_catalog(app.registry)
+    with frozen_now(datetime(2026, 6, 1, tzinfo=CST)):
+        assert {h.id for h in cat.search(SUPERVISOR, "渣土车", overdue=True).hits} == {late}
+        assert {h.id for h in cat.search(SUPERVISOR, "渣土车", overdue=False).hits} == {on_time}
+    with frozen_now(datetime(2026, 10, 1, tzinfo=CST)):  # later, without any reindexing
+        assert {h.id for h in cat.search(SUPERVISOR, "渣土车", overdue=True).hits} == {late, on_time}

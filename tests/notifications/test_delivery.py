@@ -201,3 +201,13 @@ def test_in_process_ticker_delivers_without_cron(app):
         ticker.stop()
         ticker.join(5)
     assert set(_statuses(app, ids)) == {"sent"}
+
+
+def test_a_big_backlog_is_sent_in_bounded_transactions(app, monkeypatch):
+    from duban_archive.notifications import delivery
+
+    monkeypatch.setattr(delivery, "BATCH", 2)
+    ids = _queue(app, 5)
+    res = run_tick(app.registry, MOMENT)
+    assert (res.claimed, res.sent) == (5, 5)
+    assert sorted(_sms_log(app)) == sorted(ids)

@@ -208,3 +208,13 @@ def test_archived_item_cannot_be_edited_and_says_why(testapp, site, make_item):
     assert 'id="edit-link"' not in page.text and "已归档" in page.text
     res = testapp.get(item_url(item_id) + "/@@edit", status=403)
     assert "事项已归档，内容不可更改" in res.text
+
+
+def test_every_board_has_a_working_add_form_and_listing(testapp, app):
+    login(testapp, "supervisor")
+    for board in app.registry.duban_boards:
+        form = testapp.get(f"/boards/{board.id}/@@add").forms["add-item"]
+        assert "csrf_token" in form.fields
+        res = form.submit(status=400)  # empty: refused field by field, nothing created
+        assert "is-invalid" in res.text
+        assert "没有符合条件的事项" in testapp.get(f"/boards/{board.id}").text

@@ -88,8 +88,15 @@ class Indexer:
                     item = site.get_item(item_id)
                     if item is None:
                         writer.delete_by_term("id", item_id)
-                    else:
-                        writer.update_document(**build_document(item, self.registry, self.cache_dir))
+                        continue
+                    try:
+                        doc = build_document(item, self.registry, self.cache_dir)
+                    except ConflictError:
+                        raise
+                    except Exception:  # one broken item must not block the queue for everyone
+                        log.exception("cannot index %s; left out until it changes or a reindex", item_id)
+                        continue
+                    writer.update_document(**doc)
             except BaseException:
                 writer.cancel()
                 raise

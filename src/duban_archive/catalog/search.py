@@ -130,7 +130,15 @@ def parse(schema, q: str):
         raise QueryError(f"无法理解的检索式：{exc}") from exc
 
 
-def _filters(principals, board, state, unit, year, retention) -> list:
+def overdue_query():
+    """Open items whose next deadline has passed (computed at query time, never stale)."""
+    from ..timeutil import now
+
+    moment = now().replace(tzinfo=None)
+    return Q.And([Q.DateRange("next_due", None, moment), Q.Not(Q.Term("final", True))])
+
+
+def _filters(principals, board, state, unit, year, retention, overdue=None) -> list:
     out: list = [Q.ConstantScoreQuery(LazyOr([Q.Term("allowed", p) for p in principals]), 0.0)]
     for fname, value in (("board", board), ("state", state), ("units", unit), ("retention", retention)):
         if value:
@@ -138,6 +146,9 @@ def _filters(principals, board, state, unit, year, retention) -> list:
     if year:
         y = int(year)
         out.append(Q.ConstantScoreQuery(Q.NumericRange("year", y, y), 0.0))
+    if overdue is not None:
+        late = overdue_query()
+        out.append(Q.ConstantScoreQuery(late if overdue else Q.Not(late), 0.0))
     return out
 
 
@@ -152,7 +163,7 @@ def query_terms(q) -> tuple[str, ...]:
 
 def run(store, principals, q: str = "", *, board: str | None = None, state: str | None = None,
         unit: str | None = None, year: int | None = None, retention: str | None = None,
-        sort: str = "relevance", page: int = 1, per_page: int = 20, facets: bool = True,
+        overdue: bool | None = None, sort: str = "relevance", page: int = 1, per_page: int = 20, facets: bool = True,
         snippets: bool = True) -> SearchResults:
     """Search what ``principals`` may view; see module doc."""
     principals = [p for p in principals if p]
@@ -160,7 +171,7 @@ def run(store, principals, q: str = "", *, board: str | None = None, state: str 
     per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
     searcher = store.searcher()
     parsed = parse(searcher.schema, q)
-    full = Q.And([parsed] + _filters(principals, board, state, unit, year, retention))
+    full = Q.And([parsed] + _filters(principals, board, state, unit, year, retention, overdue))
     kw: dict[str, Any] = {}
     sort_spec = SORTS.get(sort) or None
     if sort_spec:

@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
-BATCH = 5000
+BATCH = 5000  # messages claimed per transaction
+ITEM_BATCH = 2000  # items planned per transaction
+MAX_ROUNDS = 100
 
 
 @dataclass
@@ -76,10 +78,10 @@ def _retry(tm: transaction.TransactionManager, conn, fn, attempts: int = 8):
     return None
 
 
-def claim(site, moment: datetime, worker: str, batch: int = BATCH) -> list[dict]:
+def claim(site, moment: datetime, worker: str, batch: int | None = None) -> list[dict]:
     box = get_outbox(site)
     out = []
-    for msg_id in box.due_ids(moment, batch):
+    for msg_id in box.due_ids(moment, batch or BATCH):
         msg = box.messages.get(msg_id)
         if msg is None or msg.status not in ("pending", "sending"):
             if msg is not None:
@@ -133,29 +135,39 @@ def run_tick(registry, moment: datetime | None = None, worker: str | None = None
         with frozen_now(moment):
             if conn.root().get(ROOT_KEY) is None:
                 raise LookupError("站点尚未初始化：请先运行 duban-archive init INI")
-            # produce and claim in one transaction: one commit fewer for the messages just made
-            result.produced, claimed = _retry(
-                tm, conn, lambda site: (fire_due(site, registry, moment), claim(site, moment, worker)))
-            result.claimed = len(claimed)
-            if not claimed:
-                return result
-            by_channel: dict[str, list[dict]] = defaultdict(list)
-            for m in claimed:
-                by_channel[m["channel"]].append(m)
-            results: dict[str, str | None] = {}
-            for channel, msgs in by_channel.items():
-                try:
-                    results.update(channels.send(channel, msgs))
-                except Exception as exc:  # a broken adapter must not lose the batch
-                    log.exception("channel %s failed", channel)
-                    results.update({m["id"]: f"渠道异常：{exc}" for m in msgs})
-            result.errors = {k: v for k, v in results.items() if v}
-            result.sent, result.failed = _retry(tm, conn, lambda site: record(site, results, now(), worker))
+            for _ in range(MAX_ROUNDS):  # bounded transactions, even after a long downtime
+                if not _round(registry, tm, conn, moment, worker, channels, result):
+                    break
     finally:
         tm.abort()
         threadlocal_manager.pop()
         conn.close()
     return result
+
+
+def _round(registry, tm, conn, moment: datetime, worker: str, channels: Channels, result: TickResult) -> bool:
+    """Produce + claim (one transaction), send, record; True when more may be due."""
+    # produce and claim in one transaction: one commit fewer for the messages just made
+    produced, more, claimed = _retry(tm, conn, lambda site: (
+        *fire_due(site, registry, moment, ITEM_BATCH), claim(site, moment, worker)))
+    result.produced += produced
+    result.claimed += len(claimed)
+    if claimed:
+        by_channel: dict[str, list[dict]] = defaultdict(list)
+        for m in claimed:
+            by_channel[m["channel"]].append(m)
+        results: dict[str, str | None] = {}
+        for channel, msgs in by_channel.items():
+            try:
+                results.update(channels.send(channel, msgs))
+            except Exception as exc:  # a broken adapter must not lose the batch
+                log.exception("channel %s failed", channel)
+                results.update({m["id"]: f"渠道异常：{exc}" for m in msgs})
+        result.errors.update({k: v for k, v in results.items() if v})
+        sent, failed = _retry(tm, conn, lambda site: record(site, results, now(), worker))
+        result.sent += sent
+        result.failed += failed
+    return more or len(claimed) >= BATCH
 
 
 class Ticker(threading.Thread):

@@ -324,12 +324,17 @@ def fire_item(site, box: Outbox, item, rs: RuleSet, moment: datetime, calendar, 
     return made
 
 
-def fire_due(site, registry, moment: datetime, limit: int | None = None) -> int:
-    """The scheduling half of a tick (inside the caller's transaction)."""
+def fire_due(site, registry, moment: datetime, limit: int | None = None) -> tuple[int, bool]:
+    """The scheduling half of a tick (inside the caller's transaction).
+
+    Returns (messages made, whether more items may be due than ``limit`` allowed).
+    """
     box = get_outbox(site)
     due = box.due_items(moment, limit)
     if not due:
-        return 0
+        return 0, False
+    more = limit is not None and len(due) >= limit
+    due = due[:limit] if limit is not None else due
     rules = rules_of(registry)
     calendar = calendar_of(site)
     directory = Directory(site)
@@ -341,7 +346,7 @@ def fire_due(site, registry, moment: datetime, limit: int | None = None) -> int:
             box.unschedule(item_id)
             continue
         made += fire_item(site, box, item, rs, moment, calendar, directory)
-    return made
+    return made, more
 
 
 # -- event handling (subscribers queue, a before-commit hook plans) -------

@@ -23,7 +23,7 @@ from ..content_types.site import Site
 from ..timeutil import now
 from .display import fmt_date, unit_title
 
-PARAMS = ("q", "board", "state", "unit", "year", "retention", "sort")
+PARAMS = ("q", "board", "state", "unit", "year", "retention", "overdue", "sort")
 SORT_TITLES = {"relevance": "相关度", "registered_on": "立项日期（新→旧）", "modified": "最近更新",
                "deadline": "办结时限（近→远）"}
 FACET_TITLES = {"board": "版块", "state": "状态", "unit": "承办单位", "year": "年度", "retention": "保管期限"}
@@ -57,6 +57,15 @@ def read_params(get) -> dict[str, Any]:
                 raise ValueError
         except ValueError:
             errors["year"] = "年度应为四位数字，如 2025"
+    params["overdue"] = params["overdue"].lower()
+    if params["overdue"] in ("true", "1", "yes"):
+        params["overdue"] = True
+    elif params["overdue"] in ("false", "0", "no"):
+        params["overdue"] = False
+    elif params["overdue"]:
+        errors["overdue"] = "是否逾期应为 true 或 false"
+    else:
+        params["overdue"] = None
     if params["sort"] and params["sort"] not in SORTS:
         errors["sort"] = "排序方式应为 " + "、".join(SORTS)
     params["sort"] = params["sort"] or "relevance"
@@ -87,6 +96,7 @@ def perform(request, site, params: dict[str, Any], *, facets: bool = True, expor
     Raises QueryError for a query the parser cannot read.
     """
     kw = {k: params.get(k) or None for k in ("board", "state", "unit", "year", "retention")}
+    kw["overdue"] = params.get("overdue")
     if export:
         results = catalog_search(request, params["q"], sort=params["sort"], page=1,
                                  per_page=100, facets=False, snippets=False, **kw)
@@ -111,7 +121,7 @@ def perform(request, site, params: dict[str, Any], *, facets: bool = True, expor
             rows.append(Row(hit, item))
     if is_audited(request, site):
         record(site, "search", request.authenticated_userid, "",
-               q=params["q"], filters={k: v for k, v in kw.items() if v},
+               q=params["q"], filters={k: v for k, v in kw.items() if v is not None},
                total=results.total, page=params.get("page", 1), export=export or None)
     return results, rows
 
@@ -148,6 +158,8 @@ def state_of(request, item) -> str:
 def _url(params: dict[str, Any], path: str = "/search", **changes) -> str:
     current = {k: params.get(k) for k in PARAMS + ("page", "per_page")}
     current.update(changes)
+    if isinstance(current.get("overdue"), bool):
+        current["overdue"] = "true" if current["overdue"] else "false"
     clean = {k: str(v) for k, v in current.items()
              if v not in (None, "") and not (k == "page" and str(v) == "1")
              and not (k == "per_page" and str(v) == "20") and not (k == "sort" and v == "relevance")}
@@ -162,9 +174,10 @@ def search_page(context, request):
         params = read_params(request.GET)
     except ParamError as exc:
         request.response.status = 400
-        params = {k: "" for k in PARAMS} | {"page": 1, "per_page": 20, "sort": "relevance"}
+        params = {k: "" for k in PARAMS} | {"page": 1, "per_page": 20, "sort": "relevance", "overdue": None}
         return _page(request, site, params, None, [], exc.fields)
-    searched = any(params[k] for k in ("q", "board", "state", "unit", "year", "retention"))
+    searched = any(params[k] not in ("", None) for k in ("q", "board", "state", "unit", "year", "retention",
+                                                        "overdue"))
     if not searched:
         return _page(request, site, params, None, [], {})
     try:

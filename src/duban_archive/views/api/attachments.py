@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pyramid.response import FileIter, Response
+from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from ...audit.log import record
@@ -105,9 +105,9 @@ def content_view(request):
     require(request, "view", item)
     record(site, "download", username, item.item_id, attachment=att.__name__, filename=att.filename,
            sha256=att.sha256)
-    # the committed blob file outlives this request's connection: stream it directly
-    stream = open(att.blob.committed(), "rb")  # noqa: SIM115 (closed by the WSGI server via FileIter)
-    response = Response(app_iter=FileIter(stream), content_type=att.mimetype, content_length=att.size)
+    # the committed blob file outlives this request's connection: hand it to the server's
+    # wsgi.file_wrapper (waitress sends it straight from the file, nothing buffered in memory)
+    response = FileResponse(att.blob.committed(), request=request, content_type=att.mimetype)
     if att.mimetype.startswith("text/"):
         response.charset = "utf-8"
     inline = request.GET.get("inline") in ("1", "true") and att.mimetype in INLINE_TYPES

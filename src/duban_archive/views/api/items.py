@@ -34,25 +34,59 @@ MAX_PER_PAGE = 200
 
 # -- create ----------------------------------------------------------------
 
-document("api.board.items", "POST", "在版块中立项（返回 201）", request=ITEM_FIELDS, response=CREATED, status=201,
-         params=[{"name": "board", "in": "path", "required": True, "schema": {"type": "string"}}])
+BATCH_CREATED = {"type": "object", "properties": {"items": {"type": "array", "items": CREATED}}}
+document("api.board.items", "POST", "在版块中立项（返回 201）；请求体为数组时批量立项"
+         "（最多 500 条，全部成功或全部不变，错误字段名为“序号.字段”）",
+         request={"oneOf": [ITEM_FIELDS, {"type": "array", "items": ITEM_FIELDS, "maxItems": 500}]},
+         response={"oneOf": [CREATED, BATCH_CREATED]},
+         status=201, params=[{"name": "board", "in": "path", "required": True, "schema": {"type": "string"}}])
+
+
+MAX_BATCH = 500
 
 
 @view_config(route_name="api.board.items", request_method="POST", renderer="json")
 def create_view(request):
+    """One item (a JSON object), or a batch (a JSON array, all or nothing, one transaction)."""
     site = get_site(request)
     board = site.boards.get(request.matchdict["board"])
     if board is None:
         raise ApiError(404, f"版块“{request.matchdict['board']}”不存在")
     require(request, "add_item", board)
-    data = json_body(request)
+    data = _json_any(request)
     typedef = request.registry.duban_types[board.item_type]
-    appstruct = validate(typedef.schema("add", site=site, request=request), data)
-    item = create_item(site, board, appstruct, request.authenticated_userid, request.registry)
+    schema = typedef.schema("add", site=site, request=request)
+    if isinstance(data, dict):
+        item = create_item(site, board, validate(schema, data), request.authenticated_userid, request.registry)
+        request.response.status_int = 201
+        request.response.headers["Location"] = request.route_url("api.item", id=item.item_id)
+        return _created(request, item)
+    if not isinstance(data, list) or not data or len(data) > MAX_BATCH:
+        raise ApiError(400, f"请求体应为 JSON 对象，或 1 至 {MAX_BATCH} 个对象组成的数组",
+                       {"_": "请求体应为 JSON 对象或对象数组"})
+    appstructs, errors = [], {}
+    for i, entry in enumerate(data):  # validate every entry before creating any
+        try:
+            appstructs.append(validate(schema, entry))
+        except ValidationFailed as exc:
+            errors.update({f"{i}.{k}": v for k, v in exc.fields.items()})
+    if errors:
+        raise ValidationFailed(errors)
+    items = [create_item(site, board, a, request.authenticated_userid, request.registry) for a in appstructs]
     request.response.status_int = 201
-    url = request.route_url("api.item", id=item.item_id)
-    request.response.headers["Location"] = url
-    return {"id": item.item_id, "number": item.number, "state": item.state, "url": url}
+    return {"items": [_created(request, it) for it in items]}
+
+
+def _created(request, item) -> dict[str, Any]:
+    return {"id": item.item_id, "number": item.number, "state": item.state,
+            "url": request.route_url("api.item", id=item.item_id)}
+
+
+def _json_any(request) -> Any:
+    try:
+        return request.json_body if request.body else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "请求体不是有效的 JSON（UTF-8）", {"_": "请求体不是有效的 JSON"}) from exc
 
 
 document("api.board.items", "GET", "版块内事项列表（同 GET /api/v1/items?board=）", response={

@@ -29,6 +29,7 @@ PARAMS = [{"name": n, "in": "query", "required": False, "schema": s, "descriptio
                 "日期范围 registered_on:[20250101 to 20251231]"),
     ("board", _STR, "版块 id"), ("state", _STR, "状态"), ("unit", _STR, "承办单位 id（主办或协办）"),
     ("year", {"type": "integer"}, "立项年度"), ("retention", _STR, "保管期限 Y / D30 / D10"),
+    ("overdue", {"type": "boolean"}, "true：只要逾期未办结的事项；false：排除它们"),
     ("sort", {"type": "string", "enum": ["relevance", "registered_on", "modified", "deadline"]}, "排序"),
     ("page", {"type": "integer", "minimum": 1}, "页码"),
     ("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "每页条数（默认 20）"),
