@@ -64,6 +64,18 @@ def build(n: int, batch: int):
     return app, ids
 
 
+def reopen():
+    from pyramid.paster import get_app
+
+    from duban_archive.content_types.site_access import open_site
+
+    app = get_app(str(ROOT / "testing.ini"))
+    with open_site(app.registry) as site:
+        ids = list(site.boards["zdgz"].keys())
+    print(f"reusing {os.environ['DUBAN_VAR_DIR']}: {len(ids)} items", file=sys.stderr)
+    return app, ids
+
+
 def timed(testapp, urls: list[str]) -> list[float]:
     out = []
     for url in urls:
@@ -84,14 +96,17 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=20_000, help="items in the board (issue size: 100000)")
     parser.add_argument("--batch", type=int, default=2_000, help="items per transaction while loading")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page kind")
+    parser.add_argument("--var", help="data directory; reused (no loading) when it already holds a site")
     args = parser.parse_args()
-    os.environ.setdefault("DUBAN_VAR_DIR", tempfile.mkdtemp(prefix="bench-ui-"))
+    reuse = bool(args.var) and (Path(args.var) / "Data.fs").exists()
+    os.environ["DUBAN_VAR_DIR"] = args.var or os.environ.get("DUBAN_VAR_DIR") or tempfile.mkdtemp(prefix="bench-ui-")
     sys.path.insert(0, str(ROOT / "src"))
     from webtest import TestApp
 
     from duban_archive.testing import login
 
-    app, ids = build(args.n, args.batch)
+    app, ids = reopen() if reuse else build(args.n, args.batch)
+    args.n = len(ids)
     testapp = TestApp(app, extra_environ={"HTTP_HOST": "127.0.0.1:6543", "REMOTE_ADDR": "127.0.0.1"})
     login(testapp, "supervisor")
     rnd = random.Random(1)

@@ -219,3 +219,13 @@ def test_hotline_close_by_counts_working_days_by_ticket_kind(app, make_item, adv
     overdue = [f for f in fires if f.kind == "overdue"]
     assert overdue[0].due == at(2026, 10, 9, 23, 59, 59)
     assert [f.at for f in fires if f.rule == "before"] == [at(2026, 10, 8, 23, 59, 59)]
+
+
+def test_many_due_items_are_planned_in_bounded_transactions(app, make_item, advance, contacts, monkeypatch):
+    from duban_archive.notifications import delivery
+
+    monkeypatch.setattr(delivery, "ITEM_BATCH", 1)
+    first, second = _assigned_item(make_item, advance), _assigned_item(make_item, advance)
+    res = run_tick(app.registry, at(2026, 5, 6, 19, 0))
+    assert res.produced == 2 * 2 * 2  # 2 items × (单位负责人 + 承办人) × (站内 + 短信)
+    assert [m[1] for m in _messages(app, first)][-1] == [m[1] for m in _messages(app, second)][-1] == "before"

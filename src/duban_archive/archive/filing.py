@@ -42,10 +42,14 @@ class FilingRefused(Exception):
 # -- the queue ---------------------------------------------------------------
 
 def pending(site) -> OOBTree:
+    """item id -> time it joined the 待归档 queue; on first use, filled from items already closed."""
     root = archive_root(site)
     q = getattr(root, "pending", None)
     if q is None:
         q = root.pending = OOBTree()
+        for item_id, item in site.item_index.items():
+            if item.state == CLOSED_STATE and not item.archived:
+                q[item_id] = closed_on(item) or now()
     return q
 
 
@@ -64,7 +68,7 @@ def on_state_changed(event) -> None:
 
 
 def queue(site) -> list[Any]:
-    """Items waiting to be filed, oldest closure first (also finds items closed before the queue existed)."""
+    """Items waiting to be filed, oldest closure first."""
     q = pending(site)
     items = []
     for item_id in list(q.keys()):
