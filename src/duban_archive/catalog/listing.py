@@ -13,6 +13,7 @@ attribute names are pickled — never callables (pickles outlive code).
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -28,6 +29,8 @@ from pyramid.authorization import Allow
 from ..timeutil import CST, now
 
 FAMILY = BTrees.family64
+NUMBER_RE = re.compile(r"^([A-Z0-9]+)-(\d{4})-(\d+)$")
+UNORDERED_BASE = 9 * 10**18
 NO_DATE = date(9999, 12, 31)  # sorts last; keeps every item sortable
 NO_TIME = datetime(9999, 12, 31, tzinfo=CST)
 
@@ -91,23 +94,42 @@ class Listing(Persistent):
             self.catalog[name] = KeywordIndex(name, family=FAMILY)
         self.docids = FAMILY.OI.BTree()  # item id -> docid
         self.item_ids = FAMILY.IO.BTree()  # docid -> item id
+        self.prefix_ordinals = FAMILY.OI.BTree()  # 编号 prefix -> ordinal used in docids
 
-    def docid_for(self, item_id: str, create: bool = False) -> int | None:
+    def docid_for(self, item_id: str, number: str | None = None, create: bool = False) -> int | None:
         docid = self.docids.get(item_id)
         if docid is None and create:
-            while True:  # random docids: concurrent adds land in different buckets
-                docid = random.randrange(1, FAMILY.maxint)
-                if docid not in self.item_ids:
-                    break
+            docid = self._number_docid(number) if number else None
+            while docid is None or docid in self.item_ids:
+                # a number we cannot parse (legacy import): random docid above every ordered one
+                docid = random.randrange(UNORDERED_BASE, FAMILY.maxint)
             self.docids[item_id] = docid
             self.item_ids[docid] = item_id
         return docid
+
+    def _number_docid(self, number: str) -> int | None:
+        """``PREFIX-YYYY-SEQ`` -> an int that sorts like the number (board, year, sequence).
+
+        Result sets are kept sorted by docid, so the default listing order
+        (by 事项编号) is a slice of the result set: O(page), not O(items).
+        """
+        match = NUMBER_RE.match(number)
+        if match is None:
+            return None
+        prefix, year, seq = match.group(1), int(match.group(2)), int(match.group(3))
+        ordinal = self.prefix_ordinals.get(prefix)
+        if ordinal is None:
+            ordinal = len(self.prefix_ordinals) + 1
+            self.prefix_ordinals[prefix] = ordinal
+        if seq >= 10**8 or ordinal >= 900_000:
+            return None
+        return ordinal * 10**13 + year * 10**8 + seq
 
     def index(self, item: Any, registry: Any = None) -> None:
         from pyramid.threadlocal import get_current_registry
 
         registry = registry or get_current_registry()
-        docid = self.docid_for(item.item_id, create=True)
+        docid = self.docid_for(item.item_id, item.number, create=True)
         self.catalog.reindex_doc(docid, _Document(item, registry))
 
     def unindex(self, item_id: str) -> None:
@@ -161,11 +183,12 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
     query = terms[0] if len(terms) == 1 else And(*terms)
     docids = query._apply(None)
     total = len(docids)
-    if not total or limit <= 0:
+    if not total or limit <= 0 or start >= total:
         return total, []
-    sort_index = cat[SORTS.get(sort, "number")]
-    ordered = sort_index.sort(docids, reverse=reverse, limit=start + limit, raise_unsortable=False)
-    page = list(ordered)[start:start + limit]
+    if sort == "number" or sort not in SORTS:
+        page = _page_by_docid(docids, start, limit, reverse)
+    else:
+        page = _page_by_index(cat[SORTS[sort]], docids, start, limit, reverse)
     items = []
     for docid in page:
         item = site.item_index.get(listing.item_ids.get(docid))
@@ -173,3 +196,66 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
             items.append(item)
     return total, items
 
+
+def _page_by_docid(docids, start: int, limit: int, reverse: bool) -> list[int]:
+    """Docids sort like 事项编号, and result sets are sorted: slice them."""
+    if not hasattr(docids, "__getitem__"):
+        docids = FAMILY.IF.Set(docids)
+    total = len(docids)
+    if reverse:
+        hi = total - start
+        return [docids[i] for i in range(hi - 1, max(hi - limit, 0) - 1, -1)]
+    return [docids[i] for i in range(start, min(start + limit, total))]
+
+
+def _page_by_index(index, docids, start: int, limit: int, reverse: bool) -> list[int]:
+    """Walk the sort index's values in order, keeping the docids that are in the result.
+
+    Ties keep 事项编号 order.  Every item has a value (missing dates index as a
+    far-future sentinel), so nothing is dropped.  Small value buckets are
+    probed against the result set (binary search) instead of merged with it,
+    which is what keeps a 100k-item board fast.
+    """
+    fwd = index._fwd_index
+    total = len(docids)
+    page: list[int] = []
+    skip = start
+    for bucket in (_reverse_buckets(fwd) if reverse else fwd.values()):
+        if len(bucket) * 16 < total:
+            hits = [d for d in bucket if d in docids]
+        else:
+            hits = list(FAMILY.IF.intersection(docids, bucket))
+        n = len(hits)
+        if not n:
+            continue
+        if skip >= n:
+            skip -= n
+            continue
+        if reverse:
+            hits.reverse()
+        page.extend(hits[skip:skip + limit - len(page)])
+        skip = 0
+        if len(page) >= limit:
+            break
+    return page
+
+
+def _reverse_buckets(fwd, lazy_steps: int = 300):
+    """Value buckets from the largest value down.
+
+    BTrees iterate forwards only: step back key by key for the first pages
+    (the usual "newest first" view), then materialise the rest in one go.
+    """
+    try:
+        key = fwd.maxKey()
+    except ValueError:
+        return
+    for _ in range(lazy_steps):
+        yield fwd[key]
+        try:
+            key = fwd.keys(max=key, excludemax=True)[-1]
+        except IndexError:
+            return
+    rest = list(fwd.values(max=key))
+    rest.reverse()
+    yield from rest

@@ -78,23 +78,44 @@ class LazyOr(Q.Or):
     matcher_type = Q.Or.DEFAULT_MATCHER
 
 
-class UnitsFacet(sorting.FacetType):
-    """Facet on the multi-valued unit list (lead + assisting), read from a column."""
+def _column(reader, fieldname: str):
+    """A segment's column reader, kept on the (reused, immutable) segment reader.
+
+    whoosh builds a new column reader per query, and a bytes column reader
+    decodes the offsets of *every* document when built: O(index) per query.
+    """
+    cache = reader.__dict__.setdefault("_duban_columns", {})
+    if fieldname not in cache:
+        cache[fieldname] = (reader.column_reader(fieldname, translate=True)
+                            if reader.has_column(fieldname) else None)
+    return cache[fieldname]
+
+
+class ColumnFacet(sorting.FacetType):
+    """Count by a column's value; ``split=True`` for comma-joined multi-values (units)."""
+
+    def __init__(self, fieldname: str, split: bool = False) -> None:
+        self.fieldname = fieldname
+        self.split = split
 
     def categorizer(self, global_searcher):
-        return _UnitsCategorizer()
+        return _ColumnCategorizer(self.fieldname, self.split)
 
 
-class _UnitsCategorizer(sorting.Categorizer):
-    allow_overlap = True
+class _ColumnCategorizer(sorting.Categorizer):
+    def __init__(self, fieldname: str, split: bool) -> None:
+        self.fieldname = fieldname
+        self.allow_overlap = split
+        self._col = None
 
     def set_searcher(self, segment_searcher, docoffset):
-        reader = segment_searcher.reader()
-        self._col = reader.column_reader("units_col") if reader.has_column("units_col") else None
+        self._col = _column(segment_searcher.reader(), self.fieldname)
 
     def key_for(self, matcher, docid):
-        keys = self.keys_for(matcher, docid)
-        return keys[0] if keys else ""
+        if self._col is None:
+            return ""
+        value = self._col[docid]
+        return value.decode("utf-8") if isinstance(value, bytes) else value
 
     def keys_for(self, matcher, docid):
         raw = self._col[docid] if self._col is not None else b""
@@ -179,9 +200,8 @@ def run(store, principals, q: str = "", *, board: str | None = None, state: str 
         kw["reverse"] = sort_spec[1]
     if facets:
         kw["groupedby"] = {
-            "board": sorting.FieldFacet("board"), "state": sorting.FieldFacet("state"),
-            "year": sorting.FieldFacet("year"), "retention": sorting.FieldFacet("retention"),
-            "unit": UnitsFacet(),
+            "board": ColumnFacet("board"), "state": ColumnFacet("state"), "year": ColumnFacet("year"),
+            "retention": ColumnFacet("retention"), "unit": ColumnFacet("units_col", split=True),
         }
         kw["maptype"] = sorting.Count
     results = searcher.search_page(full, page, pagelen=per_page, **kw)
