@@ -15,13 +15,13 @@ import secrets
 import time
 from typing import Any
 
-import transaction
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
+from ..txn import transaction_for
 
 NAME = "fulltext"
 
@@ -67,7 +67,7 @@ def queue_item(site: Any, item_id: str, registry: Any = None) -> None:
     Other subsystems call this after changing indexed attributes without an
     event (e.g. ``archival_code``).  Queued at most once per transaction.
     """
-    txn = transaction.get()
+    txn = transaction_for(site)
     marker = _TxnMarker
     try:
         seen = txn.data(marker)

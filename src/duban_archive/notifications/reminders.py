@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-import transaction
-
 from ..content_types.site import find_site
 from ..security.roles import principals_for_token, user_principals
 from ..timeutil import CST, as_cst, now
+from ..txn import transaction_for
 from .outbox import KINDS, Message, Outbox, epoch, get_outbox, new_id
 from .rules import ReminderRules, RuleSet, add_months, end_of_day
 
@@ -355,7 +354,7 @@ _PENDING = "_duban_reminder_items"
 
 def touch(item, registry) -> None:
     """Re-plan ``item`` when this transaction commits (after every other subscriber ran)."""
-    txn = transaction.get()
+    txn = transaction_for(item)
     pending = getattr(txn, _PENDING, None)
     if pending is None:
         pending = {}
