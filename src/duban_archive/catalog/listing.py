@@ -259,3 +259,11 @@ def _reverse_buckets(fwd, lazy_steps: int = 300):
     rest = list(fwd.values(max=key))
     rest.reverse()
     yield from rest
+
+
+def items_in_states(site: Any, states) -> list[Any]:
+    """Every item in one of ``states``, regardless of who may view it (for system jobs)."""
+    listing = get_listing(site)
+    docids = AnyOf(listing.catalog["state"], list(states))._apply(None)
+    items = (site.item_index.get(listing.item_ids.get(d)) for d in docids)
+    return [item for item in items if item is not None]

@@ -53,10 +53,12 @@ class TickResult:
     claimed: int = 0
     sent: int = 0
     failed: int = 0
+    automatic: int = 0  # automatic workflow transitions fired (e.g. 超时视同签收)
     errors: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return f"产生 {self.produced} 条，认领 {self.claimed} 条，发送成功 {self.sent} 条，失败 {self.failed} 条"
+        text = f"产生 {self.produced} 条，认领 {self.claimed} 条，发送成功 {self.sent} 条，失败 {self.failed} 条"
+        return text + (f"，自动流转 {self.automatic} 个" if self.automatic else "")
 
 
 def _retry(tm: transaction.TransactionManager, conn, fn, attempts: int = 8):
@@ -135,6 +137,10 @@ def run_tick(registry, moment: datetime | None = None, worker: str | None = None
         with frozen_now(moment):
             if conn.root().get(ROOT_KEY) is None:
                 raise LookupError("站点尚未初始化：请先运行 duban-archive init INI")
+            from ..workflows.commands import run_automatic
+
+            # time-driven transitions first, so their notices go out in this same tick
+            result.automatic = _retry(tm, conn, lambda site: run_automatic(site, registry)) or 0
             for _ in range(MAX_ROUNDS):  # bounded transactions, even after a long downtime
                 if not _round(registry, tm, conn, moment, worker, channels, result):
                     break

@@ -163,8 +163,11 @@ def _calendar(args, registry) -> int:
 
 def run_automatic(site, registry) -> int:
     """Fire due automatic transitions on open items that have any; returns how many fired."""
+    from ..catalog.listing import items_in_states
+
+    waiting = {s for wf in registry.duban_workflows for t in wf.transitions.values() if t.auto for s in t.sources}
     fired = 0
-    for item in list(site.item_index.values()):
+    for item in items_in_states(site, waiting):  # from the listing index, not a scan of every item
         wf = registry.duban_workflows.get(item.workflow)
         if wf is None or not any(t.auto and item.state in t.sources for t in wf.transitions.values()):
             continue
