@@ -94,7 +94,7 @@ def _add_record(site, item, folder_name: str, cls, prefix: str, type_name: str,
     rec = cls(type_name, actor, now())
     for f in typedef.fields:
         setattr(rec, f.name, _clean(appstruct.get(f.name, f._missing())))
-    folder = item[folder_name]
+    folder = item.container(folder_name)
     name = f"{prefix}{len(folder) + 1}"
     folder.add(name, rec)
     item.modified = rec.created
@@ -129,7 +129,7 @@ def add_attachment(site, item, source: IO[bytes], filename: str, kind: str, titl
     got = capture(source, att.blob, max_bytes=max_bytes, kind=kind, max_pixels=max_pixels)
     att.size, att.sha256, att.sm3, att.mimetype = got.size, got.sha256, got.sm3, got.mimetype
     att.width, att.height = got.width, got.height
-    folder = item.attachments
+    folder = item.container("attachments")
     name = f"{item.item_id}-a{len(folder) + 1}"
     folder.add(name, att)
     site.attachment_index[name] = att

@@ -9,10 +9,24 @@ from persistent.list import PersistentList
 from .folder import Folder
 
 
+class _Empty(Folder):
+    """What an item shows for a child folder it has not needed yet: empty, read-only."""
+
+    def add(self, name: str, obj: Any) -> Any:
+        raise TypeError("use SupervisionItem.container(name) to add to an item's folder")
+
+    __setitem__ = add
+
+
+EMPTY = _Empty()
+
+
 class SupervisionItem(Folder):
     """An item.  Field values are attributes named by its type definition.
 
-    Children: ``feedback``, ``attachments``, ``instructions`` folders.
+    Children: ``feedback``, ``attachments``, ``instructions`` folders, made on
+    first use (an item without attachments stores no empty BTrees: creating
+    items is mostly commit cost, and most items never get instructions).
     ``history`` is the append-only workflow history (list of plain dicts);
     ``__acl__`` is set by the workflow engine on every state change and never
     by anything else.
@@ -30,21 +44,25 @@ class SupervisionItem(Folder):
         self.type_name = type_name
         self.history = PersistentList()
         self.__acl__: tuple = ()
-        self.add("feedback", Folder())
-        self.add("attachments", Folder())
-        self.add("instructions", Folder())
+
+    def container(self, name: str) -> Folder:
+        """The child folder ``name`` (feedback, attachments, instructions), created if missing."""
+        folder = self.data.get(name)
+        if folder is None:
+            folder = self.add(name, Folder())
+        return folder
 
     @property
     def feedback(self) -> Folder:
-        return self["feedback"]
+        return self.data.get("feedback", EMPTY)
 
     @property
     def attachments(self) -> Folder:
-        return self["attachments"]
+        return self.data.get("attachments", EMPTY)
 
     @property
     def instructions(self) -> Folder:
-        return self["instructions"]
+        return self.data.get("instructions", EMPTY)
 
     def field(self, name: str, default: Any = None) -> Any:
         return getattr(self, name, default)
