@@ -108,7 +108,8 @@ def _walks(workflow, reached, sequence):
             data = {f.name: _value(f, flag) for f in wf.transitions[name].fields}
             for kind in wf.transitions[name].requires_attachments if flag else ():
                 if not any(a.kind == kind for a in item.attachments.values()):  # uploaded first
-                    item.container("attachments").add(f"a{len(item.attachments) + 1}", Attachment(kind, "报告.pdf", "", user, T0))
+                    folder = item.container("attachments")
+                    folder.add(f"a{len(folder) + 1}", Attachment(kind, "报告.pdf", "", user, T0))
             before_state, before_len, before_acl = item.state, len(item.history), item.__acl__
             try:
                 entry = wf.fire(item, name, user, principals, data)
