@@ -56,6 +56,17 @@ def isoformat(moment: datetime | date | None) -> str | None:
     return moment.isoformat()
 
 
+def display(moment: datetime | date | None | str) -> str:
+    """A date or time as people read it: ``2026-03-09`` / ``2026-03-09 17:30`` (CST)."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, datetime):
+        return as_cst(moment).strftime("%Y-%m-%d %H:%M")
+    if isinstance(moment, date):
+        return moment.isoformat()
+    return str(moment)
+
+
 def parse_iso(text: str) -> datetime:
     """Parse an ISO 8601 timestamp (``Z`` accepted); naive means CST."""
     return as_cst(datetime.fromisoformat(text.replace("Z", "+00:00")))

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from ..timeutil import as_cst
+from ..timeutil import display
 from .render import Embedded, RenderJob, asset_url, base_css, render_job, render_template
 from .rules import RETENTIONS
 
@@ -50,19 +50,13 @@ class Filing:
 
 
 def fmt(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, datetime):
-        return as_cst(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, list | tuple | set | frozenset):
         return "、".join(fmt(v) for v in (sorted(value) if isinstance(value, set | frozenset) else value))
     if isinstance(value, dict):
         return "；".join(f"{k}：{fmt(v)}" for k, v in value.items() if v not in (None, "", [], ()))
     if isinstance(value, bool):
         return "是" if value else "否"
-    return str(value)
+    return display(value)
 
 
 def closed_on(item) -> datetime | None:

@@ -18,17 +18,7 @@ from persistent.list import PersistentList
 from ZODB.blob import Blob
 
 from ..content_types.folder import Folder
-
-
-class PieceCounter(Persistent):
-    """Last 件号 handed out; deliberately conflicts (no _p_resolveConflict)."""
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def next(self) -> int:
-        self.value += 1
-        return self.value
+from ..content_types.numbering import Counter
 
 
 class PackageVersion(Persistent):
@@ -95,10 +85,10 @@ class ArchiveRecords(Folder):
         #: 档号 -> item id: uniqueness is checked here, inside the transaction
         self.by_code = OOBTree()
 
-    def counter(self, key: str) -> PieceCounter:
+    def counter(self, key: str) -> Counter:
         c = self.counters.get(key)
         if c is None:
-            c = self.counters[key] = PieceCounter()
+            c = self.counters[key] = Counter()  # conflicts on purpose: 件号 are never shared
         return c
 
 

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
-from ..timeutil import as_cst
+from ..timeutil import display
 from .layout import translate
 
-
-def fmt_date(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, datetime):
-        return as_cst(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+fmt_date = display  # templates and views call it by this name
 
 
 def unit_title(site, unit_id: str | None) -> str:
