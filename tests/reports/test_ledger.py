@@ -9,6 +9,9 @@ from openpyxl import Workbook, load_workbook
 
 from duban_archive.content_types.site_access import open_site
 from duban_archive.reports.ledger import LedgerImportError, export_ledger, import_ledger
+from duban_archive.timeutil import today
+
+YEAR = today().year  # 事项编号 carry the year of 立项
 
 
 def _xlsx(rows) -> io.BytesIO:
@@ -55,11 +58,11 @@ def test_import_good_ledger_then_export_round_trips_the_fields(app):
     with open_site(app.registry) as site:
         result = import_ledger(site, app.registry, data, "rcgl", "supervisor")
         transaction.commit()
-        assert result.created == ["rcgl-2026-0001", "rcgl-2026-0002"]
-        first = site.get_item("rcgl-2026-0001")
+        assert result.created == [f"rcgl-{YEAR}-0001", f"rcgl-{YEAR}-0002"]
+        first = site.get_item(f"rcgl-{YEAR}-0001")
         assert first.lead_unit == "zjj" and set(first.assist_units) == {"jtj", "dcz"}
         assert first.deadline == date(2026, 6, 30)
-        assert site.get_item("rcgl-2026-0002").deadline == date(2026, 7, 15)
+        assert site.get_item(f"rcgl-{YEAR}-0002").deadline == date(2026, 7, 15)
         blob = export_ledger(site, app.registry, list(site.item_index.values()))
     ws = load_workbook(io.BytesIO(blob)).active
     rows = list(ws.iter_rows(values_only=True))
@@ -67,7 +70,7 @@ def test_import_good_ledger_then_export_round_trips_the_fields(app):
     for title in ("事项编号", "标题", "任务来源", "督办内容", "办理要求", "主办单位", "协办单位", "办结时限", "密级"):
         assert title in header
     row = dict(zip(header, rows[1], strict=True))
-    assert row["事项编号"] == "RCGL-2026-0001" and row["主办单位"] == "市住建局"
+    assert row["事项编号"] == f"RCGL-{YEAR}-0001" and row["主办单位"] == "市住建局"
     assert set(row["协办单位"].split("、")) == {"市交通运输局", "东城街道办事处"}
     assert row["状态"] == "已立项" and row["密级"] == "公开"
 
