@@ -2,7 +2,7 @@
 
 colander and deform ship ``zh_Hans`` catalogs; browsers send ``zh-CN`` or
 ``zh``, so every Chinese variant maps to ``zh_Hans``.  English (``en``) is
-available with ``?_LOCALE_=en`` or an ``Accept-Language: en`` header.
+an explicit choice (``?_LOCALE_=en`` or the language switch, kept in a cookie).
 """
 
 from __future__ import annotations
@@ -45,9 +45,8 @@ def locale_negotiator(request) -> str:
     chosen = normalize(request.params.get("_LOCALE_")) if request.method == "GET" else None
     if chosen is None:
         chosen = normalize(request.cookies.get("_LOCALE_"))
-    if chosen is None and request.accept_language:
-        best = request.accept_language.lookup(["zh-CN", "zh", "en"], default="zh-CN")
-        chosen = normalize(best)
+    # The browser's Accept-Language is not consulted: an office PC with an
+    # English system must still show the Chinese UI; English is an explicit choice.
     return chosen or DEFAULT_LOCALE
 
 

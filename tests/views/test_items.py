@@ -218,3 +218,10 @@ def test_every_board_has_a_working_add_form_and_listing(testapp, app):
         res = form.submit(status=400)  # empty: refused field by field, nothing created
         assert "is-invalid" in res.text
         assert "没有符合条件的事项" in testapp.get(f"/boards/{board.id}").text
+
+
+def test_chinese_by_default_even_for_an_english_browser(testapp):
+    page = testapp.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert 'lang="zh' in page.text and "登录" in page.text
+    english = testapp.get("/login?_LOCALE_=en")
+    assert 'lang="en"' in english.text and "Sign in" in english.text
