@@ -6,7 +6,7 @@ import transaction
 
 from duban_archive.catalog.listing import query_items, reindex_item
 from duban_archive.content_types.site_access import open_site
-from duban_archive.timeutil import now
+from duban_archive.timeutil import now, today
 
 SUPERVISOR = ["system.Authenticated", "user:supervisor", "role:supervisor"]
 HANDLER_ZJJ = ["system.Authenticated", "user:handler", "role:handler", "unit:zjj", "unit:zjj:handler"]
@@ -67,6 +67,7 @@ def test_filters_sort_and_paging(app, make_item):
         assert query_items(site, SUPERVISOR, unit="zjj")[0] == 3
         assert query_items(site, SUPERVISOR, state="registered")[0] == 7
         assert query_items(site, SUPERVISOR, year=2025)[0] == 0
+        assert query_items(site, SUPERVISOR, year=today().year)[0] == 7
 
 
 def test_overdue_uses_next_due_and_open_states(app, make_item):

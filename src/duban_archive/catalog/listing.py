@@ -21,7 +21,7 @@ import BTrees
 from hypatia.catalog import Catalog
 from hypatia.field import FieldIndex
 from hypatia.keyword import KeywordIndex
-from hypatia.query import And, Eq, Lt, Not
+from hypatia.query import And, Eq, InRange, Lt, Not
 from hypatia.query import Any as AnyOf
 from persistent import Persistent
 from pyramid.authorization import Allow
@@ -34,7 +34,8 @@ UNORDERED_BASE = 9 * 10**18
 NO_DATE = date(9999, 12, 31)  # sorts last; keeps every item sortable
 NO_TIME = datetime(9999, 12, 31, tzinfo=CST)
 
-SORTS = {"number": "number", "deadline": "deadline", "registered_on": "registered_on",
+#: sort name -> field index; "number" needs none (docids sort like 事项编号)
+SORTS = {"number": None, "deadline": "deadline", "registered_on": "registered_on",
          "modified": "modified", "due": "due"}
 
 
@@ -44,11 +45,9 @@ class _Document:
     def __init__(self, item: Any, registry: Any) -> None:
         self.board = item.board_id
         self.state = item.state
-        self.number = item.number
         self.units = list(item.units)
         registered = getattr(item, "registered_on", None)
         self.registered_on = registered or NO_DATE
-        self.year = registered.year if registered else None
         self.deadline = getattr(item, "deadline", None) or NO_DATE
         modified = getattr(item, "modified", None)
         # to the hour: "最近更新" needs no finer order (ties go by 事项编号), and a
@@ -90,7 +89,7 @@ class Listing(Persistent):
 
     def __init__(self) -> None:
         self.catalog = Catalog(family=FAMILY)
-        for name in ("board", "state", "number", "registered_on", "year", "deadline",
+        for name in ("board", "state", "registered_on", "deadline",
                      "modified", "due", "open"):
             self.catalog[name] = FieldIndex(name, family=FAMILY)
         for name in ("units", "allowed", "worklist"):
@@ -171,7 +170,7 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
     if unit:
         terms.append(AnyOf(cat["units"], [unit]))
     if year:
-        terms.append(Eq(cat["year"], int(year)))
+        terms.append(InRange(cat["registered_on"], date(int(year), 1, 1), date(int(year), 12, 31)))
     if overdue is not None:
         late = And(Lt(cat["due"], now()), Eq(cat["open"], True))
         if overdue:
@@ -188,7 +187,7 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
     total = len(docids)
     if not total or limit <= 0 or start >= total:
         return total, []
-    if sort == "number" or sort not in SORTS:
+    if SORTS.get(sort) is None:
         page = _page_by_docid(docids, start, limit, reverse)
     else:
         page = _page_by_index(cat[SORTS[sort]], docids, start, limit, reverse)
