@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ..security.policy import request_principals
 from ..settings import asbool
 from .analysis import configure
 from .indexer import Indexer, Worker
@@ -67,12 +68,6 @@ def search(request, q: str = "", **kw):
     return get_catalog(request.registry).search(request_principals(request), q, **kw)
 
 
-def request_principals(request) -> list[str]:
-    """Effective principals from our security policy (Pyramid 2's
-    ``request.effective_principals`` answers only ``[Everyone]`` without a legacy policy)."""
-    from pyramid.interfaces import ISecurityPolicy
-
-    return list(request.registry.getUtility(ISecurityPolicy).effective_principals(request))
 
 
 def setup(config) -> None:

@@ -102,6 +102,17 @@ class SecurityPolicy:
         return []
 
 
+def request_principals(request) -> list[str]:
+    """The caller's effective principals, for queries that filter by them (listings, search).
+
+    Pyramid 2's ``request.effective_principals`` consults only a legacy
+    authentication policy and answers ``[Everyone]`` here: use this instead.
+    """
+    from pyramid.interfaces import ISecurityPolicy
+
+    return list(request.registry.getUtility(ISecurityPolicy).effective_principals(request))
+
+
 def authenticate(site, username: str, password: str, client: str = "") -> tuple[object | None, str]:
     """Check a login; returns ``(user, "")`` or ``(None, 中文 reason)``.
 

@@ -18,14 +18,9 @@ from ..archive.filing import FilingRefused, default_retention, file_item, queue,
 from ..archive.model import ArchiveRecords
 from ..archive.rules import RETENTIONS
 from ..content_types.site import find_site
+from ..security.policy import request_principals as _principals
 from ..timeutil import today
 from .layout import translate
-
-
-def _principals(request) -> list[str]:
-    from pyramid.interfaces import ISecurityPolicy
-
-    return list(request.registry.getUtility(ISecurityPolicy).effective_principals(request))
 
 
 def _item_url(item) -> str:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from pyramid.authorization import Authenticated, Everyone
 from pyramid.i18n import TranslationString
 from pyramid.renderers import get_renderer
 
+from ..security.policy import request_principals as principals  # noqa: F401 (re-exported)
 from ..security.roles import ROLES
 
 DOMAIN = "duban_archive"
@@ -46,12 +46,6 @@ def nav_entries(request, site) -> list[NavEntry]:
             if e.permission is None or request.has_permission(e.permission, site)]
 
 
-def principals(request) -> list[str]:
-    """The caller's principals (what ``request.effective_principals`` gave before Pyramid 2)."""
-    ident = request.identity
-    if ident is None:
-        return [Everyone]
-    return [Everyone, Authenticated, *ident.principals]
 
 
 def translate(request, msgid: str, mapping: dict[str, Any] | None = None, domain: str = DOMAIN) -> str:

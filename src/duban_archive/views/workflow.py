@@ -17,6 +17,7 @@ from pyramid.view import view_config
 
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
+from ..security.policy import request_principals as _principals
 from ..timeutil import parse_iso, today
 from ..workflows.calendar import SETTINGS_KEY, WorkCalendar, package_knows, remove_year, set_year, validate_year
 from ..workflows.deadlines import LIGHT_TITLES, SpecError, compute_due, item_deadlines
@@ -25,10 +26,6 @@ from ..workflows.engine import ATTACHMENT_KINDS, WorkflowError
 LIGHT_CSS = {"green": "text-bg-success", "yellow": "text-bg-warning", "red": "text-bg-danger"}
 
 
-def _principals(request) -> list[str]:
-    from pyramid.interfaces import ISecurityPolicy
-
-    return list(request.registry.getUtility(ISecurityPolicy).effective_principals(request))
 
 
 def _field_view(request, item, f) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...content_types.site_access import get_site
+from ...security.policy import request_principals as principals  # noqa: F401 (re-exported)
 from .errors import ApiError
 
 
@@ -33,15 +34,6 @@ def actor(request) -> str:
     return userid
 
 
-def principals(request) -> list[str]:
-    """The caller's effective principals from our security policy.
-
-    (Pyramid 2's ``request.effective_principals`` only consults a legacy
-    authentication policy and answers ``[Everyone]`` here: do not use it.)
-    """
-    from pyramid.interfaces import ISecurityPolicy
-
-    return request.registry.getUtility(ISecurityPolicy).effective_principals(request)
 
 
 def identity(request):
