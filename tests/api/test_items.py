@@ -244,3 +244,10 @@ def test_batch_create_is_all_or_nothing(testapp, app):
     assert sup.get(res.json["items"][1]["url"]).json["title"] == "第二件"
     sup.post("/api/v1/boards/zdgz/items", [], status=400)
     sup.post("/api/v1/boards/zdgz/items", [NEW_ITEM] * 501, status=400)
+
+
+def test_anonymous_instruction_is_401(testapp, make_item):
+    item_id = make_item()
+    res = testapp.post_json(f"/api/v1/items/{item_id}/instructions", {"text": "x"},
+                            headers={"Authorization": "Bearer bogus"}, status=401)
+    assert res.json["error"] == "unauthorized"

@@ -236,10 +236,19 @@ document("api.item.feedback", "POST", "提交反馈报告（办理事项、办�
 
 @view_config(route_name="api.item.feedback", request_method="POST", renderer="json")
 def feedback_view(request):
-    site, item = get_item(request, "add_feedback")
-    typedef = request.registry.duban_types["feedback_report"]
+    return _add_record(request, "add_feedback", "feedback_report", add_feedback)
+
+
+def _add_record(request, permission: str, type_name: str, action, defaults=None):
+    """POST of a record (feedback, instruction): validate against its type, add, answer 201."""
+    site, item = get_item(request, permission)
+    typedef = request.registry.duban_types[type_name]
     appstruct = validate(typedef.schema("add", site=site, request=request), json_body(request))
-    rec = add_feedback(site, item, appstruct, request.authenticated_userid, request.registry)
+    # defaults(request) runs after the permission check: it may read the identity
+    for name, value in (defaults(request) if defaults else {}).items():
+        if not appstruct.get(name):
+            appstruct[name] = value
+    rec = action(site, item, appstruct, request.authenticated_userid, request.registry)
     request.response.status_int = 201
     return record_json(request, rec)
 
@@ -261,14 +270,8 @@ document("api.item.instructions", "POST", "领导批示（返回 201）", reques
 
 @view_config(route_name="api.item.instructions", request_method="POST", renderer="json")
 def instruction_view(request):
-    site, item = get_item(request, "add_instruction")
-    typedef = request.registry.duban_types["instruction"]
-    appstruct = validate(typedef.schema("add", site=site, request=request), json_body(request))
-    if not appstruct.get("leader"):
-        appstruct["leader"] = request.identity.title
-    rec = add_instruction(site, item, appstruct, request.authenticated_userid, request.registry)
-    request.response.status_int = 201
-    return record_json(request, rec)
+    return _add_record(request, "add_instruction", "instruction", add_instruction,
+                       defaults=lambda req: {"leader": req.identity.title})
 
 
 document("api.item.instructions", "GET", "事项的领导批示", response={"type": "array", "items": RECORD},
