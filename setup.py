@@ -16,7 +16,7 @@ requires = [
     "deform>=3.0,<4",
     "colander>=2.0,<3",
     "Whoosh==2.7.4",
-    "jieba>=0.42,<0.43",
+    "rjieba>=0.2.2,<0.3",  # jieba-rs: jieba's segmentation, ~20x faster (catalog/analysis.py)
     "weasyprint>=66,<71",
     "gmssl>=3.2,<4",
     "argon2-cffi>=23.1,<26",

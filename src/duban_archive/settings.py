@@ -1,6 +1,6 @@
 """Settings: the data directory, the ZODB URI and sensible defaults.
 
-The data directory (Data.fs, blobs, index, logs, jieba cache) is ``var/``
+The data directory (Data.fs, blobs, index, logs, text-extraction cache) is ``var/``
 beside the ini file, or ``$DUBAN_VAR_DIR`` when set, so several instances can
 run side by side (API.md "running a second instance").
 """

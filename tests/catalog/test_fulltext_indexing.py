@@ -7,8 +7,10 @@ import sys
 import time
 from datetime import date
 
+import pytest
 import transaction
 
+from duban_archive.catalog import indexer, parallel
 from duban_archive.catalog.fulltext import get_catalog
 from duban_archive.catalog.queue import get_state
 from duban_archive.content_types.actions import add_feedback, create_item, edit_item
@@ -88,7 +90,10 @@ def test_crash_between_commit_and_indexing_is_repaired_by_the_queue(app, make_it
     assert get_catalog(app.registry).search(SUPERVISOR, "防汛").total == 2
 
 
-def test_reindex_equals_incremental_index(app, make_item):
+@pytest.mark.parametrize("procs", [1, 2])
+def test_reindex_equals_incremental_index(app, make_item, monkeypatch, procs):
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_ITEMS", 0)  # two forked workers even for six items,
+    monkeypatch.setattr(parallel, "BATCH", 2)  # and both get some
     for i in range(6):
         item_id = make_item("zdgz" if i % 2 else "rcgl", title=f"第{i}项：推进13710工作机制",
                             content=f"依据晋市政办〔2020〕{i}号文件办理。", registered_on=date(2025 + i % 2, 3, 1))
@@ -98,9 +103,13 @@ def test_reindex_equals_incremental_index(app, make_item):
         transaction.commit()
     incremental = index_snapshot(app)
     assert len(incremental) == 6
-    assert get_catalog(app.registry).indexer.rebuild(procs=1) == 6
+    assert get_catalog(app.registry).indexer.rebuild(procs=procs) == 6
     rebuilt = index_snapshot(app)
     assert rebuilt == incremental
+    # the workers' segments, one each, make one index
+    assert len(get_catalog(app.registry).store.open()._segments()) == procs
+    third = ids(app, '"晋市政办〔2020〕3号"')
+    assert len(third) == 1 and third == ids(app, "第3项")
 
 
 def _write_items(app, n: int, title: str) -> list[str]:

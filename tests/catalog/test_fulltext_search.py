@@ -38,6 +38,11 @@ def test_positions_are_word_positions_and_punctuation_is_dropped():
     # search mode adds sub-words at their word's position, never a new position
     sub = list(words("国务院办公厅", search=True))
     assert {p for p, *_ in sub} == {0} and "国务院" in {w for _, w, *_ in sub}
+    # a date or range written with hyphens counts as its numbers, as a query does
+    assert [(p, w) for p, w, _, _ in words("2017-09-20召开，3-5日")] == [
+        (0, "2017"), (1, "09"), (2, "20"), (3, "召开"), (4, "3"), (5, "5"), (6, "日")]
+    # numbers and Latin words are not cut into sub-words
+    assert [w for _, w, _, _ in words("13710 ZDGZ", search=True)] == ["13710", "zdgz"]
 
 
 def test_phrase_and_document_number_queries(app, make_item):

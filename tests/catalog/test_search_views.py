@@ -116,3 +116,72 @@ def test_search_page_reports_a_bad_query_in_chinese(testapp):
     login(testapp, "supervisor")
     res = testapp.get("/search", params={"q": "x", "year": "20x5"}, status=400)
     assert "年度应为四位数字" in res.text
+
+
+def test_api_exports_the_callers_results_to_excel(app, testapp, make_item):
+    mine = [make_item(title=f"住建局：燃气安全排查第{i}批", lead_unit="zjj", assist_units=set()) for i in range(3)]
+    theirs = make_item(title="交通局：燃气安全排查", lead_unit="jtj", assist_units=set())
+    for item_id in mine + [theirs]:
+        assign(app, item_id)
+    before = len(audit_entries(app, "export"))
+    res = api(testapp, "handler").get("/api/v1/search", params={"q": "燃气安全", "format": "xlsx", "per_page": 1})
+    assert res.content_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ws = load_workbook(io.BytesIO(res.body)).active
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    # every result the handler may view (not just one page), none of the other unit's
+    assert sorted(r[1] for r in rows) == sorted(_numbers(app, mine))
+    assert all("住建局" in r[2] for r in rows)
+    logged = audit_entries(app, "export")
+    assert len(logged) == before + 1 and logged[-1]["actor"] == "handler" and logged[-1]["count"] == 3
+    bad = api(testapp, "handler").get("/api/v1/search?q=x&format=pdf&year=abc", status=400).json
+    assert set(bad["fields"]) == {"format", "year"} and "xlsx" in bad["fields"]["format"]
+
+
+def _numbers(app, item_ids):
+    with open_site(app.registry) as site:
+        return [site.get_item(i).number for i in item_ids]
+
+
+def test_auditor_opening_a_result_through_the_api_is_audit_logged(app, testapp, make_item):
+    item_id = make_item(title="审计抽查：专项资金拨付")
+    auditor = api(testapp, "auditor")
+    result = auditor.get("/api/v1/search", params={"q": "专项资金"}).json["results"][0]
+    before = len(audit_entries(app, "view"))
+    opened = auditor.get(result["url"]).json
+    assert opened["id"] == item_id
+    views = audit_entries(app, "view")
+    assert len(views) == before + 1
+    assert views[-1]["actor"] == "auditor" and views[-1]["target"] == item_id and views[-1]["via"] == "api"
+    # the trail of the item shows it too
+    trail = api(testapp, "supervisor").get(f"/api/v1/items/{item_id}/audit").json
+    assert any(e["action"] == "view" and e["actor"] == "auditor" for e in trail)
+    # an officer's look is not an audit event
+    api(testapp, "supervisor").get(result["url"])
+    assert len(audit_entries(app, "view")) == before + 1
+
+
+def test_saving_an_unreadable_search_on_the_page_is_refused_in_chinese(app, testapp):
+    login(testapp, "supervisor")
+    form = testapp.get("/search", params={"q": "河长制"}).forms["save-search-form"]
+    form["name"] = "a/b"
+    page = form.submit().follow()
+    assert "名称不能包含" in page.text
+    assert page.html.select_one("#saved-searches") is None
+
+
+def test_searches_saved_as_query_strings_by_the_earlier_page_still_work(app, testapp, make_item):
+    from persistent.mapping import PersistentMapping
+
+    from duban_archive.catalog.queue import get_state
+    from duban_archive.timeutil import now
+
+    make_item(title="秸秆禁烧巡查")
+    with open_site(app.registry) as site:
+        get_state(site).saved["supervisor"] = PersistentMapping(
+            {"旧的检索": {"query": "q=%E7%A7%B8%E7%A7%86&year=2026", "created": now()}})
+        transaction.commit()
+    [entry] = api(testapp, "supervisor").get("/api/v1/saved-searches").json
+    assert entry["name"] == "旧的检索" and entry["q"] == "秸秆" and entry["year"] == 2026
+    login(testapp, "supervisor")
+    link = testapp.get("/search").html.select_one("#saved-searches a")
+    assert "共找到 1 件" in testapp.get(link["href"]).text

@@ -16,7 +16,6 @@ from typing import Any
 
 from ..security.policy import request_principals
 from ..settings import asbool
-from .analysis import configure
 from .indexer import Indexer, Worker
 from .store import get_store
 
@@ -27,7 +26,6 @@ class FulltextCatalog:
     def __init__(self, registry: Any, var_dir: str | Path) -> None:
         var = Path(var_dir)
         self.cache_dir = str(var / "cache")
-        configure(self.cache_dir)
         self.store = get_store(var)
         self.indexer = Indexer(registry, self.store, self.cache_dir)
         self.worker: Worker | None = None
@@ -66,8 +64,6 @@ def get_catalog(registry: Any) -> FulltextCatalog:
 def search(request, q: str = "", **kw):
     """Search as the requesting user (their effective principals filter the query)."""
     return get_catalog(request.registry).search(request_principals(request), q, **kw)
-
-
 
 
 def setup(config) -> None:

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import transaction
 from ZODB.POSException import ConflictError
 
 from ..content_types.site_access import ROOT_KEY
+from . import parallel
+from .codec import writer_args
 from .documents import build_document
 from .queue import get_state
 from .store import IndexStore, LockTimeout
@@ -32,6 +34,8 @@ from .store import IndexStore, LockTimeout
 log = logging.getLogger(__name__)
 
 BATCH = 200
+#: below this many items a rebuild is not worth forking workers for
+PARALLEL_MIN_ITEMS = 500
 
 
 class Indexer:
@@ -82,7 +86,7 @@ class Indexer:
                 return 0
             ids = sorted({item_id for _, item_id in entries})
             ix = self.store.open()
-            writer = ix.writer(timeout=30)
+            writer = ix.writer(timeout=30, **writer_args())
             try:
                 for item_id in ids:
                     item = site.get_item(item_id)
@@ -136,28 +140,21 @@ class Indexer:
 
             ix = windex.open_dir(str(path))
             total = len(site.item_index)
-            if procs > 1 and total >= 500:
-                from whoosh.multiproc import MpWriter
 
-                writer = MpWriter(ix, procs=procs, batchsize=256, multisegment=True,
-                                  limitmb=128)
-            else:
-                writer = ix.writer(limitmb=128)
-            n = 0
-            try:
-                for item in site.item_index.values():
-                    writer.add_document(**build_document(item, self.registry, self.cache_dir))
-                    n += 1
-                    if progress is not None and n % 100 == 0:
-                        progress(n, total)
-                    if n % 2000 == 0:
+            def documents() -> Iterator[dict[str, Any]]:
+                for k, item in enumerate(site.item_index.values(), 1):
+                    yield build_document(item, self.registry, self.cache_dir)
+                    if k % 2000 == 0:
                         conn.cacheGC()
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit()
-            if progress is not None:
-                progress(n, total)
+
+            def report(done: int) -> None:
+                if progress is not None:
+                    progress(done, total)
+
+            if procs > 1 and total >= PARALLEL_MIN_ITEMS:
+                n = parallel.build(ix, documents(), procs=procs, progress=report)
+            else:
+                n = self._write_all(ix, documents(), report)
             self.store.activate(path)
             path = None
             if state is not None and seen_keys:
@@ -174,6 +171,23 @@ class Indexer:
                 import shutil
 
                 shutil.rmtree(path, ignore_errors=True)
+
+    @staticmethod
+    def _write_all(ix, documents: Iterator[dict[str, Any]], report: Callable[[int], None]) -> int:
+        writer = parallel._writer(ix, lock=True)
+        n = 0
+        try:
+            for doc in documents:
+                writer.add_document(**doc)
+                n += 1
+                if n % 100 == 0:
+                    report(n)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        report(n)
+        return n
 
 
 class Worker(threading.Thread):

@@ -54,6 +54,8 @@ class Hit:
     units: tuple[str, ...] = ()
     retention: str = ""
     archival_code: str = ""
+    #: attachments whose text could not be read (no OCR here), by name
+    unextracted: tuple[str, ...] = ()
 
 
 @dataclass
@@ -217,6 +219,7 @@ def run(store, principals, q: str = "", *, board: str | None = None, state: str 
             registered_on=stored.get("registered_on"),
             units=tuple(u for u in stored.get("units", "").split(",") if u),
             retention=stored.get("retention", ""), archival_code=stored.get("archival_code", ""),
+            unextracted=tuple(a for a in stored.get("unextracted", "").split(",") if a),
         ))
     out = SearchResults(total=results.total, hits=hits, page=page, per_page=per_page, terms=terms)
     if facets:

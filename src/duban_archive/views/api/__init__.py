@@ -25,6 +25,8 @@ ROUTES = [
     ("api.worklist", "/api/v1/worklist"),
     ("api.deadlines", "/api/v1/deadlines"),
     ("api.search", "/api/v1/search"),
+    ("api.saved_searches", "/api/v1/saved-searches"),
+    ("api.saved_search", "/api/v1/saved-searches/{name}"),
     # notifications, scoring, reports (issue 6)
     ("api.outbox", "/api/v1/outbox"),
     ("api.inbox", "/api/v1/inbox"),

@@ -21,6 +21,8 @@ from .serialize import item_json, record_json
 from .util import get_item, identity, int_param, json_body, principals, require
 
 ITEM = {"type": "object", "description": "事项（字段随事项类型而定，见 GET /api/v1/items/{id}）",
+        "properties": {"not_ocred": {"type": "array", "items": {"type": "string"},
+                                     "description": "未识别文字（未 OCR）的附件编号，全文检索不含其内容"}},
         "additionalProperties": True}
 CREATED = {"type": "object", "properties": {
     "id": {"type": "string"}, "number": {"type": "string"}, "state": {"type": "string"},

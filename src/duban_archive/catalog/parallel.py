@@ -1,0 +1,115 @@
+"""Building a new index generation on several cores.
+
+Analysis and posting writing are pure Python, so a rebuild scales only with
+processes.  The parent reads ZODB and builds the documents (cheap); forked
+workers each index a share into a segment of their own, and the parent
+commits one table of contents listing those segments.  This is what
+whoosh's ``MpWriter(multisegment=True)`` does, with one difference that
+matters: the workers use our :class:`~.codec.Pool` and codec, which
+``MpWriter``'s sub-writers cannot be given.
+
+Only for a fresh generation directory that no one else writes: the caller
+holds the single-writer lock and switches ``CURRENT`` after :func:`build`
+returns.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from whoosh.writing import SegmentWriter
+
+from .codec import Pool, writer_args
+
+#: documents per message to a worker
+BATCH = 200
+#: posting pool per worker before it spills a sorted run to disk
+LIMIT_MB = 256
+
+
+def _writer(ix, *, lock: bool) -> SegmentWriter:
+    writer = SegmentWriter(ix, _lk=lock, limitmb=LIMIT_MB, **writer_args())
+    writer.pool = Pool(writer._tempstorage, writer.newsegment, limitmb=LIMIT_MB)  # poolclass= is ignored
+    return writer
+
+
+def _work(storage, indexname: str, jobs, results) -> None:
+    """Worker: index batches until ``None``, then report the finished segment."""
+    try:
+        writer = _writer(storage.open_index(indexname), lock=False)
+        while (batch := jobs.get()) is not None:
+            for doc in batch:
+                writer.add_document(**doc)
+        # not _finish(): the temp directory is shared with the other workers
+        results.put(("ok", writer._finalize_segment()))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the rebuild
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
+          progress: Callable[[int], None] | None = None) -> int:
+    """Index ``documents`` into the empty index ``ix`` with ``procs`` workers; returns how many."""
+    ctx = multiprocessing.get_context("fork")
+    jobs = ctx.Queue(maxsize=procs * 4)
+    results = ctx.Queue()
+    main = _writer(ix, lock=True)  # holds the index lock and commits the TOC
+    workers = [ctx.Process(target=_work, args=(ix.storage, ix.indexname, jobs, results), daemon=True)
+               for _ in range(procs)]
+    for w in workers:
+        w.start()
+    n = 0
+    try:
+        batch: list[dict[str, Any]] = []
+        for doc in documents:
+            batch.append(doc)
+            n += 1
+            if len(batch) >= BATCH:
+                _put(jobs, batch, workers)
+                batch = []
+                if progress is not None:
+                    progress(n)
+        if batch:
+            _put(jobs, batch, workers)
+        for _ in workers:
+            _put(jobs, None, workers)
+        segments = [s for s in (_result(results, workers) for _ in workers) if s.doc_count_all()]
+        for w in workers:
+            w.join()
+        main._close_segment()
+        main._commit_toc(list(main.segments) + segments)
+        main._finish()
+        if progress is not None:
+            progress(n)
+        return n
+    except BaseException:
+        for w in workers:
+            if w.is_alive():
+                w.kill()
+        main.cancel()
+        raise
+
+
+def _put(jobs, batch, workers) -> None:
+    while True:
+        try:
+            jobs.put(batch, timeout=1.0)
+            return
+        except queue.Full:
+            if not all(w.is_alive() for w in workers):
+                raise RuntimeError("全文索引工作进程意外退出") from None
+
+
+def _result(results, workers):
+    while True:
+        try:
+            status, payload = results.get(timeout=1.0)
+        except queue.Empty:
+            if not any(w.is_alive() for w in workers):
+                raise RuntimeError("全文索引工作进程意外退出") from None
+            continue
+        if status != "ok":
+            raise RuntimeError(f"全文索引工作进程失败：{payload}")
+        return payload
