@@ -10,6 +10,7 @@ requires = [
     "pyramid_chameleon>=0.3,<1",
     "ZODB>=6.0,<7",
     "zodburi>=3.0,<4",
+    "ZEO>=6,<7",  # several processes on one database: web + `duban-archive indexer`
     "BTrees>=6.0,<7",
     "persistent>=6.0,<7",
     "transaction>=5.0,<6",

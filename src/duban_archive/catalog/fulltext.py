@@ -3,9 +3,11 @@
 ``registry.duban_fulltext`` is a :class:`FulltextCatalog`.  After a commit
 that queued index work it either wakes the in-process worker thread
 (``duban.run_workers = true``, as in ``make run``) or, without a worker,
-applies the queue itself right away (tests, single-process setups).  A
-separate ``duban-archive indexer INI`` process (production, on ZEO or
-RelStorage) is the same :class:`~.indexer.Indexer` in a loop.
+applies the queue itself right away (tests, single-process setups).  In
+production the web processes share a ZEO (or RelStorage) database and set
+``duban.external_indexer = true``: they only queue, and one separate
+``duban-archive indexer INI`` process, the same :class:`~.indexer.Indexer`
+in a loop, is the index's single writer.
 """
 
 from __future__ import annotations
@@ -76,7 +78,9 @@ def setup(config) -> None:
     config.registry.duban_fulltext = catalog
     for event in (ObjectAdded, ObjectModified, ObjectRemoved, StateChanged):
         config.add_subscriber(on_content_event, event)
-    if asbool(settings.get("duban.run_workers", "false")):
+    if asbool(settings.get("duban.external_indexer", "false")):
+        catalog.inline = False  # `duban-archive indexer INI` applies the queue
+    elif asbool(settings.get("duban.run_workers", "false")):
         # started once the app is built: the ZODB databases must exist first
         from pyramid.events import ApplicationCreated
 
