@@ -93,48 +93,63 @@ def usability(pdf_bytes: bytes) -> tuple[list[dict[str, Any]], dict[str, str], i
         conf = meta.get("pdfaid:conformance")
         out.append(_check("PDF/A 标识", part in ("2", "3", "4") and bool(conf),
                           f"PDF/A-{part}{(conf or '').lower()}" if part else "缺少 PDF/A 标识（XMP pdfaid）"))
-        unembedded: set[str] = set()
-        fonts = 0
-        for page in pdf.pages:
-            res = page.obj.get("/Resources")
-            for font in (res.get("/Font", {}) if res is not None else {}).values():
-                fonts += 1
-                if not _font_embedded(font):
-                    unembedded.add(str(font.get("/BaseFont", "?")))
+        fonts, unembedded, active = scan_document(pdf)
         out.append(_check("字体全部嵌入", not unembedded,
-                          f"{fonts} 处字体引用均已嵌入" if not unembedded
-                          else "未嵌入：" + "、".join(sorted(unembedded))))
-        js = _has_javascript(pdf)
-        out.append(_check("无 JavaScript 与自动动作", not js, "无" if not js else js))
+                          f"{fonts} 个字体均已嵌入" if not unembedded else "未嵌入：" + "、".join(sorted(unembedded))))
+        out.append(_check("无 JavaScript 与自动动作", not active, "无" if not active else "；".join(active)))
         for spec in pdf.attachments.values():
             embedded[spec.filename] = hashlib.sha256(spec.get_file().read_bytes()).hexdigest()
     return out, embedded, pages
 
 
-def _font_embedded(font) -> bool:
-    if font.get("/Subtype") == "/Type3":
-        return True
-    desc = font.get("/FontDescriptor")
-    if desc is None and "/DescendantFonts" in font:
-        desc = font.DescendantFonts[0].get("/FontDescriptor")
-    return desc is not None and any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+def scan_document(pdf) -> tuple[int, set[str], list[str]]:
+    """Every object of ``pdf``, not just what the pages' resources list: the number of fonts, the
+    names of those not embedded, and the active content found (JavaScript, forbidden actions,
+    automatic actions) — in form XObjects, annotations, appearance streams and orphans alike.
+
+    Each indirect object is read once with the direct objects inside it, so the cost is one
+    pass over the file.
+    """
+    from pikepdf import Array, Dictionary, Stream
+
+    from .attached_pages import FONT_SUBTYPES, font_embedded, font_name, forbidden_action
+
+    containers = (Dictionary, Array, Stream)
+    fonts = 0
+    unembedded: set[str] = set()
+    active: dict[str, int] = {}
+    for top in pdf.objects:
+        if not isinstance(top, containers):
+            continue
+        stack = [top]
+        while stack:
+            obj = stack.pop()
+            values = list(obj) if isinstance(obj, Array) else [v for k, v in obj.items() if k not in _NUMBER_KEYS]
+            stack.extend(v for v in values if isinstance(v, containers) and not v.is_indirect)
+            if isinstance(obj, Array):
+                continue
+            keys = set(obj.keys())
+            subtype = obj.get("/Subtype") if "/Subtype" in keys else None
+            if subtype in FONT_SUBTYPES and ("/BaseFont" in keys or obj.get("/Type") == "/Font"):
+                fonts += 1
+                if not font_embedded(obj):
+                    unembedded.add(font_name(obj))
+            if "/S" in keys or "/JS" in keys:
+                kind = forbidden_action(obj)
+                if kind:
+                    key = f"含 {kind} 动作"
+                    active[key] = active.get(key, 0) + 1
+            if "/AA" in keys:
+                active["含自动动作（/AA）"] = active.get("含自动动作（/AA）", 0) + 1
+            if "/JavaScript" in keys:  # the catalog's /Names: the name tree of document scripts
+                active["含 JavaScript 名称树"] = active.get("含 JavaScript 名称树", 0) + 1
+    return fonts, unembedded, [f"{what}（{n} 处）" for what, n in active.items()]
 
 
-def _has_javascript(pdf) -> str:
-    root = pdf.Root
-    if "/Names" in root and "/JavaScript" in root.Names:
-        return "文档含 JavaScript 名称树"
-    if "/OpenAction" in root:
-        action = root.OpenAction
-        if isinstance(action, dict) or hasattr(action, "get"):
-            try:
-                if action.get("/S") in ("/JavaScript", "/Launch"):
-                    return "文档打开时执行动作"
-            except (AttributeError, TypeError):
-                pass
-    if "/AA" in root:
-        return "文档含自动动作（/AA）"
-    return ""
+#: long arrays of numbers that cannot hold a font or an action
+_NUMBER_KEYS = frozenset({"/Widths", "/W", "/W2", "/Rect", "/MediaBox", "/CropBox", "/BleedBox", "/TrimBox",
+                          "/ArtBox", "/BBox", "/Matrix", "/FontBBox", "/Decode", "/Range", "/Domain", "/Encode",
+                          "/Bounds", "/C0", "/C1", "/Size"})
 
 
 def security(bag_dir: Path) -> list[dict[str, Any]]:

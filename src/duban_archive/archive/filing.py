@@ -10,12 +10,15 @@ caller aborts the transaction, so the counter is not consumed either.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
+import colander
 from BTrees.OOBTree import OOBTree
 
 from ..audit.log import record
 from ..timeutil import now, today
+from ..validation import ValidationFailed, validate
 from .dossier import Filing, closed_on, render_dossier
 from .model import ArchiveRecord, PackageVersion, archive_root
 from .package import PackageRefused, build_package
@@ -27,6 +30,9 @@ CLOSED_STATE = "closed"
 #: item fields a records officer may correct after filing (著录更正)
 CORRECTABLE = ("title", "source", "content", "requirement", "standard", "leader", "responsible", "overseer",
                "contact", "classification")
+#: 定期 retentions in years; 永久 (Y) is never destroyed
+RETENTION_YEARS = {"D30": 30, "D10": 10}
+REASON_MAX = 500
 
 
 class FilingRefused(Exception):
@@ -200,32 +206,65 @@ def filing_of(rec: ArchiveRecord) -> Filing:
 
 # -- corrections ---------------------------------------------------------------
 
-def correct_metadata(site, item, registry, changes: dict[str, Any], *, reason: str, actor: str) -> PackageVersion:
-    """A logged 著录更正 (old -> new) that seals a new package version; old ones stay."""
+def correction_schema(typedef, names: set[str] | None = None) -> colander.SchemaNode:
+    """The correctable fields of an item type, validated as when the item was edited.
+
+    ``names`` limits the schema to the fields a correction names (the API sends only what
+    changes; the form sends them all).  The UI's form and :func:`plan_correction` both use it,
+    so the form and the API refuse the same values with the same Chinese messages.
+    """
+    schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name="correction")
+    for fdef in typedef.fields:
+        if fdef.name in CORRECTABLE and (names is None or fdef.name in names):
+            schema.add(fdef.node())
+    return schema
+
+
+def plan_correction(site, item, registry, changes: dict[str, Any], *,
+                    reason: str) -> tuple[ArchiveRecord, dict[str, tuple[Any, Any]]]:
+    """Check a 著录更正 without applying it: the record and ``{field: (old, new)}`` that would change.
+
+    Raises :class:`FilingRefused` (every field's problem at once) when it cannot be made.
+    """
     rec = record_for(site, item.item_id)
     if rec is None or not item.archived:
         raise FilingRefused(409, "事项尚未归档，请直接修改事项")
-    if not (reason or "").strip():
-        raise FilingRefused(400, "请填写更正原因", {"reason": "必填"})
-    unknown = [k for k in changes if k not in CORRECTABLE]
-    if unknown:
-        raise FilingRefused(400, "以下项目不可更正",
-                            {k: "归档后不可更正（档号、保管期限和办理过程不可改）" for k in unknown})
+    if getattr(rec, "disposed", None):
+        raise FilingRefused(409, "档案已销毁，不能更正")
     typedef = registry.duban_types[item.type_name]
-    applied: dict[str, tuple[Any, Any]] = {}
-    for name, new in changes.items():
-        fdef = typedef.field_map.get(name)
-        if fdef is None:
-            raise FilingRefused(400, "以下项目不可更正", {name: "此类事项没有该项目"})
-        if fdef.choices and new not in {c.value for c in fdef.choices if not c.refused}:
-            raise FilingRefused(400, "填写内容有误", {name: "取值无效"})
-        if not isinstance(new, str) or (fdef.required and not new.strip()):
-            raise FilingRefused(400, "填写内容有误", {name: "应为非空文本"})
-        old = getattr(item, name, None)
-        if old != new:
-            applied[name] = (old, new)
+    errors: dict[str, str] = {}
+    for name in changes:
+        if name not in CORRECTABLE:
+            errors[name] = "归档后不可更正（档号、保管期限和办理过程不可改）"
+        elif name not in typedef.field_map:
+            errors[name] = "此类事项没有该项目"
+    if not (reason or "").strip():
+        errors["reason"] = "请填写更正原因"
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = f"不能超过 {REASON_MAX} 个字符"
+    wanted = {k: v for k, v in changes.items() if k not in errors}
+    appstruct: dict[str, Any] = {}
+    try:
+        appstruct = validate(correction_schema(typedef, set(wanted)), wanted)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise FilingRefused(400, "更正内容有误，请按提示修改", errors)
+    applied = {name: (getattr(item, name, None), new) for name, new in appstruct.items()
+               if (getattr(item, name, None) or "") != (new or "")}
     if not applied:
-        raise FilingRefused(400, "没有需要更正的内容")
+        raise FilingRefused(400, "没有需要更正的内容：与现有著录相同")
+    return rec, applied
+
+
+def correct_metadata(site, item, registry, changes: dict[str, Any], *, reason: str, actor: str) -> PackageVersion:
+    """A logged 著录更正 (old -> new) that seals a new package version; old ones stay.
+
+    The one implementation behind the JSON API and the records officer's form.
+    """
+    rec, applied = plan_correction(site, item, registry, changes, reason=reason)
+    typedef = registry.duban_types[item.type_name]
+    reason = reason.strip()
     number = len(rec.versions) + 1
     when = now()
     for name, (old, new) in applied.items():
@@ -245,6 +284,8 @@ def set_legal_hold(site, item_id: str, *, hold: bool, reason: str, actor: str) -
     rec = record_for(site, item_id)
     if rec is None:
         raise FilingRefused(404, "没有该事项的归档记录")
+    if getattr(rec, "disposed", None):
+        raise FilingRefused(409, "档案已销毁，不能冻结或解除冻结")
     if hold and not (reason or "").strip():
         raise FilingRefused(400, "请填写冻结原因", {"reason": "必填"})
     rec.legal_hold = bool(hold)
@@ -253,19 +294,57 @@ def set_legal_hold(site, item_id: str, *, hold: bool, reason: str, actor: str) -
     return rec
 
 
-def dispose(site, item_id: str, *, actor: str, on=None) -> ArchiveRecord:
-    """Mark a record for disposal (销毁) once its 保管期限 ran out — never under legal hold."""
+def disposable_from(rec: ArchiveRecord) -> date | None:
+    """First day ``rec`` may be appraised for destruction; None for 永久.
+
+    The 保管期限 is counted, as archives customarily count it, from 1 January of the year after
+    the 年度 in which the documents were formed: D10 of 年度 2026 runs out at the end of 2036 and
+    may be appraised for destruction from 2037-01-01.  A site needing another rule changes it here.
+    """
+    years = RETENTION_YEARS.get(rec.retention)
+    return None if years is None else date(rec.year + years + 1, 1, 1)
+
+
+def disposal_refusal(rec: ArchiveRecord, on: date | None = None) -> str:
+    """Why ``rec`` may not be destroyed on ``on`` (today), in Chinese; empty when it may."""
+    disposed = getattr(rec, "disposed", None)
+    if disposed:
+        return f"档案已于 {disposed.isoformat()} 销毁"
+    if rec.legal_hold:
+        return f"档案已冻结（{rec.legal_hold_reason}），冻结期间不得销毁；如需销毁请先解除冻结"
+    start = disposable_from(rec)
+    if start is None:
+        return "永久保管的档案不得销毁"
+    if (on or today()) < start:
+        return (f"保管期限未满：{rec.year} 年度的{RETENTIONS[rec.retention]}档案，"
+                f"{start.year} 年 1 月 1 日起方可鉴定销毁")
+    return ""
+
+
+def dispose(site, item_id: str, *, actor: str, reason: str, approver: str, on: date | None = None) -> ArchiveRecord:
+    """Destroy (销毁) a record whose 保管期限 ran out, after appraisal — never under legal hold.
+
+    The record is marked destroyed with the appraisal opinion and the approver (the 销毁清册
+    entry); it stays listed in the 归档文件目录 with 备注 “已销毁” and in the 备考表 notes.
+    """
     rec = record_for(site, item_id)
     if rec is None:
         raise FilingRefused(404, "没有该事项的归档记录")
-    if rec.legal_hold:
-        raise FilingRefused(409, f"档案已冻结（{rec.legal_hold_reason}），不得销毁")
-    if rec.retention == "Y":
-        raise FilingRefused(409, "永久保管的档案不得销毁")
-    years = {"D30": 30, "D10": 10}[rec.retention]
     on = on or today()
-    if on.year < rec.year + years + 1:
-        raise FilingRefused(409, f"保管期限未满（{rec.year} 年度 + {years} 年），不得销毁")
+    refusal = disposal_refusal(rec, on)
+    if refusal:
+        raise FilingRefused(409, refusal)
+    errors = {}
+    if not (reason or "").strip():
+        errors["reason"] = "请填写鉴定意见（销毁依据）"
+    if not (approver or "").strip():
+        errors["approver"] = "请填写批准人"
+    if errors:
+        raise FilingRefused(400, "销毁登记不完整，请按提示填写", errors)
+    reason, approver = reason.strip(), approver.strip()
     rec.disposed = on
-    record(site, "dispose", actor, item_id, archival_code=rec.archival_code)
+    rec.disposal = {"date": on, "time": now(), "actor": actor, "reason": reason, "approver": approver}
+    rec.notes.append(f"{on.isoformat()} 经鉴定销毁。鉴定意见：{reason}；批准人：{approver}；经办人：{actor}")
+    record(site, "dispose", actor, item_id, archival_code=rec.archival_code, retention=rec.retention,
+           reason=reason, approver=approver)
     return rec

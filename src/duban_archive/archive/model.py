@@ -49,6 +49,10 @@ class ArchiveRecord(Persistent):
     type_name = "archive_record"
     __name__: str | None = None
     __parent__ = None
+    #: date of destruction (销毁) and its 销毁清册 entry {date, time, actor, reason, approver};
+    #: class defaults, so records pickled before disposal existed need no evolve step
+    disposed = None
+    disposal: dict[str, Any] | None = None
 
     def __init__(self, item_id: str, archival_code: str, retention: str, year: int,
                  unit_code: str, piece: int, filed, filed_by: str) -> None:

@@ -1,25 +1,48 @@
 """档案室 in the HTML UI: the 待归档 queue, review and file form, filed records,
-归档文件目录 and transfer downloads, legal hold; plus the item page's 归档 panel.
+归档文件目录 and transfer downloads, legal hold, 著录更正 and 鉴定销毁; plus the
+item page's 归档 panel.
 
 Downloads (dossier, package, filing list) are the JSON API's routes, which
-accept the browser session as well as a bearer token.
+accept the browser session as well as a bearer token.  Every decision is made
+by ``archive.filing`` — the same functions the JSON API calls — so a form and
+the API refuse the same things with the same Chinese messages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+import colander
+import deform
+from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPSeeOther
 from pyramid.renderers import render
 from pyramid.view import view_config
 
 from ..archive.dossier import closed_on
-from ..archive.filing import FilingRefused, default_retention, file_item, queue, record_for, set_legal_hold
-from ..archive.model import ArchiveRecords
+from ..archive.filing import (
+    CORRECTABLE,
+    REASON_MAX,
+    FilingRefused,
+    correct_metadata,
+    correction_schema,
+    default_retention,
+    disposable_from,
+    disposal_refusal,
+    dispose,
+    file_item,
+    plan_correction,
+    queue,
+    record_for,
+    set_legal_hold,
+)
+from ..archive.model import ArchiveRecord, ArchiveRecords
 from ..archive.rules import RETENTIONS
+from ..content_types.item import SupervisionItem
+from ..content_types.registry import StrippedString
 from ..content_types.site import find_site
 from ..security.policy import request_principals as _principals
 from ..timeutil import today
+from .forms import make_form, resources, validate
 from .layout import translate
 
 
@@ -38,8 +61,8 @@ def archive_view(context, request) -> dict[str, Any]:
     filed = sorted(context.values(), key=lambda r: r.archival_code)
     years = sorted({r.year for r in filed}, reverse=True) or [today().year]
     return {"page_title": translate(request, "档案室"), "waiting": waiting, "retentions": RETENTIONS,
-            "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _item_url(site.get_item(r.item_id))}
-                      for r in filed],
+            "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _item_url(site.get_item(r.item_id)),
+                       "disposal": disposal_status(r)} for r in filed],
             "years": years, "units": list(units.values())}
 
 
@@ -79,14 +102,169 @@ def hold_post(context, request):
 
 
 def archive_panel(request, item) -> str | None:
-    """The item page's 归档 tab: 档号, versions and downloads, or the way to file."""
+    """The item page's 归档 tab: 档号, versions and downloads, corrections, disposal, or the way to file."""
     site = find_site(item)
     rec = record_for(site, item.item_id)
     if rec is None and item.state != "closed":
         return None
     can_file = item.state == "closed" and not item.archived and request.has_permission("file", item)
+    disposed = rec is not None and getattr(rec, "disposed", None)
+    can_correct = rec is not None and not disposed and request.has_permission("correct_metadata", item)
+    typedef = request.registry.duban_types[item.type_name]
     return render("duban_archive.views:templates/archive_panel.pt", {
         "item": item, "rec": rec, "can_file": can_file, "retentions": RETENTIONS,
         "default": default_retention(item, request.registry), "t": lambda m, **kw: translate(request, m, kw or None),
-        "csrf": request.session.get_csrf_token(),
+        "csrf": request.session.get_csrf_token(), "can_correct": can_correct,
+        "disposal": disposal_status(rec) if rec is not None else None,
+        "can_dispose": rec is not None and request.has_permission("records", site),
+        "field_title": lambda name: typedef.field_map[name].title if name in typedef.field_map else name,
     }, request)
+
+
+# -- 著录更正 (metadata correction) -------------------------------------------------
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _correction_form(request, item, site):
+    typedef = request.registry.duban_types[item.type_name]
+    schema = correction_schema(typedef)
+    schema.add(colander.SchemaNode(
+        StrippedString(), name="reason", title="更正原因",
+        description="将写入备考表和审计日志，例如“题名录入错字，依据原件更正”",
+        widget=deform.widget.TextAreaWidget(rows=3),
+        validator=colander.Length(max=REASON_MAX, max_err=f"不能超过 {REASON_MAX} 个字符")))
+    return typedef, make_form(request, schema.bind(site=site, request=request), button="预览更正",
+                              formid="correction-form")
+
+
+def _with_errors(form, appstruct: dict[str, Any], fields: dict[str, str]) -> str:
+    """Re-show ``appstruct`` with the model's refusals beside the fields they concern."""
+    exc = colander.Invalid(form.schema, "")
+    for name, msg in fields.items():
+        try:
+            exc[name] = msg
+        except KeyError:  # not a field of this form: the page-level message says it
+            pass
+    if exc.children:
+        form.widget.handle_error(form, exc)
+    return form.render(appstruct)
+
+
+@view_config(context=SupervisionItem, name="correct", renderer="templates/archive_correct.pt",
+             permission="correct_metadata")
+def correct_view(context, request):
+    """著录更正: edit the correctable fields and a reason, review old → new, confirm; a new package
+    version is sealed (the old ones stay) by the same ``correct_metadata`` the JSON API calls."""
+    site = find_site(context)
+    rec = record_for(site, context.item_id)
+    if rec is None or not context.archived:
+        raise HTTPConflict(translate(request, "事项尚未归档，请直接修改事项"))
+    typedef, form = _correction_form(request, context, site)
+    page = {"page_title": f"{translate(request, '著录更正')} · {context.number}", "item": context, "rec": rec,
+            "back": f"{_item_url(context)}#tab-archive", "form_resources": resources(request, form),
+            "mode": "edit", "form_error": None, "next_version": len(rec.versions) + 1}
+    if getattr(rec, "disposed", None):
+        request.response.status = 409
+        return {**page, "mode": "refused", "form_error": translate(request, "档案已销毁，不能更正")}
+    if request.method != "POST":
+        current = {n: getattr(context, n, None) or "" for n in CORRECTABLE if n in typedef.field_map}
+        return {**page, "form": form.render(current)}
+    try:
+        appstruct = validate(form, request)
+    except deform.ValidationFailure as failure:
+        request.response.status = 400
+        return {**page, "form": failure.render()}
+    reason = appstruct.pop("reason") or ""
+    if "edit" in request.POST:  # back from the review to change something
+        return {**page, "form": form.render({**appstruct, "reason": reason})}
+    try:
+        _rec, changes = plan_correction(site, context, request.registry, appstruct, reason=reason)
+        if "confirm" not in request.POST or request.POST.get("version") != str(len(rec.versions)):
+            stale = "confirm" in request.POST
+            return {**page, "mode": "confirm", "reason": reason, "values": appstruct,
+                    "version": len(rec.versions), "stale": stale,
+                    "rows": [{"name": n, "title": typedef.field_map[n].title, "old": old or "", "new": new or ""}
+                             for n, (old, new) in changes.items()]}
+        version = correct_metadata(site, context, request.registry, appstruct, reason=reason,
+                                   actor=request.authenticated_userid)
+    except FilingRefused as exc:
+        request.tm.doom()
+        request.response.status = exc.status
+        return {**page, "form_error": translate(request, exc.message),
+                "form": _with_errors(form, {**appstruct, "reason": reason}, exc.fields)}
+    summary = "；".join(f"{translate(request, typedef.field_map[n].title)}：“{_short(old)}”→“{_short(new)}”"
+                       for n, (old, new) in changes.items())
+    request.session.flash(translate(request, "著录更正已完成，已生成第 {n} 版归档包（旧版本保留）：{changes}",
+                                    {"n": version.version, "changes": summary}))
+    return HTTPSeeOther(location=f"{_item_url(context)}#tab-archive")
+
+
+# -- 鉴定销毁 (disposal) --------------------------------------------------------------
+
+def _must_be_checked(node, value) -> None:
+    if value is not True:
+        raise colander.Invalid(node, "请勾选确认：销毁登记后不可撤销")
+
+
+def _disposal_form(request):
+    schema = colander.SchemaNode(colander.Mapping(), name="disposal")
+    schema.add(colander.SchemaNode(
+        StrippedString(), name="reason", title="鉴定意见（销毁依据）", widget=deform.widget.TextAreaWidget(rows=3),
+        description="如：经鉴定小组鉴定，保管期满，已无保存价值",
+        validator=colander.Length(max=REASON_MAX, max_err=f"不能超过 {REASON_MAX} 个字符")))
+    schema.add(colander.SchemaNode(StrippedString(), name="approver", title="批准人",
+                                   validator=colander.Length(max=50, max_err="不能超过 50 个字符")))
+    schema.add(colander.SchemaNode(colander.Boolean(), name="confirmed",
+                                   title="我已核对档号和鉴定意见，销毁登记后不可撤销",
+                                   widget=deform.widget.CheckboxWidget(), validator=_must_be_checked))
+    return make_form(request, schema.bind(request=request), button="销毁", formid="disposal-form")
+
+
+def disposal_status(rec, on=None) -> dict[str, Any]:
+    """What the 档案室 lists show about destroying ``rec``: state, a note, whether to offer the form."""
+    if getattr(rec, "disposed", None):
+        return {"state": "disposed", "note": rec.disposed.isoformat(), "offer": False}
+    start = disposable_from(rec)
+    if start is None:
+        return {"state": "permanent", "note": "", "offer": False}
+    if (on or today()) < start:
+        return {"state": "running", "note": str(start.year - 1), "offer": False}
+    return {"state": "held" if rec.legal_hold else "expired", "note": "", "offer": True}
+
+
+@view_config(context=ArchiveRecord, name="dispose", renderer="templates/archive_dispose.pt", permission="records")
+def dispose_view(context, request):
+    """鉴定销毁 of one record: only once its 保管期限 ran out, never under legal hold; logged."""
+    site = find_site(context)
+    item = site.get_item(context.item_id)
+    form = _disposal_form(request)
+    refusal = disposal_refusal(context)
+    page = {"page_title": f"{translate(request, '鉴定销毁')} · {context.archival_code}", "rec": context,
+            "item": item, "item_url": _item_url(item) if item is not None else None,
+            "expires": disposable_from(context), "retentions": RETENTIONS, "form_resources": resources(request, form),
+            "refusal": translate(request, refusal) if refusal else "", "form_error": None, "form": None}
+    if refusal:
+        if request.method == "POST":  # refused: nothing written, and the reason said plainly
+            request.tm.doom()
+            request.response.status = 409
+        return page
+    if request.method != "POST":
+        return {**page, "form": form.render()}
+    try:
+        appstruct = validate(form, request)
+    except deform.ValidationFailure as failure:
+        request.response.status = 400
+        return {**page, "form": failure.render()}
+    try:
+        dispose(site, context.item_id, actor=request.authenticated_userid, reason=appstruct["reason"] or "",
+                approver=appstruct["approver"] or "")
+    except FilingRefused as exc:
+        request.tm.doom()
+        request.response.status = exc.status
+        return {**page, "form_error": translate(request, exc.message),
+                "form": _with_errors(form, appstruct, exc.fields)}
+    request.session.flash(translate(request, "档案 {code} 已销毁，销毁记录已登记", {"code": context.archival_code}))
+    return HTTPSeeOther(location=f"{request.resource_url(context.__parent__)}#filed")

@@ -44,6 +44,7 @@ ROUTES = [
     ("api.item.package", "/api/v1/items/{id}/package.zip"),
     ("api.item.correction", "/api/v1/items/{id}/corrections"),
     ("api.item.legal_hold", "/api/v1/items/{id}/legal-hold"),
+    ("api.item.disposal", "/api/v1/items/{id}/disposal"),
     ("api.filing_list", "/api/v1/filing-list"),
     ("api.archive.queue", "/api/v1/archive/queue"),
     ("api.archive.transfer", "/api/v1/archive/transfer.zip"),
