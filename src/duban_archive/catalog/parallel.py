@@ -53,28 +53,30 @@ def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
           progress: Callable[[int], None] | None = None) -> int:
     """Index ``documents`` into the empty index ``ix`` with ``procs`` workers; returns how many."""
     ctx = multiprocessing.get_context("fork")
-    jobs = ctx.Queue(maxsize=procs * 4)
+    # a queue per worker, batches dealt round-robin: equal shares, one segment each
+    jobs = [ctx.Queue(maxsize=4) for _ in range(procs)]
     results = ctx.Queue()
     main = _writer(ix, lock=True)  # holds the index lock and commits the TOC
-    workers = [ctx.Process(target=_work, args=(ix.storage, ix.indexname, jobs, results), daemon=True)
-               for _ in range(procs)]
+    workers = [ctx.Process(target=_work, args=(ix.storage, ix.indexname, jobs[i], results), daemon=True)
+               for i in range(procs)]
     for w in workers:
         w.start()
-    n = 0
+    n = sent = 0
     try:
         batch: list[dict[str, Any]] = []
         for doc in documents:
             batch.append(doc)
             n += 1
             if len(batch) >= BATCH:
-                _put(jobs, batch, workers)
+                _put(jobs[sent % procs], batch, workers)
+                sent += 1
                 batch = []
                 if progress is not None:
                     progress(n)
         if batch:
-            _put(jobs, batch, workers)
-        for _ in workers:
-            _put(jobs, None, workers)
+            _put(jobs[sent % procs], batch, workers)
+        for queue_ in jobs:
+            _put(queue_, None, workers)
         segments = [s for s in (_result(results, workers) for _ in workers) if s.doc_count_all()]
         for w in workers:
             w.join()

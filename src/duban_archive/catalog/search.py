@@ -15,6 +15,7 @@ from typing import Any
 
 from whoosh import qparser, sorting
 from whoosh import query as Q
+from whoosh.matching import NullMatcherClass, WrappingMatcher
 
 from .analysis import normalize
 
@@ -70,6 +71,49 @@ class SearchResults:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+class _UnscoredMatcher(WrappingMatcher):
+    """Matches what its child matches and adds nothing to the score."""
+
+    def _replacement(self, newchild):
+        return self.__class__(newchild)
+
+    def next(self):
+        return self.child.next()
+
+    def score(self) -> float:
+        return 0.0
+
+    def weight(self) -> float:
+        return 0.0
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def max_quality(self) -> float:
+        return 0.0
+
+    def block_quality(self) -> float:
+        return 0.0
+
+
+class Unscored(Q.WrappingQuery):
+    """A filter branch of an ``And``: it restricts, it does not score.
+
+    whoosh's ``ConstantScoreQuery`` does the same by first reading *every*
+    document id its child matches into an array — for the permission filter
+    of a supervisor that is the whole index, on every query.  This matcher
+    is driven by the text query instead (skipping ahead), so a filter costs
+    in proportion to the hits, not to the index.
+    """
+
+    def _rewrap(self, child):
+        return self.__class__(child)
+
+    def matcher(self, searcher, context=None):
+        m = self.child.matcher(searcher, context)
+        return m if isinstance(m, NullMatcherClass) else _UnscoredMatcher(m)
 
 
 class LazyOr(Q.Or):
@@ -162,16 +206,16 @@ def overdue_query():
 
 
 def _filters(principals, board, state, unit, year, retention, overdue=None) -> list:
-    out: list = [Q.ConstantScoreQuery(LazyOr([Q.Term("allowed", p) for p in principals]), 0.0)]
+    out: list = [Unscored(LazyOr([Q.Term("allowed", p) for p in principals]))]
     for fname, value in (("board", board), ("state", state), ("units", unit), ("retention", retention)):
         if value:
-            out.append(Q.ConstantScoreQuery(Q.Term(fname, str(value)), 0.0))
+            out.append(Unscored(Q.Term(fname, str(value))))
     if year:
         y = int(year)
-        out.append(Q.ConstantScoreQuery(Q.NumericRange("year", y, y), 0.0))
+        out.append(Unscored(Q.NumericRange("year", y, y)))
     if overdue is not None:
         late = overdue_query()
-        out.append(Q.ConstantScoreQuery(late if overdue else Q.Not(late), 0.0))
+        out.append(Unscored(late if overdue else Q.Not(late)))
     return out
 
 
