@@ -5,12 +5,21 @@
 
 Standard fixture: an item with 12+ history entries, 3 feedback reports, 6
 photos of 2 megapixels and 2 signed PDF reports of 5 pages.  One round =
-render the dossier (forked, limited worker) + bag, check (四性检测) and zip
-the package, exactly what filing does minus the commit.  Target: median
-≤ 0.8 s, peak RSS ≤ 300 MB on 2 cores.  Stress: a dossier of about 80 pages
-(many long feedback reports), target ≤ 3 s.
+render the dossier + bag, check (四性检测) and zip the package, exactly
+what filing does minus the commit (``filing._seal``: ``build_package``
+given a function that renders the dossier, so the originals are copied and
+digested while the render's workers run).  The dossier alone is timed in
+separate rounds.  The render is what filing gets: the dossier cut
+into one part per core, each laid out by a forked, limited worker at the
+same time, then assembled by the first (see archive/render.py).  Target:
+median ≤ 0.8 s, peak RSS ≤ 300 MB on 2 cores.  Stress: a dossier of about
+80 pages (many long feedback reports), target ≤ 3 s.
 
-Prints median, p95 and peak RSS (this process and the render children).
+Wall-clock times depend on what else runs: the load average and the CPU
+seconds (this process + the workers) are printed with them; compare
+variants on CPU seconds when the machine is shared.
+
+Prints median, p95 and peak RSS (this process and the render workers).
 """
 
 from __future__ import annotations
@@ -114,13 +123,20 @@ def setup(feedback: int, photos: int, signed: int, long_text: bool):
 
 
 def cpu() -> float:
-    """CPU seconds of this process and its finished render children (load-independent)."""
+    """CPU seconds of this process and its finished render workers (load-independent)."""
+    import threading
+
+    for thread in threading.enumerate():  # workers are reaped in the background once the PDF is back
+        if thread.name == "render-reaper":
+            thread.join()
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def one_round(app, item_id: str) -> tuple[float, float, int]:
+def one_round(app, item_id: str, overlap: bool = False) -> tuple[float, float, int]:
+    """(dossier seconds, dossier + package seconds, pages); with ``overlap`` (as filing does) the dossier
+    time is NaN."""
     from duban_archive.archive.dossier import Filing, render_dossier
     from duban_archive.archive.package import build_package
     from duban_archive.content_types.site_access import open_site
@@ -130,16 +146,28 @@ def one_round(app, item_id: str) -> tuple[float, float, int]:
         code = "Z109-WS·2026-Y-ZJJ-0001"
         filing = Filing(archival_code=code, fonds="Z109", year=2026, retention="Y", piece=1, unit_code="ZJJ",
                         filed_by="records_officer", filed_on="2026-11-22")
-        t0 = time.perf_counter()
-        pdf = render_dossier(site, item, app.registry, filing)
-        t1 = time.perf_counter()
         expected = {a.filename: a.sha256 for a in item.attachments.values() if a.mimetype == "application/pdf"}
+        t0 = time.perf_counter()
+        if overlap:  # the package copies and digests the originals while the workers render
+            pdf, t1 = (lambda: render_dossier(site, item, app.registry, filing)), float("nan")
+        else:  # the dossier alone, then the package
+            pdf = render_dossier(site, item, app.registry, filing)
+            t1 = time.perf_counter() - t0
         pkg = build_package(site, item, app.registry, dossier=pdf, archival_code=code, fonds="Z109", year=2026,
                             retention="Y", unit_code="ZJJ", piece=1, piece_series=[], version=1,
                             source_organization="市人民政府办公室", embedded_expected=expected)
         t2 = time.perf_counter()
         assert pkg.summary["passed"], pkg.summary["failed"]
-    return t1 - t0, t2 - t0, pkg.pages
+    return t1, t2 - t0, pkg.pages
+
+
+def parts(app, item_id: str) -> int:
+    """How many parts the render cuts this dossier into (one per core, fewer for a small one)."""
+    from duban_archive.archive.dossier import build_job
+    from duban_archive.content_types.site_access import open_site
+
+    with open_site(app.registry) as site:
+        return 1 + len(build_job(site, site.get_item(item_id), app.registry).parts)
 
 
 def main() -> int:
@@ -159,16 +187,17 @@ def main() -> int:
         dossier, total, cpus = [], [], []
         pages = 0
         for _ in range(args.n):
+            dossier.append(one_round(app, item_id)[0])
             c = cpu()
-            d, tot, pages = one_round(app, item_id)
+            _d, tot, pages = one_round(app, item_id, overlap=True)  # as filing does
             cpus.append(cpu() - c)
-            dossier.append(d)
             total.append(tot)
-        print(f"standard fixture ({pages} pages, 6 photos 2 MP, 2 signed PDFs x 5 pages), {args.n} rounds:")
+        print(f"standard fixture ({pages} pages, 6 photos 2 MP, 2 signed PDFs x 5 pages, laid out in "
+              f"{parts(app, item_id)} parts), {args.n} rounds:")
         print(f"  dossier           median {statistics.median(dossier):.3f} s  p95 {pct(dossier, .95):.3f} s")
         print(f"  dossier + package median {statistics.median(total):.3f} s  p95 {pct(total, .95):.3f} s"
-              "  (target median <= 0.8 s)")
-        print(f"  CPU seconds per round (parent + render child) median {statistics.median(cpus):.3f} s"
+              "  (as filing does it; target median <= 0.8 s)")
+        print(f"  CPU seconds per round (parent + render workers) median {statistics.median(cpus):.3f} s"
               f"  (load average now {os.getloadavg()[0]:.1f})")
         for db in app.registry._zodb_databases.values():
             db.close()
@@ -181,13 +210,14 @@ def main() -> int:
             d, _tot, pages = one_round(app, item_id)
             stress_cpu.append(cpu() - c)
             stress.append(d)
-        print(f"stress dossier ({pages} pages), {args.stress_rounds} rounds: median {statistics.median(stress):.3f} s"
+        print(f"stress dossier ({pages} pages, {parts(app, item_id)} parts), {args.stress_rounds} rounds: "
+              f"median {statistics.median(stress):.3f} s"
               f"  p95 {pct(stress, .95):.3f} s  (target <= 3 s); CPU median {statistics.median(stress_cpu):.3f} s")
         for db in app.registry._zodb_databases.values():
             db.close()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak RSS: this process {own:.0f} MB, largest render child {children:.0f} MB  (target <= 300 MB)")
+    print(f"peak RSS: this process {own:.0f} MB, largest render worker {children:.0f} MB  (target <= 300 MB)")
     return 0
 
 

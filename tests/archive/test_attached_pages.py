@@ -158,3 +158,43 @@ def test_final_dossier_check_sees_fonts_and_scripts_anywhere():
     assert failed(with_page(helvetica_pdf())) == {"字体全部嵌入": "未嵌入：Helvetica"}
     assert "JavaScript" in failed(with_page(make_signed_pdf(1, "X"), annotate=True))["无 JavaScript 与自动动作"]
     assert failed(with_page(attached_pages.rasterize(helvetica_pdf(javascript=True), 0))) == {}
+
+
+def test_filing_rasterizes_pages_pdfa_forbids_and_keeps_the_original(app, testapp, closed_item):
+    """A careless exporter's report (font not embedded, JavaScript) still files, as a clean dossier."""
+    import hashlib
+
+    import transaction
+
+    from duban_archive.content_types.actions import add_attachment
+    from duban_archive.content_types.site_access import open_site
+    from duban_archive.testing import api
+
+    from .conftest import PATH
+
+    bad = helvetica_pdf(javascript=True)
+    item_id = closed_item(photos=0, signed=1, signed_pages=1, close=False)
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        add_attachment(site, item, io.BytesIO(bad), "外部报告.pdf", "signed_report", "外部单位报告", "handler",
+                       max_bytes=10 ** 8)
+        wf = app.registry.duban_workflows[item.workflow]
+        for name, actor, principals, data in PATH[3:]:
+            wf.fire(item, name, actor, principals, data)
+        transaction.commit()
+    officer = api(testapp, "records_officer")
+    res = officer.post(f"/api/v1/items/{item_id}/file", {"retention": "D30"})  # the checks pass: it files
+    assert res.json["archival_code"]
+    dossier = officer.get(f"/api/v1/items/{item_id}/dossier.pdf").body
+    with pikepdf.open(io.BytesIO(dossier)) as pdf:
+        _fonts, unembedded, active = checks.scan_document(pdf)
+        assert not unembedded and not active  # nothing PDF/A forbids anywhere in the final file
+        base_fonts = {str(f.get("/BaseFont")) for f in pdf.objects
+                      if isinstance(f, Dictionary) and f.get("/Type") == Name.Font}
+        assert "/Helvetica" not in base_fonts  # the page came in as an image of itself
+        embedded = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
+    assert hashlib.sha256(embedded["外部报告.pdf"]).digest() == hashlib.sha256(bad).digest()  # original intact
+    # and the WeasyPrint report beside it was copied as it is: its words still extract
+    from .helpers import pdf_text
+
+    assert "SIGNED-REPORT-1" in pdf_text(dossier)

@@ -6,6 +6,7 @@ import io
 import re
 
 import pikepdf
+import pytest
 import transaction
 
 from duban_archive.archive.dossier import render_dossier
@@ -51,9 +52,11 @@ def test_dossier_has_every_part_with_real_page_numbers(app, closed_item):
         assert str(doc.Root.AF[0].AFRelationship) == "/Source"
         assert doc.open_metadata().get("pdfaid:part") == "3"
         # the photo (EXIF orientation 6: shot rotated) is upright: 640x480 pixels shown as 480 wide, 640 high
-        sizes = [(int(x.Width), int(x.Height)) for p in doc.pages
-                 for x in (p.Resources.get("/XObject") or {}).values() if x.get("/Subtype") == "/Image"]
-        assert (480, 640) in sizes
+        images = [x for p in doc.pages for x in (p.Resources.get("/XObject") or {}).values()
+                  if x.get("/Subtype") == "/Image"]
+        assert (480, 640) in [(int(x.Width), int(x.Height)) for x in images]
+        # PDF/A-2/3 (ISO 19005-2 6.2.8) forbid image interpolation
+        assert images and not any(x.get("/Interpolate") is True for x in images)
 
 
 def test_hostile_item_is_rendered_as_text(app, closed_item):
@@ -87,3 +90,99 @@ def test_failed_render_leaves_the_item_unchanged(app, closed_item):
         assert item.state == "closed" and not item.archived
         assert item_id not in site["archive"]
         assert not [e for e in site["audit"].for_target(item_id) if e["action"] == "file"]
+
+
+# -- the dossier laid out in parts on several cores ------------------------------------------------
+
+def _folios_are_right(pages: list[str], unnumbered: set[int]) -> None:
+    """Every page carries “— N —” with its own number, but those in ``unnumbered`` (1-based) carry none."""
+    for number, text in enumerate(pages, 1):
+        assert re.findall(r"—\s*(\d+)\s*—", text) == ([] if number in unnumbered else [str(number)]), number
+
+
+def _toc_is_right(pages: list[str]) -> None:
+    toc = pages[1]
+    entries = dict(re.findall(r"([一二三四五六]、\S+|备考表|盖章扫描件：\S+)\s+(\d+)\s*$", toc, re.M))
+    assert set(entries) >= {"一、督办事项登记", "二、办理过程", "四、反馈报告", "六、附件", "备考表"}
+    for title, number in entries.items():
+        heading = re.sub(r"盖章扫描件：办结报告(\d)", r"SIGNED-REPORT-\1 page 1", title)
+        assert heading in pages[int(number) - 1], f"{title} is not on page {number}"
+    assert re.search(rf"页数\s.*?\b{len(pages)}\b", pages[0], re.S), "归档章 页数 must be the page count"
+
+
+def test_a_dossier_in_parts_reads_as_the_dossier_laid_out_whole(app, closed_item):
+    from duban_archive.archive.dossier import build_job
+
+    item_id = closed_item(photos=2, signed=1, signed_pages=2)
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        job = build_job(site, item, app.registry, parts=2)
+        # the cut falls between two sections, where the dossier breaks the page anyway
+        assert len(job.parts) == 1 and re.match(r'\s*<section class="\w+" id="\w+"', job.parts[0].split("<body>")[1])
+        whole = render_dossier(site, item, app.registry, parts=1)
+        split = render_dossier(site, item, app.registry, parts=2)
+    pages = page_texts(split)
+    assert pages == page_texts(whole)
+    _toc_is_right(pages)
+    _folios_are_right(pages, {1, len(pages) - 2, len(pages) - 1})  # the cover, the signed report's own pages
+    assert "SIGNED-REPORT-1 page 1" in pages[-3] and "备考表" in pages[-1]
+
+
+def _item_with_reports(app, closed_item, texts: list[str]) -> str:
+    from duban_archive.content_types.actions import add_feedback
+
+    from .conftest import PATH
+
+    item_id = closed_item(photos=1, signed=1, signed_pages=2, close=False)
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        for text in texts:
+            add_feedback(site, item, {"done": text, "progress": text, "next_steps": "继续推进",
+                                      "signed_by": "张局长", "sealed": True}, "handler", app.registry)
+        wf = app.registry.duban_workflows[item.workflow]
+        for name, actor, principals, data in PATH[3:]:
+            wf.fire(item, name, actor, principals, data)
+        transaction.commit()
+    return item_id
+
+
+LONG_REPORT = "本月完成外墙保温、屋面防水、雨污分流管网改造，新增停车位 120 个，加装电梯 6 部。" * 8
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_long_feedback_section_is_cut_between_reports_and_numbered_right(app, closed_item, parts):
+    from duban_archive.archive.dossier import build_job
+
+    hostile = '<img src="file:///etc/passwd"> & <b>粗</b>'
+    item_id = _item_with_reports(app, closed_item, [LONG_REPORT] * 29 + [hostile])
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        job = build_job(site, item, app.registry, parts=parts)
+        # the second part starts inside the feedback section (a report, not a section heading)
+        assert len(job.parts) == parts - 1 and "四、反馈报告" not in job.parts[0] and "次反馈" in job.parts[0]
+        pdf = render_dossier(site, item, app.registry, parts=parts)
+    pages = page_texts(pdf)
+    # every report once, in order, across the cut (2 from the fixture, then 30)
+    assert [int(n) for page in pages for n in re.findall(r"第 (\d+) 次反馈", page)] == list(range(1, 33))
+    assert hostile in pdf_text(pdf) and "root:" not in pdf_text(pdf)
+    _toc_is_right(pages)
+    _folios_are_right(pages, {1, len(pages) - 2, len(pages) - 1})
+
+
+def test_a_character_without_a_glyph_in_a_later_part_refuses_filing(app, closed_item):
+    from duban_archive.archive.dossier import build_job
+    from duban_archive.archive.filing import FilingRefused, file_item
+
+    item_id = _item_with_reports(app, closed_item, [LONG_REPORT] * 29 + ["无法显示的字 \U00013000"])
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        job = build_job(site, item, app.registry)
+        assert not job.parts or "\U00013000" not in job.html  # when split, the character is in a later part
+        with pytest.raises(FilingRefused) as info:
+            file_item(site, item, app.registry, retention="Y", actor="records_officer",
+                      principals=["role:records_officer"])
+        assert info.value.status == 409 and "U+13000" in info.value.message
+        transaction.abort()
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        assert item.state == "closed" and not item.archived and item_id not in site["archive"]

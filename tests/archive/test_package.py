@@ -73,3 +73,47 @@ def test_package_is_a_valid_bag_with_metadata_and_checks(app, closed_item, tmp_p
     if shutil.which("clamscan") is None:
         assert virus["passed"] is None and "未运行" in virus["detail"]
     assert "四性检测报告" in (bag_dir / "check-report.txt").read_text("utf-8")
+
+
+def test_package_renders_its_dossier_while_it_copies_and_digests_the_originals(app, closed_item):
+    import hashlib
+
+    import pytest
+
+    from duban_archive.archive.dossier import render_dossier
+    from duban_archive.archive.package import build_package
+    from duban_archive.archive.render import RenderFailed
+
+    item_id = closed_item(photos=2, signed=1, signed_pages=2)
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        kw = {"archival_code": "Z109-WS·2026-D30-ZJJ-0001", "fonds": "Z109", "year": 2026, "retention": "D30",
+              "unit_code": "ZJJ", "piece": 1, "piece_series": [], "version": 1, "source_organization": "市政府办公室",
+              "embedded_expected": {a.filename: a.sha256 for a in item.attachments.values()
+                                    if a.mimetype == "application/pdf"}}
+        rendered: list[bytes] = []
+
+        def render() -> bytes:
+            rendered.append(render_dossier(site, item, app.registry))
+            return rendered[-1]
+
+        pkg = build_package(site, item, app.registry, dossier=render, **kw)
+        assert pkg.summary["passed"] and pkg.dossier == rendered[0]
+        with zipfile.ZipFile(io.BytesIO(pkg.data)) as zf:
+            base = "Z109-WS.2026-D30-ZJJ-0001"
+            assert zf.read(f"{base}/data/dossier.pdf") == pkg.dossier
+            for f in pkg.files:  # the recorded digests are those of the files in the bag
+                assert hashlib.sha256(zf.read(f"{base}/{f.path}")).hexdigest() == f.sha256
+            originals = {a.filename: a for a in item.attachments.values()}
+            for f in pkg.files[1:]:
+                assert (f.sha256, f.sm3) == (originals[f.original_name].sha256, originals[f.original_name].sm3)
+        # given the PDF itself, the same payload
+        again = build_package(site, item, app.registry, dossier=pkg.dossier, **kw)
+        assert [(f.path, f.sha256, f.sm3) for f in again.files] == [(f.path, f.sha256, f.sm3) for f in pkg.files]
+
+        def broken() -> bytes:
+            raise RenderFailed("排版失败：测试")
+
+        with pytest.raises(RenderFailed) as info:  # the render's reason comes through
+            build_package(site, item, app.registry, dossier=broken, **kw)
+        assert info.value.message == "排版失败：测试"

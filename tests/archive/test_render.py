@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import re
 import threading
 
 import pikepdf
@@ -11,7 +12,7 @@ import pytest
 
 from duban_archive.archive.render import RenderFailed, harfbuzz_subsetting, render_pdf, render_template
 
-from .helpers import pdf_text
+from .helpers import page_texts, pdf_text
 
 
 @pytest.fixture
@@ -90,3 +91,189 @@ def test_render_that_overruns_its_time_is_killed():
     with pytest.raises(RenderFailed) as info:
         render_pdf(html, title="超时", timeout=0.3)
     assert "超时" in info.value.message
+
+
+# -- parts laid out in parallel, assembled into one PDF/A --------------------------------------------
+
+HEAD = '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"/><title>分卷测试</title></head><body>'
+SLOTS_CSS = """@page { @bottom-center { content: none; } }
+@page cover { margin: 20mm; }
+.cover { page: cover; }
+.pageno { display: inline-block; width: 100%; height: 0; }
+section.part { break-before: page; }
+td.p { text-align: right; width: 20%; }"""
+LONG = "各单位按照职责分工推进老旧小区改造，完成外墙保温、屋面防水和雨污分流管网改造。" * 40
+
+
+def _parts_job():
+    """Three parts: a cover with the page count and a TOC pointing into the other parts; chapters after;
+    two uploaded PDFs' pages before chapter 5, in their order, and the first upload embedded."""
+    from duban_archive.archive.render import Embedded, Folio, Inserted, RenderJob, base_css
+
+    from .conftest import make_signed_pdf
+
+    original = make_signed_pdf(2, "ORIGINAL")
+
+    toc = "".join(f'<tr><td><a href="#c{n}">第{n}章</a></td><td class="p"><span class="pageno" id="page-of-c{n}">'
+                  f"</span></td></tr>" for n in range(1, 6))
+    toc += ('<tr><td><a href="#orig-0">原件</a></td><td class="p"><span class="pageno" id="page-of-orig-0"></span>'
+            "</td></tr>")
+    first = (HEAD + '<section class="cover"><h1>封面</h1><p>页数 <span class="pageno" id="page-count"></span></p>'
+             f'</section><section class="part"><h1>目录</h1><table>{toc}</table></section>'
+             f'<section class="part" id="c1"><h2>第1章标题</h2><p>{LONG}</p></section></body></html>')
+    second = HEAD + "".join(f'<section class="part" id="c{n}"><h2>第{n}章标题</h2><p>{LONG}</p></section>'
+                            for n in (2, 3)) + "</body></html>"
+    third = HEAD + "".join(f'<section class="part" id="c{n}"><h2>第{n}章标题</h2><p>{LONG[:200]}</p></section>'
+                           for n in (4, 5)) + "</body></html>"
+    return RenderJob(html=first, parts=[second, third], title="分卷测试", stylesheets=[base_css(), SLOTS_CSS],
+                     folio=Folio(), inserts=[Inserted(original, [(0, "orig-0"), (1, "orig-1")], before="c5"),
+                                             Inserted(make_signed_pdf(1, "SECOND"), [(0, "second-0")], before="c5")],
+                     embedded=[Embedded("原件.pdf", original, "原件")])
+
+
+def _find(pages: list[str], text: str) -> int:
+    """The 1-based number of the first page holding ``text``."""
+    return next(n for n, page in enumerate(pages, 1) if text in page)
+
+
+def test_parts_are_joined_with_real_page_numbers_links_and_one_pdfa_identity():
+    from duban_archive.archive.render import render_job
+
+    from .conftest import make_signed_pdf
+
+    original = make_signed_pdf(2, "ORIGINAL")
+    pdf = render_job(_parts_job())
+    pages = page_texts(pdf)
+    # the uploads' pages come right before chapter 5, in order, and chapter 1 starts after the TOC
+    c5 = _find(pages, "第5章标题")
+    assert ["ORIGINAL page 1" in pages[c5 - 4], "ORIGINAL page 2" in pages[c5 - 3], "SECOND" in pages[c5 - 2]] == [
+        True, True, True]
+    assert _find(pages, "第1章标题") == 3
+    # the cover's page count and the TOC's numbers are the pages where things really are
+    assert re.search(rf"页数\s+{len(pages)}\b", pages[0])
+    for n in range(1, 6):
+        assert re.search(rf"第{n}章\s+{_find(pages, f'第{n}章标题')}\b", pages[1]), n
+    assert re.search(rf"原件\s+{_find(pages, 'ORIGINAL page 1')}\b", pages[1])
+    # every page is numbered but the cover and the originals
+    for number, text in enumerate(pages, 1):
+        folio = re.findall(r"—\s*(\d+)\s*—", text)
+        if number == 1 or "ORIGINAL" in text or "SECOND" in text:
+            assert folio == [], number
+        else:
+            assert folio == [str(number)], number
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        # the TOC's links go to the pages of their chapters, in whichever part those were laid out
+        targets = []
+        for annot in doc.pages[1].obj.Annots:
+            assert int(annot.F) == 4  # PDF/A: printable
+            dest = annot.Dest if isinstance(annot.Dest, pikepdf.Array) else \
+                pikepdf.NameTree(doc.Root.Names.Dests)[str(annot.Dest)]
+            targets.append(next(n for n, page in enumerate(doc.pages, 1) if page.obj == dest[0]))
+        assert targets == [_find(pages, f"第{n}章标题") for n in range(1, 6)] + [_find(pages, "ORIGINAL page 1")]
+        # one PDF/A-3b identity: the first part's metadata, output intent and language
+        assert doc.open_metadata().get("pdfaid:part") == "3" and doc.open_metadata().get("pdfaid:conformance") == "B"
+        assert len(doc.Root.OutputIntents) == 1 and str(doc.Root.Lang) == "zh-CN"
+        # the original is an associated file, byte for byte
+        (spec,) = doc.Root.AF
+        assert str(spec.AFRelationship) == "/Source" and spec.EF.F.read_bytes() == original
+        assert doc.attachments["原件.pdf"].get_file().read_bytes() == original
+        # every font embedded; the parts' own subsets of one face never share a subset name
+        programs: dict[str, set] = {}
+        for page in doc.pages:
+            for font in page.Resources.Font.values():
+                descriptor = font.DescendantFonts[0].FontDescriptor
+                program = descriptor.get("/FontFile3") or descriptor.get("/FontFile2")
+                assert program is not None
+                programs.setdefault(str(font.BaseFont), set()).add(program.objgen)
+        assert all(len(objects) == 1 for objects in programs.values()), programs
+        # one outline with every part's headings
+        with doc.open_outline() as outline:
+            titles = [item.title for top in outline.root for item in [top, *top.children]]
+        assert [f"第{n}章标题" for n in range(1, 6)] == [t for t in titles if t.endswith("章标题")]
+
+
+def test_shortcuts_of_the_workers_do_not_change_the_document():
+    """A render in forked workers (margin boxes skipped, one-pass subsetting) reads as one done here."""
+    from duban_archive.archive.render import render_in_process, render_job
+
+    forked, here = render_job(_parts_job()), render_in_process(_parts_job())
+    assert page_texts(forked) == page_texts(here)
+    with pikepdf.open(io.BytesIO(forked)) as doc:
+        for font in doc.pages[2].Resources.Font.values():
+            program = font.DescendantFonts[0].FontDescriptor.FontFile3
+            assert len(program.read_raw_bytes()) < 300_000  # a subset, never the collection
+
+
+def _children() -> list[int]:
+    import os
+
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def test_a_part_that_fails_fails_the_render_with_its_reason_and_leaves_no_worker():
+    from duban_archive.archive.render import render_job
+
+    job = _parts_job()
+    job.parts[1] = job.parts[1].replace("第4章标题", "第4章 \U00013000 标题")
+    with pytest.raises(RenderFailed) as info:
+        render_job(job)
+    assert "U+13000" in info.value.message and "没有可用字体" in info.value.message
+    assert _children() == []
+
+
+def test_a_split_render_that_overruns_its_time_kills_every_worker():
+    from duban_archive.archive.render import render_job
+
+    job = _parts_job()
+    job.parts = [HEAD + f"<p>{LONG}</p>" * 60 + "</body></html>"] * 2
+    with pytest.raises(RenderFailed) as info:
+        render_job(job, timeout=0.5)
+    assert "超时" in info.value.message
+    assert _children() == []
+
+
+def test_split_renders_from_two_threads_at_once_both_finish():
+    """Each render's workers keep only their own pipes: one forked while another render is setting up
+    must not hold that render's pipes open (its first worker would wait for its parts for ever)."""
+    from duban_archive.archive.render import render_job
+
+    done: list[int] = []
+    failed: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        for _ in range(4):
+            barrier.wait(timeout=60)
+            try:
+                done.append(len(page_texts(render_job(_parts_job(), timeout=30))))
+            except RenderFailed as exc:
+                failed.append(exc.message)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(150)
+    assert failed == [] and len(done) == 8 and len(set(done)) == 1
+
+
+def test_a_placeholder_page_is_swapped_for_the_page_of_an_uploaded_pdf():
+    from duban_archive.archive.render import RenderJob, base_css, render_job
+
+    from .conftest import make_signed_pdf
+
+    upload = make_signed_pdf(2, "UPLOADED")
+    html = (HEAD + '<p>正文在前</p><div id="ph" style="break-before: page; height: 1pt"></div>'
+            '<p style="break-before: page">正文在后</p></body></html>')
+    pdf = render_job(RenderJob(html=html, title="占位", stylesheets=[base_css()], pdf_pages={"ph": (upload, 1)}))
+    pages = page_texts(pdf)
+    assert len(pages) == 3 and "正文在前" in pages[0] and "UPLOADED page 2" in pages[1] and "正文在后" in pages[2]

@@ -165,20 +165,23 @@ def existing_pieces(root, series: str) -> list[int]:
 
 def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, reason: str, number: int,
           pieces: list[int]) -> PackageVersion:
-    """Render, bag, check and store one package version on ``rec``."""
-    try:
-        dossier = render_dossier(site, item, registry, filing)
-    except RenderFailed as exc:
-        raise FilingRefused(409, f"档案 PDF 生成失败：{exc.message}") from exc
+    """Render, bag, check and store one package version on ``rec``.
+
+    The package copies and digests the originals while the dossier renders in its workers.
+    """
     expected = {att.filename: att.sha256 for att in item.attachments.values()
                 if att.kind == "signed_report" and att.mimetype == "application/pdf"}
     try:
-        pkg = build_package(site, item, registry, dossier=dossier, archival_code=rec.archival_code,
-                            fonds=filing.fonds, year=rec.year, retention=rec.retention, unit_code=rec.unit_code,
-                            piece=rec.piece, piece_series=pieces, version=number,
-                            source_organization=source_organization(site, registry), embedded_expected=expected)
+        pkg = build_package(site, item, registry, dossier=lambda: render_dossier(site, item, registry, filing),
+                            archival_code=rec.archival_code, fonds=filing.fonds, year=rec.year,
+                            retention=rec.retention, unit_code=rec.unit_code, piece=rec.piece, piece_series=pieces,
+                            version=number, source_organization=source_organization(site, registry),
+                            embedded_expected=expected)
+    except RenderFailed as exc:
+        raise FilingRefused(409, f"档案 PDF 生成失败：{exc.message}") from exc
     except PackageRefused as exc:
         raise FilingRefused(409, exc.message) from exc
+    dossier = pkg.dossier
     version = PackageVersion(number, now(), actor, reason)
     with version.blob.open("w") as f:
         f.write(pkg.data)
