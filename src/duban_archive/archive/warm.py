@@ -24,6 +24,7 @@ try:
     from PIL import Image, ImageOps  # noqa: F401
 
     from .. import timeutil  # noqa: F401
+    from . import assembly, attached_pages  # noqa: F401
     from .fonts import covered
     from .render import font_config, make_fetcher, numerals_pdf
 

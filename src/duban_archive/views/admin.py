@@ -19,7 +19,7 @@ from ..content_types.site import Site
 from ..security.roles import ROLES
 from ..security.units import UNIT_KINDS, Unit
 from ..security.users import USERNAME_RE, User
-from .forms import make_form, resources, validate
+from .forms import make_form, resources, validated
 from .layout import translate
 
 UNIT_ID_RE = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
@@ -109,11 +109,9 @@ def users_view(context, request):
     if request.method == "POST" and request.POST.get("action") == "deactivate":
         return _deactivate(context, request)
     if request.method == "POST":
-        try:
-            data = validate(form, request)
-        except deform.ValidationFailure as failure:
-            request.response.status = 400
-            return {**page, "form": failure.render(), "users": _user_rows(request, context)}
+        data, invalid = validated(form, request, {**page, "users": _user_rows(request, context)})
+        if invalid is not None:
+            return invalid
         user = User(data["username"], data["title"], tuple(sorted(data["roles"])), data["unit"] or None)
         user.set_password(data["password"])
         context["users"].add_user(user)
@@ -148,11 +146,9 @@ def units_view(context, request):
     page = {"page_title": translate(request, "单位管理"), "form_resources": resources(request, form),
             "units": units}
     if request.method == "POST":
-        try:
-            data = validate(form, request)
-        except deform.ValidationFailure as failure:
-            request.response.status = 400
-            return {**page, "form": failure.render()}
+        data, invalid = validated(form, request, page)
+        if invalid is not None:
+            return invalid
         unit = Unit(data["unit_id"], data["title"], data["parent"] or None, data["code"], data["kind"])
         context["units"].add_unit(unit)
         record(context, "user", request.identity.username, f"unit:{unit.unit_id}", op="add_unit",

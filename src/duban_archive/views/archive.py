@@ -42,7 +42,7 @@ from ..content_types.registry import StrippedString
 from ..content_types.site import find_site
 from ..security.policy import request_principals as _principals
 from ..timeutil import today
-from .forms import make_form, resources, validate
+from .forms import make_form, resources, validated
 from .layout import translate
 
 
@@ -172,11 +172,9 @@ def correct_view(context, request):
     if request.method != "POST":
         current = {n: getattr(context, n, None) or "" for n in CORRECTABLE if n in typedef.field_map}
         return {**page, "form": form.render(current)}
-    try:
-        appstruct = validate(form, request)
-    except deform.ValidationFailure as failure:
-        request.response.status = 400
-        return {**page, "form": failure.render()}
+    appstruct, invalid = validated(form, request, page)
+    if invalid is not None:
+        return invalid
     reason = appstruct.pop("reason") or ""
     if "edit" in request.POST:  # back from the review to change something
         return {**page, "form": form.render({**appstruct, "reason": reason})}
@@ -253,11 +251,9 @@ def dispose_view(context, request):
         return page
     if request.method != "POST":
         return {**page, "form": form.render()}
-    try:
-        appstruct = validate(form, request)
-    except deform.ValidationFailure as failure:
-        request.response.status = 400
-        return {**page, "form": failure.render()}
+    appstruct, invalid = validated(form, request, page)
+    if invalid is not None:
+        return invalid
     try:
         dispose(site, context.item_id, actor=request.authenticated_userid, reason=appstruct["reason"] or "",
                 approver=appstruct["approver"] or "")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import colander
-import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
@@ -13,7 +12,7 @@ from ..content_types.actions import create_item
 from ..content_types.board import Board
 from ..content_types.site import find_site
 from .display import fmt_date, state_title, unit_title
-from .forms import make_form, resources, validate
+from .forms import make_form, resources, validated
 from .layout import principals, translate
 from .listing import PAGE_SIZE, SORTS, query
 
@@ -69,11 +68,9 @@ def add_item_view(context, request):
             "heading": translate(request, "立项"), "subheading": translate(request, context.title),
             "back": f"/boards/{context.board_id}", "form_resources": resources(request, form)}
     if request.method == "POST":
-        try:
-            appstruct = validate(form, request)
-        except deform.ValidationFailure as failure:
-            request.response.status = 400
-            return {**page, "form": failure.render()}
+        appstruct, invalid = validated(form, request, page)
+        if invalid is not None:
+            return invalid
         item = create_item(site, context, appstruct, request.identity.username, request.registry)
         request.session.flash(translate(request, "已立项：{number}", {"number": item.number}))
         return HTTPSeeOther(location=f"/boards/{context.board_id}/{item.item_id}")

@@ -87,6 +87,23 @@ def validate(form: deform.Form, request) -> dict[str, Any]:
     return appstruct
 
 
+def validated(form: deform.Form, request, page: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``(appstruct, None)`` for valid input, else ``(None, page)``: ``page`` with the form
+    re-rendered, the input kept and each field's error beside it, status 400.
+
+    The view returns that page as it is and writes nothing::
+
+        appstruct, invalid = validated(form, request, page)
+        if invalid is not None:
+            return invalid
+    """
+    try:
+        return validate(form, request), None
+    except deform.ValidationFailure as failure:
+        request.response.status = 400
+        return None, {**page, "form": failure.render()}
+
+
 def resources(request, *forms: deform.Form) -> dict[str, list[str]]:
     """URLs of the JS/CSS the forms' widgets need (``/deform_static/...``)."""
     js: list[str] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import deform
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.view import view_config
 
@@ -19,7 +18,7 @@ from ..content_types.attachment import IMAGE_TYPES, KINDS
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
 from .display import field_text, fmt_date, state_title, unit_title, user_title
-from .forms import as_cstruct_values, make_form, resources, validate
+from .forms import as_cstruct_values, make_form, resources, validated
 from .layout import principals, translate
 from .panels import render_panels
 
@@ -127,11 +126,9 @@ def edit_view(context, request):
     form = make_form(request, schema, button="保存", formid="edit-item")
     page = _form_page(request, context, translate(request, "修改事项"), form)
     if request.method == "POST":
-        try:
-            appstruct = validate(form, request)
-        except deform.ValidationFailure as failure:
-            request.response.status = 400
-            return {**page, "form": failure.render()}
+        appstruct, invalid = validated(form, request, page)
+        if invalid is not None:
+            return invalid
         try:
             changes = edit_item(site, context, appstruct, request.identity.username, request.registry)
         except Frozen:
@@ -150,11 +147,9 @@ def _record_form(context, request, type_name: str, heading: str, action, done: s
     form = make_form(request, schema, button="提交", formid=f"{type_name}-form")
     page = _form_page(request, context, translate(request, heading), form)
     if request.method == "POST":
-        try:
-            appstruct = validate(form, request)
-        except deform.ValidationFailure as failure:
-            request.response.status = 400
-            return {**page, "form": failure.render()}
+        appstruct, invalid = validated(form, request, page)
+        if invalid is not None:
+            return invalid
         try:
             action(site, context, appstruct, request.identity.username, request.registry)
         except Frozen:
