@@ -90,6 +90,7 @@ def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
         for w in workers:
             if w.is_alive():
                 w.kill()
+            w.join(5)
         main.cancel()
         raise
 
