@@ -8,14 +8,7 @@ from openpyxl import load_workbook
 from duban_archive.content_types.site_access import open_site
 from duban_archive.testing import api, login
 
-
-def assign(app, item_id):
-    with open_site(app.registry) as site:
-        item = site.get_item(item_id)
-        wf = app.registry.duban_workflows[item.workflow]
-        wf.fire(item, "approve", "leader", ["role:leader"])
-        wf.fire(item, "assign", "supervisor", ["role:supervisor"])
-        transaction.commit()
+from .test_fulltext_search import assign
 
 
 def audit_entries(app, action):
