@@ -18,6 +18,7 @@ requires = [
     "colander>=2.0,<3",
     "Whoosh==2.7.4",
     "rjieba>=0.2.2,<0.3",  # jieba-rs: jieba's segmentation, ~20x faster (catalog/analysis.py)
+    "numpy>=2.2,<3",  # posting arrays and set-at-a-time query evaluation (catalog/postings.py, matching.py)
     "weasyprint>=70,<71",  # archive/render.py trims fixed costs inside 70's internals (render workers only)
     "gmssl>=3.2,<4",
     "argon2-cffi>=23.1,<26",

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_search.py             # 20 000 items (a few minutes)
     .venv/bin/python bench/bench_search.py --n 100000  # the size issue 4 names
+    .venv/bin/python bench/bench_search.py --n 100000 --keep /tmp/b100k  # generate once, rerun quickly
 
 Items are generated from the vocabulary of the customer's own documents
 (``shared/seeds``): titles, contents and feedback are sentences of the seeds,
@@ -107,6 +108,18 @@ def build(n: int, batch: int):
     return app, catalog
 
 
+def reuse():
+    from pyramid.paster import get_app
+
+    from duban_archive.catalog.fulltext import get_catalog
+
+    app = get_app(str(ROOT / "testing.ini"))
+    catalog = get_catalog(app.registry)
+    catalog.inline = False
+    print("reusing the items generated before", file=sys.stderr)
+    return app, catalog
+
+
 def principals_for(kind: str, unit: str = "zjj") -> list[str]:
     base = ["system.Everyone", "system.Authenticated"]
     if kind == "supervisor":
@@ -158,16 +171,24 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--keep", metavar="DIR", help="keep the generated items in DIR and reuse them next time")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="duban-bench-search-") as tmp:
-        os.environ["DUBAN_VAR_DIR"] = tmp
-        app, catalog = build(args.n, args.batch)
+        data = Path(args.keep or tmp)
+        data.mkdir(parents=True, exist_ok=True)
+        os.environ["DUBAN_VAR_DIR"] = str(data)
+        marker = data / f"generated-{args.n}"
+        if marker.exists():
+            app, catalog = reuse()
+        else:
+            app, catalog = build(args.n, args.batch)
+            marker.touch()
         t = time.perf_counter()
         cpu0 = cpu_seconds()
         n = catalog.indexer.rebuild(procs=args.procs)
         elapsed = time.perf_counter() - t
         cpu = cpu_seconds() - cpu0
-        size = dir_size(Path(tmp) / "index")
+        size = dir_size(data / "index")
         print(f"reindex: {n} items in {elapsed:.1f} s wall = {n / elapsed:.0f} items/s ({args.procs} processes); "
               f"CPU {cpu:.1f} s = {cpu / n * 1000:.1f} ms per item, i.e. ≈{n / (cpu / args.procs):.0f} items/s "
               f"if the {args.procs} cores were idle (load average now {os.getloadavg()[0]:.1f})")

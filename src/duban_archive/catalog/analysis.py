@@ -78,14 +78,18 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
 def _is_cjk(word: str) -> bool:
-    return all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in word)
+    return _CJK.fullmatch(word) is not None
 
 
-def words(text: str, *, search: bool = False) -> Iterator[tuple[int, str, int, int]]:
+def words(text: str, *, search: bool = False, spans: bool = True) -> Iterator[tuple]:
     """Yield ``(position, word, start, end)`` for normalised ``text``.
 
-    With ``search=True`` also sub-words of long Chinese words, at their word's position.
+    With ``search=True`` also sub-words of long Chinese words, at their word's
+    position; with ``spans=False`` only ``(position, word)`` (indexing: cheaper).
     """
     seg = _jieba()
     has_word = seg.has_word
@@ -94,18 +98,28 @@ def words(text: str, *, search: bool = False) -> Iterator[tuple[int, str, int, i
         if not word.isalnum():
             # punctuation, spaces, or a mixed token such as 2017-09-20: its alphanumeric runs
             for m in _ALNUM.finditer(word):
-                yield pos, m.group().lower(), start + m.start(), start + m.end()
+                yield (pos, m.group().lower(), start + m.start(), start + m.end()) if spans else \
+                    (pos, m.group().lower())
                 pos += 1
             continue
-        yield pos, word.lower(), start, end
         n = end - start
-        if search and n > 2 and _is_cjk(word):
-            for i in range(n - 1):  # every 2-gram (jieba's dictionary lacks e.g. 老旧)
-                yield pos, word[i:i + 2], start + i, start + i + 2
-            for i in range(n - 3 + 1) if n > 3 else ():  # and the 3-grams it knows
-                sub = word[i:i + 3]
-                if has_word(sub):
-                    yield pos, sub, start + i, start + i + 3
+        if n > 2 and search and _is_cjk(word):
+            if spans:
+                yield pos, word, start, end
+                for i in range(n - 1):  # every 2-gram (jieba's dictionary lacks e.g. 老旧)
+                    yield pos, word[i:i + 2], start + i, start + i + 2
+                for i in range(n - 2) if n > 3 else ():  # and the 3-grams it knows
+                    if has_word(word[i:i + 3]):
+                        yield pos, word[i:i + 3], start + i, start + i + 3
+            else:
+                yield pos, word
+                for i in range(n - 1):
+                    yield pos, word[i:i + 2]
+                for i in range(n - 2) if n > 3 else ():
+                    if has_word(word[i:i + 3]):
+                        yield pos, word[i:i + 3]
+        else:
+            yield (pos, word.lower(), start, end) if spans else (pos, word.lower())
         pos += 1
 
 
@@ -158,13 +172,22 @@ class WordPositions(Positions):
     whoosh ``Token`` per word: indexing is the hot path of a rebuild.
     """
 
+    def can_index(self, analyzer) -> bool:
+        """Whether :meth:`positions_of` may stand in for whoosh's analysis of this field."""
+        return isinstance(analyzer, JiebaTokenizer)
+
+    @staticmethod
+    def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
+        """Each indexed word (sub-words included) with its positions, in order of appearance."""
+        poses: dict[str, list[int]] = defaultdict(list)
+        for pos, word in words(normalize(value), search=True, spans=False):
+            poses[word].append(pos)
+        return poses
+
     def word_values(self, value, analyzer, **kwargs):
-        if not isinstance(analyzer, JiebaTokenizer):
+        if not self.can_index(analyzer) or kwargs.get("mode") == "query":
             yield from super().word_values(value, analyzer, **kwargs)
             return
-        poses: dict[str, list[int]] = defaultdict(list)
-        for pos, word, _start, _end in words(normalize(value), search=kwargs.get("mode") != "query"):
-            poses[word].append(pos)
         boost = self.field_boost
-        for word, poslist in poses.items():
+        for word, poslist in self.positions_of(value).items():
             yield word, len(poslist), len(poslist) * boost, self.encode(poslist)

@@ -9,25 +9,15 @@ system again, one ``stat`` per posting.  This reader reads a field's length
 bytes once per segment (one byte per document) and remembers missing
 columns; a bulk rebuild got about a third faster.  The files on disk are
 exactly W3's; only the class name recorded in the index's table of contents
-is ours, so this module must stay importable (``duban-archive reindex``
-rebuilds otherwise).  The column internals read here are those of the pinned
-``Whoosh==2.7.4``.
-
-:class:`Pool` is the writer's posting pool without the per-posting type
-assertions and with a cheaper size estimate (it only decides when to spill
-a sorted run to disk).  When a large rebuild does spill, it pickles runs in
-chunks of postings rather than one ``pickle.dump`` per posting, which had
-made spilling a third of a 5000-item rebuild.
+is ours, so this module must stay importable.  The column internals read
+here are those of the pinned ``Whoosh==2.7.4``.  The catalog's postings are
+:mod:`.postings`' arrays; this class is their per-document half.
 """
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Iterable, Iterator
-
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfield
 from whoosh.util.numeric import byte_to_length
-from whoosh.writing import PostingPool
 
 _MISSING = object()
 
@@ -63,49 +53,3 @@ class PerDocReader(W3PerDocReader):
 class Codec(W3Codec):
     def per_document_reader(self, storage, segment):
         return PerDocReader(storage, segment)
-
-
-class Pool(PostingPool):
-    """Posting pool for our writers (``ix.writer(poolclass=Pool, codec=Codec())``)."""
-
-    def add(self, item):
-        # item = (fieldname, term bytes, docnum, weight, value bytes); ~120 bytes of tuple overhead
-        self.fieldnames.add(item[0])
-        self.currentsize += 120 + 2 * len(item[1]) + len(item[4] or b"")
-        if self.currentsize > self.limit:
-            self.save()
-        self.current.append(item)
-
-
-    def _write_run(self, f, items: Iterable) -> None:
-        chunk: list = []
-        for item in items:  # a sorted list, or a merge of runs (a generator)
-            chunk.append(item)
-            if len(chunk) >= RUN_CHUNK:
-                pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-                chunk = []
-        if chunk:
-            pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-        f.close()
-
-    def _read_run(self, path: str) -> Iterator:
-        f = self._open_run(path)
-        try:
-            while True:
-                try:
-                    chunk = pickle.load(f)
-                except EOFError:
-                    return
-                yield from chunk
-        finally:
-            f.close()
-            self._remove_run(path)
-
-
-#: postings per pickle in a spilled run (a few MB in memory while merging)
-RUN_CHUNK = 20_000
-
-
-def writer_args() -> dict:
-    """Keyword arguments for every whoosh writer of the catalog."""
-    return {"codec": Codec(), "poolclass": Pool}

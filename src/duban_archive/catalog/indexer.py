@@ -26,8 +26,8 @@ from ZODB.POSException import ConflictError
 
 from ..content_types.site_access import ROOT_KEY
 from . import parallel
-from .codec import writer_args
 from .documents import build_document
+from .postings import open_writer
 from .queue import get_state
 from .store import IndexStore, LockTimeout
 
@@ -86,7 +86,7 @@ class Indexer:
                 return 0
             ids = sorted({item_id for _, item_id in entries})
             ix = self.store.open()
-            writer = ix.writer(timeout=30, **writer_args())
+            writer = open_writer(ix, timeout=30)
             try:
                 for item_id in ids:
                     item = site.get_item(item_id)

@@ -5,7 +5,7 @@ processes.  The parent reads ZODB and builds the documents (cheap); forked
 workers each index a share into a segment of their own, and the parent
 commits one table of contents listing those segments.  This is what
 whoosh's ``MpWriter(multisegment=True)`` does, with one difference that
-matters: the workers use our :class:`~.codec.Pool` and codec, which
+matters: the workers use our :class:`~.postings.ArrayWriter`, which
 ``MpWriter``'s sub-writers cannot be given.
 
 Only for a fresh generation directory that no one else writes: the caller
@@ -20,20 +20,14 @@ import queue
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from whoosh.writing import SegmentWriter
-
-from .codec import Pool, writer_args
+from .postings import ArrayWriter, open_writer
 
 #: documents per message to a worker
 BATCH = 200
-#: posting pool per worker before it spills a sorted run to disk
-LIMIT_MB = 256
 
 
-def _writer(ix, *, lock: bool) -> SegmentWriter:
-    writer = SegmentWriter(ix, _lk=lock, limitmb=LIMIT_MB, **writer_args())
-    writer.pool = Pool(writer._tempstorage, writer.newsegment, limitmb=LIMIT_MB)  # poolclass= is ignored
-    return writer
+def _writer(ix, *, lock: bool) -> ArrayWriter:
+    return open_writer(ix, _lk=lock)
 
 
 def _work(storage, indexname: str, jobs, results) -> None:

@@ -19,7 +19,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, TEXT,
 from .analysis import JiebaTokenizer, WordPositions
 
 #: bump when the schema or the analysis changes: the indexer then rebuilds
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _date(**kw) -> DATETIME:
