@@ -92,7 +92,8 @@ def test_merging_segments_drops_deleted_documents(tmp_path):
 
 
 @pytest.mark.parametrize("q", [
-    Q.Phrase("body", ["老旧小区", "改造"]), Q.Phrase("title", ["信息", "督办"]), Q.Term("body", "13710"), Q.Term("units", "jtj"),
+    Q.Phrase("body", ["老旧小区", "改造"]), Q.Phrase("title", ["信息", "督办"]),
+    Q.Term("body", "13710"), Q.Term("units", "jtj"),
     Q.And([Q.Term("body", "改造"), Q.Not(Q.Term("state", "final"))]), Q.Prefix("number", "zdgz-2026-001"),
     Q.NumericRange("year", 2025, 2026), Q.DateRange("registered_on", datetime(2025, 1, 3), datetime(2025, 1, 9)),
 ])
