@@ -141,3 +141,22 @@ def test_overdue_is_computed_at_query_time(app, make_item):
         assert {h.id for h in cat.search(SUPERVISOR, "渣土车", overdue=False).hits} == {on_time}
     with frozen_now(datetime(2026, 10, 1, tzinfo=CST)):  # later, without any reindexing
         assert {h.id for h in cat.search(SUPERVISOR, "渣土车", overdue=True).hits} == {late, on_time}
+
+
+def test_a_query_left_to_whoosh_still_filters_permissions_and_counts_facets(app, make_item):
+    """A phrase with a slop (``"老旧 改造"~3``) is one the array evaluation leaves to whoosh."""
+    from duban_archive.catalog import matching
+    from duban_archive.catalog.search import _filters, parse
+
+    near = make_item(title="老旧小区的楼道改造", lead_unit="zjj", assist_units=set())
+    far = make_item(title="老旧管网", content="明年再议改造的事", lead_unit="jtj", assist_units=set())
+    assign(app, near)
+    assign(app, far)
+    cat = get_catalog(app.registry)
+    searcher = cat.store.searcher()
+    q = parse(searcher.schema, '"老旧 改造"~3')
+    assert matching.search(searcher, q & _filters(SUPERVISOR, None, None, None, None, None)[0]) is None
+    res = cat.search(unit_user("zjj"), '"老旧 改造"~3')
+    assert [h.id for h in res.hits] == [near] and res.total == 1
+    assert res.facets["unit"] == [("zjj", 1)] and "<mark>" in res.hits[0].snippet
+    assert found(app, '"老旧 改造"~3', unit_user("jtj")) == set()

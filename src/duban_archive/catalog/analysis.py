@@ -85,11 +85,10 @@ def _is_cjk(word: str) -> bool:
     return _CJK.fullmatch(word) is not None
 
 
-def words(text: str, *, search: bool = False, spans: bool = True) -> Iterator[tuple]:
+def words(text: str, *, search: bool = False) -> Iterator[tuple[int, str, int, int]]:
     """Yield ``(position, word, start, end)`` for normalised ``text``.
 
-    With ``search=True`` also sub-words of long Chinese words, at their word's
-    position; with ``spans=False`` only ``(position, word)`` (indexing: cheaper).
+    With ``search=True`` also sub-words of long Chinese words, at their word's position.
     """
     seg = _jieba()
     has_word = seg.has_word
@@ -98,29 +97,50 @@ def words(text: str, *, search: bool = False, spans: bool = True) -> Iterator[tu
         if not word.isalnum():
             # punctuation, spaces, or a mixed token such as 2017-09-20: its alphanumeric runs
             for m in _ALNUM.finditer(word):
-                yield (pos, m.group().lower(), start + m.start(), start + m.end()) if spans else \
-                    (pos, m.group().lower())
+                yield pos, m.group().lower(), start + m.start(), start + m.end()
+                pos += 1
+            continue
+        yield pos, word.lower(), start, end
+        n = end - start
+        if search and n > 2 and _is_cjk(word):
+            for i in range(n - 1):  # every 2-gram (jieba's dictionary lacks e.g. 老旧)
+                yield pos, word[i:i + 2], start + i, start + i + 2
+            for i in range(n - 2) if n > 3 else ():  # and the 3-grams it knows
+                sub = word[i:i + 3]
+                if has_word(sub):
+                    yield pos, sub, start + i, start + i + 3
+        pos += 1
+
+
+def index_positions(text: str) -> dict[str, list[int]]:
+    """What ``words(text, search=True)`` yields, as word -> positions.
+
+    The same cuts as :func:`words`, written out as one loop: this is the hot
+    path of a rebuild, and a generator step per word was a fifth of it.
+    ``tests/catalog/test_analysis.py`` holds the two to each other.
+    """
+    seg = _jieba()
+    has_word = seg.has_word
+    poses: dict[str, list[int]] = defaultdict(list)
+    pos = 0
+    for word, start, end in seg.tokenize(text, hmm=True):
+        if not word.isalnum():
+            for m in _ALNUM.finditer(word):
+                poses[m.group().lower()].append(pos)
                 pos += 1
             continue
         n = end - start
-        if n > 2 and search and _is_cjk(word):
-            if spans:
-                yield pos, word, start, end
-                for i in range(n - 1):  # every 2-gram (jieba's dictionary lacks e.g. 老旧)
-                    yield pos, word[i:i + 2], start + i, start + i + 2
-                for i in range(n - 2) if n > 3 else ():  # and the 3-grams it knows
-                    if has_word(word[i:i + 3]):
-                        yield pos, word[i:i + 3], start + i, start + i + 3
-            else:
-                yield pos, word
-                for i in range(n - 1):
-                    yield pos, word[i:i + 2]
-                for i in range(n - 2) if n > 3 else ():
-                    if has_word(word[i:i + 3]):
-                        yield pos, word[i:i + 3]
+        if n > 2 and _CJK.fullmatch(word):
+            poses[word].append(pos)
+            for i in range(n - 1):
+                poses[word[i:i + 2]].append(pos)
+            for i in range(n - 2) if n > 3 else ():
+                if has_word(word[i:i + 3]):
+                    poses[word[i:i + 3]].append(pos)
         else:
-            yield (pos, word.lower(), start, end) if spans else (pos, word.lower())
+            poses[word.lower()].append(pos)
         pos += 1
+    return poses
 
 
 class JiebaTokenizer(Tokenizer):
@@ -179,10 +199,7 @@ class WordPositions(Positions):
     @staticmethod
     def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
         """Each indexed word (sub-words included) with its positions, in order of appearance."""
-        poses: dict[str, list[int]] = defaultdict(list)
-        for pos, word in words(normalize(value), search=True, spans=False):
-            poses[word].append(pos)
-        return poses
+        return index_positions(normalize(value))
 
     def word_values(self, value, analyzer, **kwargs):
         if not self.can_index(analyzer) or kwargs.get("mode") == "query":

@@ -33,8 +33,10 @@ import mmap
 import os
 import pickle
 import struct
+import threading
 from array import array
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import repeat
@@ -266,22 +268,57 @@ def _buffer_of(storage, name: str):
     return data, None
 
 
-class ArrayTermsReader(TermsReader):
-    """A segment's inverted index from its ``.apo`` file (see module doc)."""
+class _SegmentFile:
+    """A segment's ``.apo`` file mapped and parsed: arrays (views), terms, term ids."""
 
     def __init__(self, storage, segment) -> None:
         buf, self._file = _buffer_of(storage, segment.make_filename(EXT))
-        self._buf = buf
+        self.buf = buf
         magic, version, bloblen = _HEADER.unpack_from(buf, 0)
         if magic != MAGIC or version != VERSION:
             raise ValueError(f"not an array postings file (version {version})")
         directory = pickle.loads(bytes(buf[len(buf) - bloblen:]))
-        self._fields: dict[str, list[bytes]] = directory["fields"]
-        self._starts: dict[str, int] = directory["starts"]
-        self._keys: dict[str, dict[bytes, int]] = {}
-        arrays = {}
-        for name, (offset, dtype, count) in directory["sections"].items():
-            arrays[name] = np.frombuffer(buf, np.dtype(dtype), count, offset)
+        self.fields: dict[str, list[bytes]] = directory["fields"]
+        self.starts: dict[str, int] = directory["starts"]
+        self.keys: dict[str, dict[bytes, int]] = {}
+        self.arrays = {name: np.frombuffer(buf, np.dtype(dtype), count, offset)
+                       for name, (offset, dtype, count) in directory["sections"].items()}
+
+
+#: parsed segment files by segment: whoosh opens new readers for *every* segment on each
+#: refresh, and parsing the lexicon of a 100k-item segment costs ~0.1 s; segment files
+#: never change once written, so the parse is shared (a few dozen segments at most)
+_FILES: OrderedDict[tuple, _SegmentFile] = OrderedDict()
+_FILES_LOCK = threading.Lock()
+_FILES_KEPT = 64
+
+
+def _segment_file(storage, segment) -> _SegmentFile:
+    # segment ids are random (16 letters and digits, reseeded in forked workers): the id
+    # names one segment's files, whichever storage (directory, compound file) holds them
+    key = (segment.index_name(), segment.segment_id())
+    with _FILES_LOCK:
+        got = _FILES.get(key)
+        if got is not None:
+            _FILES.move_to_end(key)
+            return got
+    got = _SegmentFile(storage, segment)
+    with _FILES_LOCK:
+        _FILES[key] = got
+        while len(_FILES) > _FILES_KEPT:
+            _FILES.popitem(last=False)
+    return got
+
+
+class ArrayTermsReader(TermsReader):
+    """A segment's inverted index from its ``.apo`` file (see module doc)."""
+
+    def __init__(self, storage, segment) -> None:
+        seg = _segment_file(storage, segment)
+        self._fields = seg.fields
+        self._starts = seg.starts
+        self._keys = seg.keys
+        arrays = seg.arrays
         self.docs = arrays["docs"]
         self.freqs = arrays["freqs"]
         self.positions = arrays["positions"]
@@ -387,11 +424,7 @@ class ArrayTermsReader(TermsReader):
                 yield fn, tb, self._arrays(start + i)
 
     def close(self) -> None:
-        # numpy views may outlive the reader (cached results); the map closes when they go
-        self._buf = None
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        pass  # the mapped file is shared (see _FILES); it closes when the last view goes
 
 
 class _Values:

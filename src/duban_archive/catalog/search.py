@@ -3,6 +3,10 @@
 The caller's effective principals are part of the query itself (an ``allowed``
 term filter with no effect on scores), so totals, facets and pages only ever
 count what the caller may view; views re-check ``view`` on each item shown.
+
+The parsed query is evaluated set-at-a-time over the posting arrays
+(:mod:`.matching`); whoosh's own matchers run only the rare query that
+module leaves to them.  Either way only the page shown reads stored fields.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from whoosh import qparser, sorting
 from whoosh import query as Q
 from whoosh.matching import NullMatcherClass, WrappingMatcher
 
+from . import matching
 from .analysis import normalize
 
 TEXT_FIELDS = ("title", "body", "files")
@@ -192,9 +197,19 @@ def parse(schema, q: str):
     if parser is None:
         parser = _PARSERS[id(schema)] = _parser(schema)
     try:
-        return parser.parse(text)
+        parsed = parser.parse(text)
     except Exception as exc:  # whoosh raises plain exceptions for malformed ranges
         raise QueryError(f"无法理解的检索式：{exc}") from exc
+    return parsed.accept(lambda node: _no_phrase_without_positions(schema, node)).normalize()
+
+
+def _no_phrase_without_positions(schema, node):
+    """The parser spreads a phrase over every default field, 编号 and 档号 included; those keep
+    no positions, and whoosh refuses the whole query for it (a phrase with ``~3``)."""
+    if isinstance(node, Q.Phrase) and node.fieldname in schema \
+            and not schema[node.fieldname].format.supports("positions"):
+        return Q.NullQuery
+    return node
 
 
 def overdue_query():
@@ -244,6 +259,17 @@ def run(store, principals, q: str = "", *, board: str | None = None, state: str 
     if sort_spec:
         kw["sortedby"] = sort_spec[0]
         kw["reverse"] = sort_spec[1]
+    terms = query_terms(parsed)
+    fast = matching.search(searcher, full, sortedby=kw.get("sortedby"), reverse=kw.get("reverse", False),
+                           page=page, pagelen=per_page, facets=matching.FACETS if facets else None)
+    if fast is not None:
+        hits = [_hit(searcher.stored_fields(docnum), score, terms, snippets)
+                for docnum, score in zip(fast.docnums, fast.scores, strict=True)]
+        out = SearchResults(total=fast.total, hits=hits, page=page, per_page=per_page, terms=terms)
+        for name, counts in fast.facets.items():
+            out.facets[name] = _facet_pairs(counts)
+        return out
+    # a query the array evaluation does not cover: whoosh's own matchers
     if facets:
         kw["groupedby"] = {
             "board": ColumnFacet("board"), "state": ColumnFacet("state"), "year": ColumnFacet("year"),
@@ -251,29 +277,36 @@ def run(store, principals, q: str = "", *, board: str | None = None, state: str 
         }
         kw["maptype"] = sorting.Count
     results = searcher.search_page(full, page, pagelen=per_page, **kw)
-    terms = query_terms(parsed)
-    hits = []
-    for hit in results:
-        stored = hit.fields()
-        hits.append(Hit(
-            id=stored["id"], number=stored.get("number", ""), title=stored.get("title", ""),
-            state=stored.get("state", ""), board=stored.get("board", ""),
-            score=round(float(hit.score or 0.0), 4),
-            snippet=make_snippet(stored, terms) if snippets else "",
-            registered_on=stored.get("registered_on"),
-            units=tuple(u for u in stored.get("units", "").split(",") if u),
-            retention=stored.get("retention", ""), archival_code=stored.get("archival_code", ""),
-            unextracted=tuple(a for a in stored.get("unextracted", "").split(",") if a),
-        ))
+    hits = [_hit(hit.fields(), float(hit.score or 0.0) if not sort_spec else 0.0, terms, snippets)
+            for hit in results]
     out = SearchResults(total=results.total, hits=hits, page=page, per_page=per_page, terms=terms)
     if facets:
-        raw = results.results
         for name in FACETS:
-            groups = raw.groups(name)
-            pairs = [(k, v) for k, v in groups.items() if k not in ("", None, b"")]
-            pairs.sort(key=lambda kv: (-kv[1], str(kv[0])))
-            out.facets[name] = pairs
+            out.facets[name] = _facet_pairs(results.results.groups(name))
     return out
+
+
+#: a year column's value for items without a year (whoosh's unsigned 32-bit default)
+_NO_YEAR = 2**32 - 1
+
+
+def _facet_pairs(counts: dict) -> list[tuple[Any, int]]:
+    pairs = [(k, v) for k, v in counts.items() if k not in ("", None, b"", _NO_YEAR)]
+    pairs.sort(key=lambda kv: (-kv[1], str(kv[0])))
+    return pairs
+
+
+def _hit(stored: dict[str, Any], score: float, terms, snippets: bool) -> Hit:
+    return Hit(
+        id=stored["id"], number=stored.get("number", ""), title=stored.get("title", ""),
+        state=stored.get("state", ""), board=stored.get("board", ""),
+        score=round(score, 4),
+        snippet=make_snippet(stored, terms) if snippets else "",
+        registered_on=stored.get("registered_on"),
+        units=tuple(u for u in stored.get("units", "").split(",") if u),
+        retention=stored.get("retention", ""), archival_code=stored.get("archival_code", ""),
+        unextracted=tuple(a for a in stored.get("unextracted", "").split(",") if a),
+    )
 
 
 # -- snippets --------------------------------------------------------------
