@@ -24,34 +24,47 @@ from .postings import ArrayWriter, open_writer
 
 #: documents per message to a worker
 BATCH = 200
+#: postings per segment a worker writes (~30 000 items of the benchmark)
+MAX_POSTINGS = 10_000_000
 
 
 def _writer(ix, *, lock: bool) -> ArrayWriter:
     return open_writer(ix, _lk=lock)
 
 
-def _work(storage, indexname: str, jobs, results) -> None:
-    """Worker: index batches until ``None``, then report the finished segment."""
+def _work(storage, indexname: str, jobs, results, max_postings: int) -> None:
+    """Worker: index batches until ``None``, then report its finished segments.
+
+    A segment is closed whenever it holds ``max_postings`` postings: a worker's
+    memory stays bounded (~100 bytes per posting while sorting) however large the archive.
+    """
     try:
-        writer = _writer(storage.open_index(indexname), lock=False)
+        ix = storage.open_index(indexname)
+        writer = _writer(ix, lock=False)
+        segments = []
         while (batch := jobs.get()) is not None:
             for doc in batch:
                 writer.add_document(**doc)
+            if len(writer.pool) >= max_postings:
+                segments.append(writer._finalize_segment())
+                writer = _writer(ix, lock=False)
         # not _finish(): the temp directory is shared with the other workers
-        results.put(("ok", writer._finalize_segment()))
+        segments.append(writer._finalize_segment())
+        results.put(("ok", segments))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the rebuild
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
-          progress: Callable[[int], None] | None = None) -> int:
+          progress: Callable[[int], None] | None = None, max_postings: int | None = None) -> int:
     """Index ``documents`` into the empty index ``ix`` with ``procs`` workers; returns how many."""
     ctx = multiprocessing.get_context("fork")
     # a queue per worker, batches dealt round-robin: equal shares, one segment each
     jobs = [ctx.Queue(maxsize=4) for _ in range(procs)]
     results = ctx.Queue()
     main = _writer(ix, lock=True)  # holds the index lock and commits the TOC
-    workers = [ctx.Process(target=_work, args=(ix.storage, ix.indexname, jobs[i], results), daemon=True)
+    cap = max_postings or MAX_POSTINGS
+    workers = [ctx.Process(target=_work, args=(ix.storage, ix.indexname, jobs[i], results, cap), daemon=True)
                for i in range(procs)]
     for w in workers:
         w.start()
@@ -71,7 +84,7 @@ def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
             _put(jobs[sent % procs], batch, workers)
         for queue_ in jobs:
             _put(queue_, None, workers)
-        segments = [s for s in (_result(results, workers) for _ in workers) if s.doc_count_all()]
+        segments = [s for _ in workers for s in _result(results, workers) if s.doc_count_all()]
         for w in workers:
             w.join()
         main._close_segment()
