@@ -169,8 +169,8 @@ class PostingBuffer:
         # (field, term bytes) order: the term table is then the lexicon
         keyed = sorted(((fn, t.encode("utf-8") if isinstance(t, str) else t, tid)
                         for tid, (fn, t) in enumerate(self.terms)), key=lambda x: (x[0], x[1]))
-        rank = np.empty(nterms, _I64)
-        rank[[tid for _, _, tid in keyed]] = np.arange(nterms)
+        rank = np.empty(nterms, np.int32)
+        rank[[tid for _, _, tid in keyed]] = np.arange(nterms, dtype=np.int32)
         positional = np.zeros(nterms, bool)
         boosts = np.ones(nterms, _F64)
         fields: dict[str, list[bytes]] = {}
@@ -183,32 +183,39 @@ class PostingBuffer:
             fields[fn].append(tb)
             positional[r] = _is_positional(fobj)
             boosts[r] = fobj.format.field_boost
-        tid = rank[np.frombuffer(self.tid, _U32)] if nterms else np.empty(0, _I64)
+        del keyed
+        # narrow types and early deletes: a worker's segment holds up to 10M postings
+        tid = rank[np.frombuffer(self.tid, _U32)]
         order = np.argsort(tid, kind="stable")
-        tid_sorted = tid[order]
-        docs = np.frombuffer(self.doc, _U32)[order]
         freq_raw = np.frombuffer(self.freq, _U32)
-        freqs = freq_raw[order]
         # positions: posting k of the appended order owns plen[k] entries starting at pstart[k]
-        plen = np.where(positional[tid], freq_raw, 0).astype(_I64) if nterms else np.empty(0, _I64)
-        pend = np.cumsum(plen)
-        pstart = pend - plen
+        plen = freq_raw * positional[tid]
+        del tid
+        pstart = np.cumsum(plen, dtype=_I64) - plen
+        pstart = pstart[order]
         plen_o = plen[order]
-        total = int(plen_o.sum())
+        del plen
+        total = int(plen_o.sum(dtype=_I64))
         if total:
-            base = pstart[order] - (np.cumsum(plen_o) - plen_o)
-            positions = np.frombuffer(self.pos, _U32)[np.repeat(base, plen_o) + np.arange(total)]
+            pstart -= np.cumsum(plen_o, dtype=_I64) - plen_o  # minus where each posting's run lands
+            gather = np.arange(total, dtype=_I64)
+            gather += np.repeat(pstart, plen_o)
+            positions = np.frombuffer(self.pos, _U32)[gather]
+            del gather
         else:
             positions = np.empty(0, _U32)
-        counts = np.bincount(tid_sorted, minlength=nterms).astype(_I64)
+        del pstart
+        docs = np.frombuffer(self.doc, _U32)[order]
+        freqs = freq_raw[order]
+        counts = np.bincount(rank[np.frombuffer(self.tid, _U32)], minlength=nterms).astype(_I64)
+        del order
         offsets = np.cumsum(counts) - counts
-        poscounts = np.bincount(tid_sorted, weights=plen_o, minlength=nterms).astype(_I64)
+        # every term has at least one posting, so reduceat's segments are the terms
+        starts_at = offsets if nterms else np.empty(0, _I64)
+        poscounts = np.add.reduceat(plen_o, starts_at, dtype=_I64) if len(plen_o) else np.zeros(nterms, _I64)
         posoffsets = np.cumsum(poscounts) - poscounts
-        weights = np.bincount(tid_sorted, weights=freqs, minlength=nterms) * boosts
-        nonempty = counts > 0  # every term has a posting; guard reduceat anyway
-        maxfreq = np.zeros(nterms, _U32)
-        if len(freqs):
-            maxfreq[nonempty] = np.maximum.reduceat(freqs, offsets[nonempty])
+        weights = (np.add.reduceat(freqs, starts_at, dtype=_F64) if len(freqs) else np.zeros(nterms)) * boosts
+        maxfreq = np.maximum.reduceat(freqs, starts_at) if len(freqs) else np.zeros(nterms, _U32)
         directory = {
             "fields": fields, "starts": starts, "nterms": nterms,
             "sections": {},
