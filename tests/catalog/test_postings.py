@@ -106,3 +106,21 @@ def test_whoosh_queries_on_array_postings_find_what_w3_finds(tmp_path, q):
         with windex.open_dir(str(tmp_path / name)).searcher() as s:
             found.append([(h["id"], round(h.score, 5)) for h in s.search(q, limit=None)])
     assert found[0] and found[0] == found[1]
+
+
+def test_a_deleted_index_is_not_kept_mapped(tmp_path):
+    """A rebuild deletes the old generation; its segment files must not stay mapped (disk space)."""
+    import shutil
+
+    from duban_archive.catalog import postings
+
+    write(tmp_path / "old", [doc(i) for i in range(10)], ours=True)
+    with windex.open_dir(str(tmp_path / "old")).searcher() as s:
+        assert s.search(Q.Term("units", "jtj")).estimated_length()
+    held = [f.path for f in postings._FILES.values() if f.path and f.path.startswith(str(tmp_path / "old"))]
+    assert held  # mapped while the index is there (shared by later readers)
+    shutil.rmtree(tmp_path / "old")
+    write(tmp_path / "new", [doc(i) for i in range(10)], ours=True)
+    with windex.open_dir(str(tmp_path / "new")).searcher() as s:
+        assert s.search(Q.Term("units", "jtj")).estimated_length()
+    assert not [f for f in postings._FILES.values() if f.path and f.path.startswith(str(tmp_path / "old"))]

@@ -1,9 +1,10 @@
 """Building a new index generation on several cores.
 
-Analysis and posting writing are pure Python, so a rebuild scales only with
-processes.  The parent reads ZODB and builds the documents (cheap); forked
-workers each index a share into a segment of their own, and the parent
-commits one table of contents listing those segments.  This is what
+Analysis is Python, so a rebuild scales only with processes.  The parent
+reads ZODB and builds the documents (about a third of the CPU); forked
+workers each index a share into segments of their own (a new one every
+``MAX_POSTINGS``), and the parent commits one table of contents listing
+those segments.  This is what
 whoosh's ``MpWriter(multisegment=True)`` does, with one difference that
 matters: the workers use our :class:`~.postings.ArrayWriter`, which
 ``MpWriter``'s sub-writers cannot be given.

@@ -290,6 +290,7 @@ class _SegmentFile:
         self.keys: dict[str, dict[bytes, int]] = {}
         self.arrays = {name: np.frombuffer(buf, np.dtype(dtype), count, offset)
                        for name, (offset, dtype, count) in directory["sections"].items()}
+        self.path: str | None = None
 
 
 #: parsed segment files by segment: whoosh opens new readers for *every* segment on each
@@ -310,11 +311,28 @@ def _segment_file(storage, segment) -> _SegmentFile:
             _FILES.move_to_end(key)
             return got
     got = _SegmentFile(storage, segment)
+    got.path = _path_of(storage, segment)
     with _FILES_LOCK:
+        # a merged-away segment or an old generation is deleted, but its map would keep
+        # the disk space until evicted: drop those now
+        for old in [k for k, f in _FILES.items() if f.path is not None and not os.path.exists(f.path)]:
+            del _FILES[old]
         _FILES[key] = got
         while len(_FILES) > _FILES_KEPT:
             _FILES.popitem(last=False)
     return got
+
+
+def _path_of(storage, segment) -> str | None:
+    """The file holding a segment's postings, when it is on disk (its compound file or its own)."""
+    for candidate in (getattr(storage, "b", None), storage):  # SegmentReader overlays compound on directory
+        folder = getattr(candidate, "folder", None)
+        if folder:
+            for ext in (segment.COMPOUND_EXT, EXT):
+                path = os.path.join(folder, segment.make_filename(ext))
+                if os.path.exists(path):
+                    return path
+    return None
 
 
 class ArrayTermsReader(TermsReader):
