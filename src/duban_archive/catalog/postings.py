@@ -95,6 +95,15 @@ class PostingBuffer:
             self.fieldnames.add(fieldname)
         return keys
 
+    def _term_id(self, fieldname: str, tbytes: bytes, *, positional: bool) -> int:
+        keys = self._keys(fieldname)
+        key = tbytes.decode("utf-8") if positional else tbytes  # see class doc
+        t = keys.get(key)
+        if t is None:
+            t = keys[key] = len(self.terms)
+            self.terms.append((fieldname, key))
+        return t
+
     def add_positions(self, fieldname: str, docnum: int, poses: dict[str, list[int]]) -> int:
         """One document's words of a positional field; returns the field length."""
         keys = self._keys(fieldname)
@@ -116,12 +125,7 @@ class PostingBuffer:
     def add_term(self, fieldname: str, tbytes: bytes, docnum: int, freq: int,
                  positions: list[int] | None = None) -> None:
         """One posting; ``positions`` only (and always) for positional fields."""
-        keys = self._keys(fieldname)
-        key = tbytes.decode("utf-8") if positions is not None else tbytes
-        t = keys.get(key)
-        if t is None:
-            t = keys[key] = len(self.terms)
-            self.terms.append((fieldname, key))
+        t = self._term_id(fieldname, tbytes, positional=positions is not None)
         self.tid.append(t)
         self.doc.append(docnum)
         self.freq.append(freq)
@@ -142,12 +146,7 @@ class PostingBuffer:
     def add_arrays(self, fieldname: str, tbytes: bytes, docs: np.ndarray, freqs: np.ndarray,
                    positions: np.ndarray | None) -> None:
         """A whole term of another array segment (merging), docs already renumbered."""
-        keys = self._keys(fieldname)
-        key = tbytes.decode("utf-8") if positions is not None else tbytes
-        t = keys.get(key)
-        if t is None:
-            t = keys[key] = len(self.terms)
-            self.terms.append((fieldname, key))
+        t = self._term_id(fieldname, tbytes, positional=positions is not None)
         n = len(docs)
         self.tid.frombytes(np.full(n, t, _U32).tobytes())
         self.doc.frombytes(docs.astype(_U32).tobytes())
