@@ -160,3 +160,17 @@ def test_a_query_left_to_whoosh_still_filters_permissions_and_counts_facets(app,
     assert [h.id for h in res.hits] == [near] and res.total == 1
     assert res.facets["unit"] == [("zjj", 1)] and "<mark>" in res.hits[0].snippet
     assert found(app, '"老旧 改造"~3', unit_user("jtj")) == set()
+
+
+def test_a_failure_of_the_array_evaluation_falls_back_to_whoosh(app, make_item, monkeypatch, caplog):
+    from duban_archive.catalog import matching
+
+    item_id = make_item(title="森林防火检查", lead_unit="zjj", assist_units=set())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(matching, "search", broken)
+    res = get_catalog(app.registry).search(SUPERVISOR, "森林防火")
+    assert [h.id for h in res.hits] == [item_id] and res.total == 1 and res.facets["unit"] == [("zjj", 1)]
+    assert "array evaluation failed" in caplog.text

@@ -12,6 +12,7 @@ module leaves to them.  Either way only the page shown reads stored fields.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +25,7 @@ from whoosh.matching import NullMatcherClass, WrappingMatcher
 from . import matching
 from .analysis import normalize
 
+log = logging.getLogger(__name__)
 TEXT_FIELDS = ("title", "body", "files")
 SORTS = {
     "relevance": None,
@@ -260,8 +262,12 @@ def run(store, principals, q: str = "", *, board: str | None = None, state: str 
         kw["sortedby"] = sort_spec[0]
         kw["reverse"] = sort_spec[1]
     terms = query_terms(parsed)
-    fast = matching.search(searcher, full, sortedby=kw.get("sortedby"), reverse=kw.get("reverse", False),
-                           page=page, pagelen=per_page, facets=matching.FACETS if facets else None)
+    try:
+        fast = matching.search(searcher, full, sortedby=kw.get("sortedby"), reverse=kw.get("reverse", False),
+                               page=page, pagelen=per_page, facets=matching.FACETS if facets else None)
+    except Exception:  # a bug there must not cost the user the search: whoosh answers (slower)
+        log.exception("array evaluation failed for %r; whoosh runs it", q)
+        fast = None
     if fast is not None:
         hits = [_hit(searcher.stored_fields(docnum), score, terms, snippets)
                 for docnum, score in zip(fast.docnums, fast.scores, strict=True)]
