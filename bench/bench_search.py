@@ -58,19 +58,27 @@ def seed_sentences() -> list[str]:
     return out or ["按照“13710”工作制度要求，承办单位应在3日内反馈办理进展情况。"]
 
 
-def build(n: int, batch: int):
-    import transaction
+def open_app():
+    """The app on ``$DUBAN_VAR_DIR`` with inline indexing off: generate first, then measure the rebuild."""
     from pyramid.paster import get_app
 
     from duban_archive.catalog.fulltext import get_catalog
+
+    app = get_app(str(ROOT / "testing.ini"))
+    catalog = get_catalog(app.registry)
+    catalog.inline = False
+    return app, catalog
+
+
+def build(n: int, batch: int):
+    import transaction
+
     from duban_archive.content_types.actions import add_feedback, create_item
     from duban_archive.content_types.bootstrap import add_demo_content
     from duban_archive.content_types.site_access import open_site
     from duban_archive.security.units import Unit
 
-    app = get_app(str(ROOT / "testing.ini"))
-    catalog = get_catalog(app.registry)
-    catalog.inline = False  # generate first, then measure the bulk rebuild
+    app, catalog = open_app()
     sentences = seed_sentences()
     rnd = random.Random(4)
     t0 = time.perf_counter()
@@ -107,18 +115,6 @@ def build(n: int, batch: int):
                 print(f"  {i + 1} items, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         transaction.commit()
     print(f"created {n} items in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    return app, catalog
-
-
-def reuse():
-    from pyramid.paster import get_app
-
-    from duban_archive.catalog.fulltext import get_catalog
-
-    app = get_app(str(ROOT / "testing.ini"))
-    catalog = get_catalog(app.registry)
-    catalog.inline = False
-    print("reusing the items generated before", file=sys.stderr)
     return app, catalog
 
 
@@ -205,7 +201,8 @@ def main() -> int:
         os.environ["DUBAN_VAR_DIR"] = str(data)
         marker = data / f"generated-{args.n}"
         if marker.exists():
-            app, catalog = reuse()
+            print("reusing the items generated before", file=sys.stderr)
+            app, catalog = open_app()
         else:
             app, catalog = build(args.n, args.batch)
             marker.touch()

@@ -112,37 +112,6 @@ def words(text: str, *, search: bool = False) -> Iterator[tuple[int, str, int, i
         pos += 1
 
 
-def index_positions(text: str) -> dict[str, list[int]]:
-    """What ``words(text, search=True)`` yields, as word -> positions.
-
-    The same cuts as :func:`words`, written out as one loop: this is the hot
-    path of a rebuild, and a generator step per word was a fifth of it.
-    ``tests/catalog/test_analysis.py`` holds the two to each other.
-    """
-    seg = _jieba()
-    has_word = seg.has_word
-    poses: dict[str, list[int]] = defaultdict(list)
-    pos = 0
-    for word, start, end in seg.tokenize(text, hmm=True):
-        if not word.isalnum():
-            for m in _ALNUM.finditer(word):
-                poses[m.group().lower()].append(pos)
-                pos += 1
-            continue
-        n = end - start
-        if n > 2 and _CJK.fullmatch(word):
-            poses[word].append(pos)
-            for i in range(n - 1):
-                poses[word[i:i + 2]].append(pos)
-            for i in range(n - 2) if n > 3 else ():
-                if has_word(word[i:i + 3]):
-                    poses[word[i:i + 3]].append(pos)
-        else:
-            poses[word.lower()].append(pos)
-        pos += 1
-    return poses
-
-
 class JiebaTokenizer(Tokenizer):
     """Whoosh tokenizer: jieba accurate-mode words with real positions (see module doc)."""
 
@@ -199,7 +168,10 @@ class WordPositions(Positions):
     @staticmethod
     def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
         """Each indexed word (sub-words included) with its positions, in order of appearance."""
-        return index_positions(normalize(value))
+        poses: dict[str, list[int]] = defaultdict(list)
+        for pos, word, _start, _end in words(normalize(value), search=True):
+            poses[word].append(pos)
+        return poses
 
     def word_values(self, value, analyzer, **kwargs):
         if not self.can_index(analyzer) or kwargs.get("mode") == "query":

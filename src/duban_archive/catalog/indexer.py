@@ -174,7 +174,7 @@ class Indexer:
 
     @staticmethod
     def _write_all(ix, documents: Iterator[dict[str, Any]], report: Callable[[int], None]) -> int:
-        writer = parallel._writer(ix, lock=True)
+        writer = open_writer(ix)
         n = 0
         try:
             for doc in documents:

@@ -21,16 +21,12 @@ import queue
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .postings import ArrayWriter, open_writer
+from .postings import open_writer
 
 #: documents per message to a worker
 BATCH = 200
 #: postings per segment a worker writes (~30 000 items of the benchmark)
 MAX_POSTINGS = 10_000_000
-
-
-def _writer(ix, *, lock: bool) -> ArrayWriter:
-    return open_writer(ix, _lk=lock)
 
 
 def _work(storage, indexname: str, jobs, results, max_postings: int) -> None:
@@ -41,14 +37,14 @@ def _work(storage, indexname: str, jobs, results, max_postings: int) -> None:
     """
     try:
         ix = storage.open_index(indexname)
-        writer = _writer(ix, lock=False)
+        writer = open_writer(ix, _lk=False)  # the parent holds the lock
         segments = []
         while (batch := jobs.get()) is not None:
             for doc in batch:
                 writer.add_document(**doc)
             if len(writer.pool) >= max_postings:
                 segments.append(writer._finalize_segment())
-                writer = _writer(ix, lock=False)
+                writer = open_writer(ix, _lk=False)
         # not _finish(): the temp directory is shared with the other workers
         segments.append(writer._finalize_segment())
         results.put(("ok", segments))
@@ -63,7 +59,7 @@ def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
     # a queue per worker, batches dealt round-robin: equal shares, one segment each
     jobs = [ctx.Queue(maxsize=4) for _ in range(procs)]
     results = ctx.Queue()
-    main = _writer(ix, lock=True)  # holds the index lock and commits the TOC
+    main = open_writer(ix)  # holds the index lock and commits the TOC
     cap = max_postings or MAX_POSTINGS
     workers = [ctx.Process(target=_work, args=(ix.storage, ix.indexname, jobs[i], results, cap), daemon=True)
                for i in range(procs)]

@@ -86,13 +86,11 @@ class PostingBuffer:
         self.doc = array("I")
         self.freq = array("I")
         self.pos = array("I")
-        self.fieldnames: set[str] = set()  # whoosh's pool API
 
     def _keys(self, fieldname: str) -> dict:
         keys = self.tids.get(fieldname)
         if keys is None:
             keys = self.tids[fieldname] = {}
-            self.fieldnames.add(fieldname)
         return keys
 
     def _term_id(self, fieldname: str, tbytes: bytes, *, positional: bool) -> int:
@@ -189,6 +187,7 @@ class PostingBuffer:
         freq_raw = np.frombuffer(self.freq, _U32)
         # positions: posting k of the appended order owns plen[k] entries starting at pstart[k]
         plen = freq_raw * positional[tid]
+        counts = np.bincount(tid, minlength=nterms).astype(_I64)
         del tid
         pstart = np.cumsum(plen, dtype=_I64) - plen
         pstart = pstart[order]
@@ -206,7 +205,6 @@ class PostingBuffer:
         del pstart
         docs = np.frombuffer(self.doc, _U32)[order]
         freqs = freq_raw[order]
-        counts = np.bincount(rank[np.frombuffer(self.tid, _U32)], minlength=nterms).astype(_I64)
         del order
         offsets = np.cumsum(counts) - counts
         # every term has at least one posting, so reduceat's segments are the terms
