@@ -8,15 +8,15 @@ what the application is made of.
 
 from __future__ import annotations
 
-from pyramid.config import Configurator
-
 from .settings import prepare_settings
 
 
 def main(global_config=None, **settings):
+    from pyramid.config import Configurator  # imported here: `duban-archive` filters its warnings first
+
     settings = prepare_settings(global_config or {}, settings)
     with Configurator(settings=settings) as config:
-        config.include("pyramid_retry")
+        config.include(".retry")
         config.include("pyramid_tm")
         config.include("pyramid_zodbconn")
         config.include("pyramid_chameleon")

@@ -11,13 +11,12 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 DEFAULTS = {
     "pyramid.default_locale_name": "zh_Hans",
     "tm.manager_hook": "pyramid_tm.explicit_manager",
     "tm.annotate_user": "false",
-    "retry.attempts": "3",
+    "retry.attempts": "5",
     "duban.max_upload_bytes": str(500 * 1024 * 1024),
     "duban.max_image_pixels": str(50_000_000),
     "duban.token_lifetime": str(8 * 3600),
@@ -25,6 +24,7 @@ DEFAULTS = {
     "duban.argon2_time_cost": "",
     "duban.argon2_memory_cost": "",
     "duban.run_workers": "false",
+    "duban.storage": "embedded",
 }
 
 
@@ -40,16 +40,19 @@ def var_dir(global_config: dict[str, Any], settings: dict[str, Any]) -> Path:
 
 def prepare_settings(global_config: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     settings = {**DEFAULTS, **settings}
+    # a command (``duban-archive …``) joins a running site; it never starts workers or a server
+    command = asbool(global_config.get("duban_command", "false"))
+    if command:
+        settings["duban.run_workers"] = "false"
     var = var_dir(global_config, settings)
     for sub in ("", "blobs", "index", "log", "cache"):
         (var / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(var / "blobs", 0o700)  # ZODB refuses world-readable blob dirs
     settings["duban.var_dir"] = str(var)
     if not settings.get("zodbconn.uri"):
-        settings["zodbconn.uri"] = (
-            f"file://{quote(str(var / 'Data.fs'))}?blobstorage_dir={quote(str(var / 'blobs'))}"
-            "&connection_cache_size=20000"
-        )
+        from .storage.config import database_uri
+
+        settings["zodbconn.uri"] = database_uri(settings, var, command)
     if not settings.get("duban.secret"):
         settings["duban.secret"] = _instance_secret(var)
     if settings["duban.argon2_time_cost"]:

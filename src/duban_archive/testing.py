@@ -136,6 +136,113 @@ def make_item(app):
     return factory
 
 
+class LiveServer:
+    """``pserve`` in its own process on a fresh demo site: the real server, for concurrency tests.
+
+    ``settings`` are written into ``[app:main]`` of a copy of ``testing.ini``;
+    ``storage="zeo"`` is the layout ``make run`` uses (a ZEO server on
+    ``var/zeo.sock`` that commands join).
+    """
+
+    def __init__(self, tmp_path: Path, storage: str = "zeo", workers: bool = True,
+                 settings: dict[str, str] | None = None, threads: int = 4) -> None:
+        import socket
+
+        self.tmp_path = tmp_path
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        self.var = tmp_path / "var"
+        lines = {"duban.storage": storage, "duban.run_workers": "true" if workers else "false",
+                 "duban.fulltext_poll": "0.5", **(settings or {})}
+        text = (project_root() / "testing.ini").read_text("utf-8")
+        for key in lines:  # drop the base file's value so ours is the only one
+            text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{key} ")) + "\n"
+        extra = "".join(f"{k} = {v}\n" for k, v in lines.items())
+        text = text.replace("[app:main]\n", "[app:main]\n" + extra, 1).replace("threads = 4", f"threads = {threads}")
+        self.ini = tmp_path / "server.ini"
+        self.ini.write_text(text, "utf-8")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DUBAN_VAR_DIR": str(self.var)}
+        self.proc = None
+        self.log_path = tmp_path / "pserve.log"
+
+    def cli(self, *args: str, timeout: float = 300):
+        """``duban-archive ARGS`` against this server's var dir (the ini is appended)."""
+        import subprocess
+        import sys
+
+        exe = Path(sys.executable).with_name("duban-archive")
+        return subprocess.run([str(exe), *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def start(self) -> LiveServer:
+        import subprocess
+        import sys
+        import time
+        import urllib.error
+        import urllib.request
+
+        if not (self.var / "Data.fs").exists():
+            done = self.cli("init", str(self.ini), "--demo")
+            assert done.returncode == 0, done.stderr
+        pserve = Path(sys.executable).with_name("pserve")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 — a file, not a pipe nobody drains
+        self.proc = subprocess.Popen([str(pserve), str(self.ini), f"http_port={self.port}"], env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 150  # a loaded CI box starts slowly
+        while True:
+            try:
+                urllib.request.urlopen(self.base + "/login", timeout=30).read()
+                return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError(self.log()) from None
+                time.sleep(0.2)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self._log.close()
+        self.proc = None
+
+    def token(self, username: str, password: str = DEMO_PASSWORD) -> str:
+        import json
+        import urllib.request
+
+        req = urllib.request.Request(self.base + "/api/v1/auth/token", method="POST",
+                                     data=json.dumps({"username": username, "password": password}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, timeout=60).read())["token"]
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """Factory: ``live_server(storage="zeo", workers=True, settings={...})`` -> a started LiveServer."""
+    servers: list[LiveServer] = []
+
+    def start(**kw) -> LiveServer:
+        server = LiveServer(tmp_path / f"s{len(servers)}", **kw)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 os.environ.setdefault("DUBAN_TESTING", "1")
 
 

@@ -33,8 +33,7 @@ def zeo(tmp_path):
     data.mkdir()
     conf = data / "zeo.conf"
     conf.write_text(f"<zeo>\n  address 127.0.0.1:{port}\n</zeo>\n"
-                    f"<blobstorage 1>\n  blob-dir {data / 'blobs'}\n"
-                    f"  <filestorage>\n    path {data / 'Data.fs'}\n  </filestorage>\n</blobstorage>\n")
+                    f"<filestorage 1>\n  path {data / 'Data.fs'}\n  blob-dir {data / 'blobs'}\n</filestorage>\n")
     runzeo = Path(sys.executable).with_name("runzeo")
     log = (data / "zeo.log").open("wb")  # a file, not a pipe nobody drains
     proc = subprocess.Popen([str(runzeo), "-C", str(conf)], stdout=log, stderr=log)

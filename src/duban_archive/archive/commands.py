@@ -1,37 +1,44 @@
-"""``duban-archive fixity INI``: re-verify archived blobs (cron-safe, read-only but the audit log)."""
+"""``duban-archive fixity INI``: re-verify every stored blob (cron-safe, read-only but the audit log).
+
+Exit 0 when every file is present and matches its digest, 1 when anything is
+missing or differs (or the audit entries could not be committed).  A bad blob
+is a line of output, never a traceback.
+"""
 
 from __future__ import annotations
 
 import sys
 
-import transaction
-
 
 def register(sub) -> None:
-    p = sub.add_parser("fixity", help="固定性校验：重算所有归档包、档案 PDF 和已归档附件的摘要，"
-                                        "发现不符即报告并记入审计日志")
+    p = sub.add_parser("fixity", help="固定性校验：重算所有附件、归档包和档案 PDF 的摘要，"
+                                        "发现缺失或不一致即报告并记入审计日志")
     p.add_argument("ini")
     p.set_defaults(func=cmd_fixity)
 
 
 def cmd_fixity(args) -> int:
-    from ..content_types.site_access import open_site
     from ..scripts.env import load_registry
-    from .fixity import verify
+    from .fixity import MISSING, run_fixity
 
     registry = load_registry(args.ini)
     try:
-        with open_site(registry) as site:
-            report = verify(site)
-            transaction.commit()
+        report = run_fixity(registry)
     finally:
         for db in registry._zodb_databases.values():
             db.close()
-    print(f"已校验 {report.checked} 个文件，共 {report.bytes} 字节")
+    print(f"固定性校验：已校验 {report.checked} 个文件，共 {report.bytes} 字节；"
+          f"缺失 {report.missing} 个，不一致 {report.mismatched} 个")
+    for f in report.findings:
+        if f.kind == MISSING:
+            print(f"缺失：{f.item} {f.what}：{f.actual}（应有摘要 {f.expected or '无'}）", file=sys.stderr)
+        else:
+            print(f"不一致：{f.item} {f.what}：应为 {f.expected}，实为 {f.actual}", file=sys.stderr)
+    if not report.audited:
+        print("警告：审计日志多次写入冲突，本次结果未能记入审计日志，请稍后重新执行", file=sys.stderr)
     if report.ok:
-        print("全部一致")
-        return 0
-    for m in report.mismatches:
-        print(f"不一致：{m['item']} {m['what']}：应为 {m['expected']}，实为 {m['actual']}", file=sys.stderr)
-    print(f"发现 {len(report.mismatches)} 处不一致，已记入审计日志", file=sys.stderr)
+        print("全部一致" + ("，已记入审计日志" if report.audited else ""))
+        return 0 if report.audited else 1
+    print(f"发现 {len(report.findings)} 处问题（缺失 {report.missing}，不一致 {report.mismatched}）"
+          + ("，已记入审计日志" if report.audited else ""), file=sys.stderr)
     return 1

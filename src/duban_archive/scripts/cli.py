@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
+
+# setuptools' notice about pyramid's use of pkg_resources is for developers, not for an office's admin
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 COMMAND_MODULES = [
     "duban_archive.scripts.site_commands",
@@ -47,6 +51,28 @@ def main(argv: list[str] | None = None) -> int:
     except LookupError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 — a storage that cannot be opened: one line, never a traceback
+        message = storage_refusal(exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 3
+
+
+def storage_refusal(exc: BaseException) -> str | None:
+    """The one-line answer for a database this command cannot open, or None."""
+    from zc.lockfile import LockError
+
+    from ..storage.zeo import StorageBusy
+
+    if isinstance(exc, StorageBusy):
+        return f"错误：{exc}"
+    if isinstance(exc, LockError):
+        return ("错误：数据库正被另一个进程独占使用（站点以 duban.storage = embedded 运行）。"
+                "请在 ini 中设置 duban.storage = zeo 并重启站点，或先停止站点再执行此命令。 / "
+                "The database is locked by another process: run the site with duban.storage = zeo, "
+                "or stop it first.")
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

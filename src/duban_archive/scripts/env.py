@@ -12,5 +12,5 @@ def load_registry(ini: str):
     if not os.path.exists(ini):
         raise LookupError(f"找不到配置文件 {ini}")
     setup_logging(ini)
-    app = get_app(ini)
+    app = get_app(ini, options={"duban_command": "true"})
     return app.registry
