@@ -30,6 +30,7 @@ def main(global_config=None, **settings):
         config.include(".notifications")
         config.include(".scoring")
         config.include(".reports")
+        config.include(".storage.schedule")
         config.include(".views")
         from .content_types.site_access import root_factory
 

@@ -14,16 +14,26 @@ def register(sub) -> None:
     p = sub.add_parser("fixity", help="固定性校验：重算所有附件、归档包和档案 PDF 的摘要，"
                                         "发现缺失或不一致即报告并记入审计日志")
     p.add_argument("ini")
+    p.add_argument("--wait", type=float, default=600.0,
+                   help="另一个维护任务（压缩、备份）正在运行时最多等待的秒数（默认 600）")
     p.set_defaults(func=cmd_fixity)
 
 
 def cmd_fixity(args) -> int:
+    from pathlib import Path
+
     from ..scripts.env import load_registry
+    from ..storage.maintenance import MaintenanceBusy, maintenance_lock
     from .fixity import MISSING, run_fixity
 
     registry = load_registry(args.ini)
     try:
-        report = run_fixity(registry)
+        # never beside a pack, which moves blob files away mid-check
+        with maintenance_lock(Path(registry.settings["duban.var_dir"]), wait=args.wait):
+            report = run_fixity(registry)
+    except MaintenanceBusy as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
     finally:
         for db in registry._zodb_databases.values():
             db.close()
