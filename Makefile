@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
-	chromium graphviz tesseract-ocr tesseract-ocr-chi-sim
+	chromium graphviz tesseract-ocr tesseract-ocr-chi-sim postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test system venv assets lint bench clean

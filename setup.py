@@ -49,6 +49,15 @@ tests_require = [
     "wheel>=0.43,<1",  # tests/scripts/test_packaging.py builds a wheel without build isolation
 ]
 
+# several web processes (and machines) on one PostgreSQL database: storage/relstorage.py.
+# psycopg2-binary, not RelStorage's own `postgresql` extra: that one pulls psycopg2, which
+# compiles against libpq-dev; the binary wheel carries its libpq.
+relstorage_require = [
+    "RelStorage>=4.3,<5",
+    "psycopg2-binary>=2.9.9,<3",
+]
+tests_require += relstorage_require  # tests/storage/test_relstorage.py runs a real PostgreSQL
+
 setup(
     name="duban_archive",
     version="0.1.0",
@@ -75,7 +84,7 @@ setup(
     },
     zip_safe=False,
     install_requires=requires,
-    extras_require={"test": tests_require},
+    extras_require={"test": tests_require, "relstorage": relstorage_require},
     entry_points={
         "paste.app_factory": ["main = duban_archive:main"],
         "paste.server_runner": ["main = duban_archive.scripts.serve:serve_paste"],

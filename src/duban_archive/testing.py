@@ -166,6 +166,7 @@ class LiveServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DUBAN_VAR_DIR": str(self.var)}
         self.proc = None
+        self.initialised = False  # `init --demo` ran (or Data.fs already existed)
         self.log_path = tmp_path / "pserve.log"
 
     def cli(self, *args: str, timeout: float = 300):
@@ -183,9 +184,10 @@ class LiveServer:
         import urllib.error
         import urllib.request
 
-        if not (self.var / "Data.fs").exists():
+        if not self.initialised and not (self.var / "Data.fs").exists():  # RelStorage has no Data.fs
             done = self.cli("init", str(self.ini), "--demo")
             assert done.returncode == 0, done.stderr
+        self.initialised = True
         pserve = Path(sys.executable).with_name("pserve")
         self._log = open(self.log_path, "ab")  # noqa: SIM115 — a file, not a pipe nobody drains
         self.proc = subprocess.Popen([str(pserve), str(self.ini), f"http_port={self.port}"], env=self.env,

@@ -51,6 +51,17 @@ def _var_of(ini: str) -> Path:
     return var_dir(settings.global_conf, settings)
 
 
+def _explicit_database(ini: str) -> str | None:
+    """The ini's own ``zodbconn.uri`` (RelStorage or another server), which these commands do not copy."""
+    from pyramid.paster import get_appsettings
+
+    return get_appsettings(ini).get("zodbconn.uri") or None
+
+
+NOT_FILESTORAGE = ("此站点的数据库不在数据目录中（zodbconn.uri = {uri}）：backup / restore 只处理 Data.fs 和附件目录；"
+                   "PostgreSQL（RelStorage）请用 pg_dump / pg_restore 备份和恢复，见 production.ini")
+
+
 def _refuse(message: str) -> int:
     print(f"错误：{message}", file=sys.stderr)
     return 1
@@ -86,6 +97,8 @@ def cmd_backup(args) -> int:
 
     if not os.path.exists(args.ini):
         return _refuse(f"找不到配置文件 {args.ini}")
+    if uri := _explicit_database(args.ini):
+        return _refuse(NOT_FILESTORAGE.format(uri=uri))
     var = _var_of(args.ini)
     try:
         m = backup(var, Path(args.dest), wait=args.wait)
@@ -104,6 +117,8 @@ def cmd_restore(args) -> int:
 
     if not os.path.exists(args.ini):
         return _refuse(f"找不到配置文件 {args.ini}")
+    if uri := _explicit_database(args.ini):
+        return _refuse(NOT_FILESTORAGE.format(uri=uri))
     var = _var_of(args.ini)
     try:
         r = restore(Path(args.src), var, force=args.force)
