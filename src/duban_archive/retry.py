@@ -74,8 +74,14 @@ def conflict_response(environ) -> Response:
 
 
 def execution_policy(attempts: int):
-    """pyramid_retry's policy, with a 409 instead of a raised conflict after the last attempt."""
-    retrying = RetryableExecutionPolicy(attempts)
+    """pyramid_retry's policy, with a 409 instead of a raised conflict after the last attempt.
+
+    A body that ``views.limits`` will refuse unread gets a single attempt, so
+    pyramid_retry does not spool a copy of it first.
+    """
+    from .views.limits import retry_attempts
+
+    retrying = RetryableExecutionPolicy(attempts, activate_hook=retry_attempts)
 
     def policy(environ, router):
         try:

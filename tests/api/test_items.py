@@ -251,3 +251,16 @@ def test_anonymous_instruction_is_401(testapp, make_item):
     res = testapp.post_json(f"/api/v1/items/{item_id}/instructions", {"text": "x"},
                             headers={"Authorization": "Bearer bogus"}, status=401)
     assert res.json["error"] == "unauthorized"
+
+
+def test_deeply_nested_json_and_a_non_string_item_are_400_not_500(testapp):
+    from duban_archive.testing import api as api_client
+
+    supervisor = api_client(testapp, "supervisor")
+    nested = "[" * 100_000 + "]" * 100_000
+    res = testapp.post("/api/v1/boards/zdgz/items", nested, headers={**supervisor.headers,
+                       "Content-Type": "application/json"}, status=400)
+    assert "嵌套" in res.json["message"]
+    res = supervisor.post("/api/v1/scores/adjustments", {"unit": "zjj", "kind": "praise", "points": 1,
+                                                          "item": {"$ne": ""}}, status=400)
+    assert res.json["fields"]["item"] == "事项编号应为字符串"

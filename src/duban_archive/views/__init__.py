@@ -20,7 +20,8 @@ def includeme(config) -> None:
     config.include(".api")
     configure_deform()
     config.add_subscriber(renderer_globals, BeforeRender)
-    config.add_tween("duban_archive.views.limits.body_limit_tween_factory")
+    # inside the transaction (error pages read the site), before any view parses the body
+    config.add_tween("duban_archive.views.limits.body_limit_tween_factory", under="pyramid_tm.tm_tween_factory")
     from .layout import add_nav
 
     add_nav("用户管理", "/@@users", "manage", order=90)

@@ -1,35 +1,107 @@
-"""Refuse oversized HTML form posts by Content-Length, before the form is parsed.
+"""Refuse unwanted request bodies before anything reads them.
 
-Pyramid's CSRF check parses ``request.POST`` before any view runs, so the
-limit applies earlier, in a tween: the body is never parsed into a form nor
-copied into a blob.  (pyramid_retry has already spooled the body to a temp
-file by then, and waitress buffers it before calling the app: cap
-``max_request_body_size`` in the server section to stop it at the socket.)
-The JSON API (``/api/``) answers its own 413.
+Two refusals are decided from the headers alone:
+
+* a body larger than the upload limit (``duban.max_upload_bytes`` plus room
+  for the multipart envelope) — 413;
+* a body sent without credentials (no session user, no validly signed bearer
+  token) to anything but the two login endpoints — 401 for the API, the
+  login-required page for the UI; and more than :data:`ANONYMOUS_BODY` bytes
+  to a login endpoint — 413.
+
+Reading happens early in two places, so both consult :func:`early_refusal`:
+pyramid_retry spools the body for retries before any tween runs (our
+execution policy, ``retry.py``, then asks for a single attempt, which skips
+the spooling), and Pyramid's CSRF check parses the form before the view.
+The tween here answers before either.  waitress itself buffers a body up to
+its ``max_request_body_size`` before calling the app; the server runner
+(``scripts/serve.py``) derives that from the same upload limit, so a larger
+body is cut at the socket.
 """
 
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPRequestEntityTooLarge
+from pyramid.httpexceptions import HTTPForbidden, HTTPRequestEntityTooLarge
 
 #: room for the multipart envelope and the small fields around the file
 FORM_OVERHEAD = 1 << 20
+#: a login form or token request never needs more
+ANONYMOUS_BODY = 64 * 1024
+#: where a body without credentials is expected
+LOGIN_PATHS = frozenset({"/login", "/api/v1/auth/token"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def body_limit(settings) -> int:
+    """The largest request body the app accepts: the upload limit plus the envelope."""
+    return int(settings.get("duban.max_upload_bytes") or 500 * 1024 * 1024) + FORM_OVERHEAD
+
+
+def _has_credentials(request) -> bool:
+    """Credentials as the headers show them, without the database or the body."""
+    from ..security.policy import bearer_token
+    from ..security.tokens import read_token
+
+    token = bearer_token(request)
+    if token is not None:
+        return read_token(request.registry.settings["duban.secret"], token) is not None
+    try:
+        return bool(request.session.get("user"))
+    except Exception:  # noqa: BLE001 — an unreadable cookie is no credential
+        return False
+
+
+def _has_body(request) -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def early_refusal(request) -> int | None:
+    """413 or 401 when the body must not be read at all, else None."""
+    if request.method in SAFE_METHODS or not _has_body(request):
+        return None
+    length = request.content_length or 0
+    if length > body_limit(request.registry.settings):
+        return 413
+    if _has_credentials(request):
+        return None
+    if request.path_info in LOGIN_PATHS:
+        return 413 if length > ANONYMOUS_BODY else None
+    return 401
+
+
+def retry_attempts(request) -> int | None:
+    """pyramid_retry's ``activate_hook``: one attempt (no spooled copy) for a refused body."""
+    return 1 if early_refusal(request) else None
+
+
+def _refuse(request, status: int):
+    from .attachments import too_large_message
+
+    if request.path_info.startswith("/api/"):
+        from .api.errors import ApiError
+
+        if status == 413:
+            message = too_large_message(request)
+            exc = ApiError(413, message, {"file": message})
+        else:
+            exc = ApiError(401, "未登录或令牌无效/已过期：请先登录再提交")
+    elif status == 413:
+        exc = HTTPRequestEntityTooLarge(too_large_message(request))
+    else:
+        exc = HTTPForbidden()
+    try:
+        return request.invoke_exception_view((type(exc), exc, None))
+    except Exception:  # noqa: BLE001 — no error view: the bare status still says why
+        from pyramid.response import Response
+
+        return Response(str(exc), status=status, content_type="text/plain", charset="utf-8")
 
 
 def body_limit_tween_factory(handler, registry):
-    settings = registry.settings
-
     def body_limit_tween(request):
-        limit = int(settings.get("duban.max_upload_bytes", 500 * 1024 * 1024)) + FORM_OVERHEAD
-        length = request.content_length
-        if length and length > limit and not request.path_info.startswith("/api/"):
-            from .attachments import too_large_message
-
-            exc = HTTPRequestEntityTooLarge(too_large_message(request))
-            try:
-                return request.invoke_exception_view((type(exc), exc, None))
-            except Exception:  # noqa: BLE001 — no page template: the bare 413 still says why
-                return exc
+        status = early_refusal(request)
+        if status is not None:
+            return _refuse(request, status)
         return handler(request)
 
     return body_limit_tween

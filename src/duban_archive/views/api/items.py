@@ -18,7 +18,7 @@ from ...validation import ValidationFailed, validate
 from .errors import ApiError
 from .openapi import document
 from .serialize import item_json, record_json
-from .util import get_item, identity, int_param, json_body, principals, require
+from .util import get_item, identity, int_param, json_body, json_value, principals, require
 
 ITEM = {"type": "object", "description": "事项（字段随事项类型而定，见 GET /api/v1/items/{id}）",
         "properties": {"not_ocred": {"type": "array", "items": {"type": "string"},
@@ -55,7 +55,7 @@ def create_view(request):
     if board is None:
         raise ApiError(404, f"版块“{request.matchdict['board']}”不存在")
     require(request, "add_item", board)
-    data = _json_any(request)
+    data = json_value(request)
     typedef = request.registry.duban_types[board.item_type]
     schema = typedef.schema("add", site=site, request=request)
     if isinstance(data, dict):
@@ -82,13 +82,6 @@ def create_view(request):
 def _created(request, item) -> dict[str, Any]:
     return {"id": item.item_id, "number": item.number, "state": item.state,
             "url": request.route_url("api.item", id=item.item_id)}
-
-
-def _json_any(request) -> Any:
-    try:
-        return request.json_body if request.body else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "请求体不是有效的 JSON（UTF-8）", {"_": "请求体不是有效的 JSON"}) from exc
 
 
 document("api.board.items", "GET", "版块内事项列表（同 GET /api/v1/items?board=）", response={

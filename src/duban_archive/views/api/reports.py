@@ -195,7 +195,9 @@ def add_adjustment(site, registry, data: dict, me: str) -> str:
     if not isinstance(note, str) or len(note) > 500:
         fields["note"] = "说明不能超过 500 个字符"
     item_id = data.get("item") or ""
-    if item_id and site.get_item(item_id) is None:
+    if not isinstance(item_id, str):
+        fields["item"], item_id = "事项编号应为字符串", ""
+    elif item_id and site.get_item(item_id) is None:
         fields["item"] = "事项不存在"
     if fields:
         raise ApiError(400, "填写内容有误", fields)

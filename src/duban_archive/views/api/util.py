@@ -13,14 +13,21 @@ from ...security.policy import request_principals as principals  # noqa: F401 (r
 from .errors import ApiError
 
 
-def json_body(request) -> dict[str, Any]:
-    """The request's JSON object, or a 400 naming what is wrong with it."""
+def json_value(request) -> Any:
+    """The request's JSON value (``{}`` for an empty body), or a 400 naming what is wrong with it."""
     if not request.body:
         return {}
     try:
-        data = request.json_body
+        return request.json_body
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "请求体不是有效的 JSON（UTF-8）", {"_": "请求体不是有效的 JSON"}) from exc
+    except RecursionError:  # thousands of nested brackets: refused, not a 500
+        raise ApiError(400, "请求体嵌套层次过深", {"_": "请求体嵌套层次过深"}) from None
+
+
+def json_body(request) -> dict[str, Any]:
+    """The request's JSON object, or a 400 naming what is wrong with it."""
+    data = json_value(request)
     if not isinstance(data, dict):
         raise ApiError(400, "请求体应为 JSON 对象", {"_": "请求体应为 JSON 对象"})
     return data
