@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
+APT_PACKAGES := fonts-noto-cjk fonts-symbola libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
 	chromium graphviz tesseract-ocr tesseract-ocr-chi-sim postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

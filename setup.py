@@ -43,6 +43,10 @@ tests_require = [
     "pytest-xdist>=3.5,<4",
     "WebTest>=3.0,<4",
     "hypothesis>=6.100,<7",
+    # tests/api/test_schemathesis.py: the app against its own OpenAPI description (WSGI, no server);
+    # 4.32 is what it was written against (Config, openapi.from_wsgi, APIOperation.as_strategy)
+    "schemathesis>=4.32,<5",
+    "openapi-spec-validator>=0.7.1,<0.10",  # tests/api/test_openapi.py: the description is valid OpenAPI 3.0
     "aiosmtpd>=1.4,<2",
     "playwright>=1.45,<2",
     "ruff>=0.6",

@@ -42,7 +42,10 @@ def normalize(tag: str | None) -> str | None:
 
 
 def locale_negotiator(request) -> str:
-    chosen = normalize(request.params.get("_LOCALE_")) if request.method == "GET" else None
+    try:
+        chosen = normalize(request.GET.get("_LOCALE_")) if request.method == "GET" else None
+    except UnicodeDecodeError:  # a query string that is not UTF-8 gets its 400 page in the default language
+        chosen = None
     if chosen is None:
         chosen = normalize(request.cookies.get("_LOCALE_"))
     # The browser's Accept-Language is not consulted: an office PC with an

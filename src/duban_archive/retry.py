@@ -70,7 +70,9 @@ def conflict_response(environ) -> Response:
         response = Response(body=page.encode("utf-8"), status=409, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Retry-After"] = "1"
-    return response
+    from .views.headers import secure
+
+    return secure(response)
 
 
 def execution_policy(attempts: int):

@@ -19,6 +19,10 @@ DEFAULTS = {
     "retry.attempts": "5",
     "duban.max_upload_bytes": str(500 * 1024 * 1024),
     "duban.max_image_pixels": str(50_000_000),
+    # Office / OFD (zip) files: bytes inflated for their text, compression ratio, members (content_types/attachment.py)
+    "duban.max_extract_bytes": str(50 * 1024 * 1024),
+    "duban.max_zip_ratio": "200",
+    "duban.max_zip_members": "10000",
     "duban.token_lifetime": str(8 * 3600),
     "duban.auto_init": "false",
     "duban.argon2_time_cost": "",
@@ -45,8 +49,10 @@ def prepare_settings(global_config: dict[str, Any], settings: dict[str, Any]) ->
     if command:
         settings["duban.run_workers"] = "false"
     var = var_dir(global_config, settings)
-    for sub in ("", "blobs", "index", "log", "cache"):
-        (var / sub).mkdir(parents=True, exist_ok=True)
+    from .vardir import prepare
+
+    # umask 077, sub-directories (one clear line when var/ is not writable), no group/other access
+    prepare(var, ("blobs", "index", "log", "cache"))
     os.chmod(var / "blobs", 0o700)  # ZODB refuses world-readable blob dirs
     settings["duban.var_dir"] = str(var)
     if not settings.get("zodbconn.uri"):

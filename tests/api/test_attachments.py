@@ -176,3 +176,18 @@ def test_download_needs_view_permission(testapp, app, in_progress, make_item):
     api(testapp, "unit_head2").get(meta["url"])  # assisting unit may view
     testapp.get(meta["url"], status=401)
     api(testapp, "supervisor").get("/api/v1/attachments/nope-a1/content", status=404)
+
+
+def test_zip_bomb_is_413_in_chinese_and_nothing_is_kept(testapp, app, in_progress, var_dir):
+    """A .docx of 150 KB inflating to 30 MB (issue 12.3): refused from its zip directory, before indexing."""
+    from ..catalog.test_extract_limits import PARA, Streamed, docx
+
+    bomb = docx(Streamed(PARA, 30 * 1024 * 1024 // len(PARA)))
+    handler = api(testapp, "handler")
+    before, files = snapshot(app, in_progress), blob_files(var_dir)
+    res = upload(handler, in_progress, bomb, filename="整改报告.docx", kind="other", status=413)
+    assert res.json["error"] == "too_large"
+    assert "压缩炸弹" in res.json["fields"]["file"] and "压缩比异常" in res.json["fields"]["file"]
+    assert snapshot(app, in_progress) == before
+    assert blob_files(var_dir) == files
+    upload(handler, in_progress, docx(PARA), filename="整改报告.docx", kind="other", status=201)

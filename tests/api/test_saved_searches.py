@@ -111,7 +111,7 @@ def test_at_most_so_many_per_user(app, testapp):
 
 def test_auth_and_csrf_like_the_rest_of_the_api(testapp):
     testapp.get(URL, status=401)
-    testapp.post_json(URL, {"name": "x", "q": "y"}, status=403)  # no token, no session: CSRF refuses first
+    testapp.post_json(URL, {"name": "x", "q": "y"}, status=401)  # no token, no session: refused before the body is read
     # a browser session must send the CSRF token, as every other unsafe API call
     login(testapp, "supervisor")
     refused = testapp.post_json(URL, {"name": "会话检索", "q": "河长制"}, status=403).json

@@ -6,9 +6,10 @@ import hashlib
 import io
 import os
 
+import pytest
 from gmssl import func, sm3
 
-from duban_archive.content_types.attachment import _GmsslSM3, safe_filename, sniff
+from duban_archive.content_types.attachment import UploadRefused, _GmsslSM3, safe_filename, safe_title, sniff
 
 
 def test_pure_python_sm3_fallback_streams_and_agrees_with_gmssl():
@@ -40,3 +41,21 @@ def test_sniffing_trusts_bytes_not_names():
 def test_safe_filename_keeps_chinese_and_drops_paths():
     assert safe_filename("../../现场照片 1.JPG") == "现场照片 1.JPG"
     assert safe_filename("") == "附件"
+
+
+def test_safe_filename_cleans_what_the_text_policy_refuses():
+    """Names are cleaned, never refused (issue 12): controls, lone surrogates, bidi tricks out; NFC."""
+    assert safe_filename("现场\x07照片\x1b[0m\ud83d.jpg") == "现场照片[0m.jpg"
+    assert safe_filename("report\u202egpj.exe") == "reportgpj.exe"  # no right-to-left disguise
+    assert safe_filename("两行\n名字.png") == "两行名字.png"
+    assert safe_filename("Cafe\u0301.pdf") == "Caf\u00e9.pdf"
+    assert safe_filename("点赞👍 吉𠮷.jpg") == "点赞👍 吉𠮷.jpg"  # a dossier font draws them
+    assert safe_filename("辛苦🥰.jpg") == "辛苦_.jpg"  # none does: the dossier's attachment list stays printable
+    assert safe_filename("\x07\ud83d") == "附件"
+
+
+def test_attachment_title_follows_the_policy():
+    assert safe_title("  Cafe\u0301 现场👍 ") == "Caf\u00e9 现场👍"
+    with pytest.raises(UploadRefused) as info:
+        safe_title("现场\x07")
+    assert info.value.status == 400 and info.value.message == "附件标题含有不允许的控制字符（U+0007），请删除后重新提交"

@@ -81,3 +81,45 @@ def test_unknown_header_is_refused_before_any_row(app):
         with pytest.raises(LedgerImportError) as err:
             import_ledger(site, app.registry, data, "rcgl", "supervisor")
     assert err.value.errors == ["第 1 行：无法识别的列名「备注栏」"]
+
+
+def test_import_refuses_control_characters_and_text_no_font_draws_and_normalises(app):
+    """The text policy (issue 12) holds for ledger cells as for forms: every failure listed, nothing imported."""
+    data = _xlsx([
+        HEADER,
+        ["老旧小区\x9b改造", "区政府常务会议", "完成 3 个小区\n分两批", "按月报送", "市住建局", "",
+         date(2026, 6, 30), ""],
+        ["道路维修", "领导批示🥰", "修复 2 条道路", "按周报送", "jtj", "", date(2026, 7, 15), "李\x85副市长"],
+    ])
+    with open_site(app.registry) as site:
+        with pytest.raises(LedgerImportError) as err:
+            import_ledger(site, app.registry, data, "rcgl", "supervisor")
+        transaction.abort()
+    assert err.value.errors == [
+        "第 2 行「标题」：含有不允许的控制字符（U+009B），请删除后重新提交",
+        "第 3 行「任务来源」：以下字符没有可用字体，无法打印归档：“🥰”(U+1F970)，请删除或改用文字说明后重新提交",
+        "第 3 行「牵头领导」：含有不允许的控制字符（U+0085），请删除后重新提交",
+    ]
+    with open_site(app.registry) as site:
+        assert len(site.item_index) == 0
+    data = _xlsx([HEADER, ["Cafe\u0301 改造👍\n（一期）", "来源", "内容\n第二行", "要求", "市住建局", "",
+                           date(2026, 6, 30), "吉𠮷"]])
+    with open_site(app.registry) as site:
+        (item_id,) = import_ledger(site, app.registry, data, "rcgl", "supervisor").created
+        item = site.get_item(item_id)
+        # NFC; a title wrapped in its cell (Alt+Enter) becomes one line, a multi-line field keeps its lines
+        assert item.title == "Caf\u00e9 改造👍 （一期）" and item.content == "内容\n第二行" and item.leader == "吉𠮷"
+        transaction.abort()
+
+
+def test_export_never_fails_on_text_stored_before_the_policy(app, make_item):
+    item_id = make_item(board="rcgl")
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        item.title = "铃声\x07标题\ud83d"  # written directly, as before issue 12
+        item.content = "一\x1b[31m\t二\n三"
+        blob = export_ledger(site, app.registry, [item])
+        transaction.abort()
+    ws = load_workbook(io.BytesIO(blob)).active
+    row = dict(zip(*ws.iter_rows(values_only=True), strict=True))
+    assert row["标题"] == "铃声标题" and row["督办内容"] == "一[31m\t二\n三"

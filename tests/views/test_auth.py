@@ -1,8 +1,31 @@
-"""Login, logout, throttling, CSRF and the 403/404 pages."""
+"""Login, logout (server-side), throttling, failed-login audit, CSRF and the 403/404 pages."""
 
 from __future__ import annotations
 
+import pytest
+
 from duban_archive.testing import login
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """The throttle's clock, moved by hand: waits pass without sleeping."""
+    from duban_archive.security import throttle
+
+    clock = FakeClock()
+    monkeypatch.setattr(throttle, "clock", clock)
+    return clock
 
 
 def test_anonymous_is_sent_to_login_and_back(testapp):
@@ -28,16 +51,45 @@ def test_login_refuses_bad_password_in_chinese_and_keeps_username(testapp):
     testapp.get("/", status=303)  # still logged out
 
 
-def test_login_throttled_after_five_failures(testapp):
-    for _ in range(5):
-        form = testapp.get("/login").forms["login-form"]
-        form["username"], form["password"] = "handler", "nope-nope"
-        form.submit()
+def _submit_login(testapp, username, password, status=None, client="127.0.0.1"):
     form = testapp.get("/login").forms["login-form"]
-    form["username"], form["password"] = "handler", "duban-demo"  # right password, still locked
-    res = form.submit()
-    assert "登录失败次数过多" in res.text
-    testapp.get("/", status=303)
+    form["username"], form["password"] = username, password
+    return form.submit(status=status, extra_environ={"REMOTE_ADDR": client})
+
+
+def test_login_is_delayed_progressively_never_locked(testapp, fake_clock):
+    for _ in range(3):  # three free failures
+        assert "用户名或密码错误" in _submit_login(testapp, "handler", "nope-nope").text
+    res = _submit_login(testapp, "handler", "duban-demo", status=429)  # right password, but too soon
+    assert "登录尝试过于频繁" in res.text and "2 秒后再试" in res.text
+    assert res.headers["Retry-After"] == "2"
+    testapp.get("/", status=303)  # not logged in
+    fake_clock.advance(2)
+    res = _submit_login(testapp, "handler", "duban-demo", status=303)  # after the short wait: in
+    testapp.get("/", status=200)
+
+
+def test_failed_form_login_is_audit_logged_with_username_and_client(testapp, site):
+    _submit_login(testapp, "handler", "wrong-password", client="10.1.2.3")
+    _submit_login(testapp, "no-such-user", "wrong-password", client="10.1.2.4")
+    site._p_jar.sync()
+    failed = [e for e in site["audit"].entries.values() if e["action"] == "login_failed"]
+    assert [(e["actor"], e["client"], e["via"]) for e in failed] == [
+        ("handler", "10.1.2.3", "form"), ("no-such-user", "10.1.2.4", "form")]
+
+
+def test_session_cookie_replayed_after_logout_is_anonymous(app, testapp):
+    from webtest import TestApp
+
+    other = TestApp(app, extra_environ={"HTTP_HOST": "127.0.0.1:6543", "REMOTE_ADDR": "10.0.0.9"})
+    login(other, "handler")  # the same user on another device
+    page = login(testapp, "handler")
+    cookie = testapp.cookies["duban_session"]
+    page.forms["logout-form"].submit(status=303)
+    testapp.set_cookie("duban_session", cookie)  # an attacker replays the old cookie
+    assert testapp.get("/", status=303).location.endswith("/login?came_from=/")
+    assert testapp.get("/api/v1/me", status=401).json["error"] == "unauthorized"
+    other.get("/", status=200)  # the other device is still logged in
 
 
 def test_offsite_came_from_is_ignored(testapp):

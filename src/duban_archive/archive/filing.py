@@ -4,17 +4,37 @@ The order inside :func:`file_item` is deliberate: the 件号 is drawn, the
 dossier rendered and the package bagged and checked *before* anything on the
 item changes; only when every check passed does the ``file`` transition fire
 and the item freeze.  Any refusal raises :class:`FilingRefused` and the
-caller aborts the transaction, so the counter is not consumed either.
+caller aborts the transaction.
+
+The 件号 is drawn by :func:`reserve_piece` in a short transaction of its own
+(a connection of the same database with its own transaction manager, retried
+on conflicts), not in the filing transaction: that one renders the dossier
+for most of a second, and a counter held that long made concurrent filings
+conflict and re-render.  The draw is recorded as a reservation (item id ->
+series, 件号), so a retried request, or a later attempt after a failure, gets
+the same number again; a refusal hands the number back when it is still the
+last one drawn (:func:`release_piece`).  N items filed at once get exactly
+the N next numbers.  The filing transaction never writes what the draw
+writes, and the number is passed to it as a value (its snapshot may predate
+the draw).  Uniqueness does not rest on the reservations alone: a 档号
+already in ``by_code`` is never handed out, and two filings inserting the
+same 档号 conflict.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import colander
+import transaction
 from BTrees.OOBTree import OOBTree
+from ZODB.POSException import ConflictError, POSKeyError
 
 from ..audit.log import record
 from ..timeutil import now, today
@@ -33,6 +53,12 @@ CORRECTABLE = ("title", "source", "content", "requirement", "standard", "leader"
 #: 定期 retentions in years; 永久 (Y) is never destroyed
 RETENTION_YEARS = {"D30": 30, "D10": 10}
 REASON_MAX = 500
+#: attempts of the short 件号 transaction before the conflict goes to the request's own retry
+DRAW_ATTEMPTS = 8
+#: first back-off ceiling between those attempts, in seconds (doubles per attempt)
+DRAW_BACKOFF = 0.005
+
+log = logging.getLogger(__name__)
 
 
 class FilingRefused(Exception):
@@ -48,7 +74,12 @@ class FilingRefused(Exception):
 # -- the queue ---------------------------------------------------------------
 
 def pending(site) -> OOBTree:
-    """item id -> time it joined the 待归档 queue; on first use, filled from items already closed."""
+    """item id -> time it joined the 待归档 queue; on first use, filled from items already closed.
+
+    Filing does not delete its item here (deletions from one bucket by concurrent filings
+    conflict); the next 件号 draw prunes the items filed meanwhile, and :func:`queue` skips
+    filed items anyway.
+    """
     root = archive_root(site)
     q = getattr(root, "pending", None)
     if q is None:
@@ -136,16 +167,25 @@ def file_item(site, item, registry, *, retention: str | None, actor: str, princi
     year = (closed or now()).year
     unit_code = unit_code_of(site, item)
     series = f"{fonds}|{year}|{retention}|{unit_code}"
-    piece = root.counter(series).next()
-    code = rules.archival_code(fonds=fonds, year=year, retention=retention, unit_code=unit_code, piece=piece)
-    if code in root.by_code:
-        raise FilingRefused(409, f"档号 {code} 已被占用，请重试")
-    filed_at = now()
-    filing = Filing(archival_code=code, fonds=fonds, year=year, retention=retention, piece=piece,
-                    unit_code=unit_code, filed_by=actor, filed_on=filed_at.date().isoformat())
-    rec = ArchiveRecord(item.item_id, code, retention, year, unit_code, piece, filed_at, actor)
-    rec.series = series
-    version = _seal(site, item, registry, rec, filing, actor, "归档", 1, existing_pieces(root, series))
+
+    def code_for(piece: int) -> str:
+        return rules.archival_code(fonds=fonds, year=year, retention=retention, unit_code=unit_code, piece=piece)
+
+    piece, handed_out = reserve_piece(root, item.item_id, series, code_for)
+    code = code_for(piece)
+    try:
+        if code in root.by_code:
+            raise FilingRefused(409, f"档号 {code} 已被占用，请重试")
+        filed_at = now()
+        filing = Filing(archival_code=code, fonds=fonds, year=year, retention=retention, piece=piece,
+                        unit_code=unit_code, filed_by=actor, filed_on=filed_at.date().isoformat())
+        rec = ArchiveRecord(item.item_id, code, retention, year, unit_code, piece, filed_at, actor)
+        rec.series = series
+        version = _seal(site, item, registry, rec, filing, actor, "归档", 1, handed_out)
+    except FilingRefused:
+        # the filing transaction is aborted: give the number back if nobody drew after it
+        release_piece(root, item.item_id, series, piece, taken=code in root.by_code)
+        raise
     wf = registry.duban_workflows[item.workflow]
     wf.fire(item, FILE_TRANSITION, actor, principals, {"comment": f"立卷归档，档号 {code}"}, site=site)
     item.archived = True
@@ -153,14 +193,146 @@ def file_item(site, item, registry, *, retention: str | None, actor: str, princi
     item.retention = retention
     root.add(item.item_id, rec)
     root.by_code[code] = item.item_id
-    pending(site).pop(item.item_id, None)
     record(site, "file", actor, item.item_id, archival_code=code, retention=retention, piece=piece,
            package_sha256=version.sha256, package_sm3=version.sm3, pages=version.pages)
     return rec
 
 
 def existing_pieces(root, series: str) -> list[int]:
-    return [r.piece for r in root.values() if getattr(r, "series", None) == series]
+    """The 件号 of ``series`` handed out (filed or reserved), as the 四性检测 checks them for gaps."""
+    if root.counters.get(series) is not None:
+        return root.handed_out(series)
+    return sorted(r.piece for r in root.values() if getattr(r, "series", None) == series)
+
+
+# -- drawing the 件号 -----------------------------------------------------------
+
+def reserve_piece(root, item_id: str, series: str, code_for: Callable[[int], str]) -> tuple[int, list[int]]:
+    """The 件号 for filing ``item_id`` in ``series``, and the series' 件号 handed out so far.
+
+    Drawn and committed in a short transaction of its own (see the module docstring); when
+    ``root`` is not committed yet (a site built in the caller's transaction) the draw happens
+    in the caller's transaction instead, the old way.
+    """
+    return _in_own_transaction(root, lambda other: _draw(other, item_id, series, code_for))
+
+
+def release_piece(root, item_id: str, series: str, piece: int, *, taken: bool = False) -> None:
+    """After a refused filing: hand ``piece`` back if it is still the last drawn in ``series``.
+
+    Otherwise the item keeps it and gets it again when filed (other filings went on meanwhile;
+    handing it out to another item could leave the series with a gap).  ``taken`` (its 档号 is
+    in use: a race the reservation lost) drops the reservation without handing the number back.
+    """
+    try:
+        _in_own_transaction(root, lambda other: _release(other, item_id, series, piece, taken))
+    except ConflictError:  # the reservation stays with the item: no gap, the item reuses it
+        log.info("could not hand back 件号 %s of %s after a refused filing", piece, series)
+
+
+def _in_own_transaction(root, fn: Callable[[Any], Any]) -> Any:
+    """``fn(root as seen by a new connection)`` committed in a transaction of its own, retried on conflicts."""
+    jar, oid = getattr(root, "_p_jar", None), getattr(root, "_p_oid", None)
+    if jar is None or oid is None:
+        return fn(root)
+    tm = transaction.TransactionManager()
+    conn = jar.db().open(transaction_manager=tm)
+    try:
+        for attempt in range(DRAW_ATTEMPTS):
+            tm.begin()  # the newest committed state
+            try:
+                other = conn.get(oid)
+                other._p_activate()
+            except POSKeyError:  # created in the caller's uncommitted transaction
+                tm.abort()
+                return fn(root)
+            try:
+                result = fn(other)
+                tm.commit()
+                return result
+            except ConflictError:
+                tm.abort()
+                if attempt == DRAW_ATTEMPTS - 1:
+                    raise  # a TransientError: the request's retry starts over (the reservation stays valid)
+            time.sleep(random.uniform(0, DRAW_BACKOFF * 2 ** attempt))
+        raise AssertionError("unreachable")
+    finally:
+        tm.abort()
+        conn.close()
+
+
+def _draw(root, item_id: str, series: str, code_for: Callable[[int], str]) -> tuple[int, list[int]]:
+    if item_id in root:
+        raise FilingRefused(409, "事项已有归档记录")
+    if root.reservations is None:  # an archive from before reservations
+        root.reservations = OOBTree()
+    if root.released is None:
+        root.released = OOBTree()
+    _prune(root, item_id)
+
+    def usable(piece: int) -> bool:
+        holder = root.by_code.get(code_for(piece))
+        return holder is None or holder == item_id
+
+    held = root.reservations.get(item_id)
+    if held is not None:
+        held_series, held_piece = held
+        if held_series == series and usable(held_piece):
+            return held_piece, root.handed_out(series)  # a retry, or a new attempt after a failure
+        del root.reservations[item_id]
+        if usable(held_piece):  # filed in another series now: that number goes back
+            _hand_back(root, held_series, held_piece)
+    free = sorted(root.released.get(series, ()))
+    counter = root.counter(series)
+    while True:
+        piece = free.pop(0) if free else counter.next()
+        if usable(piece):
+            break
+        # a 档号 filed without this bookkeeping (or by a race this one lost): used, not a gap
+    if series in root.released:
+        if free:
+            root.released[series] = tuple(free)
+        else:
+            del root.released[series]
+    root.reservations[item_id] = (series, piece)
+    return piece, root.handed_out(series)
+
+
+def _release(root, item_id: str, series: str, piece: int, taken: bool) -> None:
+    if root.reservations is None or root.reservations.get(item_id) != (series, piece) or item_id in root:
+        return
+    counter = root.counters.get(series)
+    if taken:
+        del root.reservations[item_id]
+    elif counter is not None and counter.value == piece:
+        del root.reservations[item_id]
+        _hand_back(root, series, piece)
+
+
+def _hand_back(root, series: str, piece: int) -> None:
+    """Return ``piece`` to ``series``: the counter steps back over it (and over handed-back numbers
+    below it); a number below the counter waits in ``released`` for the next draw."""
+    free = set(root.released.get(series, ()))
+    free.add(piece)
+    counter = root.counter(series)
+    while counter.value in free:
+        free.discard(counter.value)
+        counter.value -= 1
+    free = {n for n in free if n <= counter.value}
+    if free:
+        root.released[series] = tuple(sorted(free))
+    elif series in root.released:
+        del root.released[series]
+
+
+def _prune(root, keep: str) -> None:
+    """Drop the reservations of items filed since (and their 待归档 entries)."""
+    done = [item_id for item_id in root.reservations.keys() if item_id != keep and item_id in root]
+    queue_ = getattr(root, "pending", None)
+    for item_id in done:
+        del root.reservations[item_id]
+        if queue_ is not None:
+            queue_.pop(item_id, None)
 
 
 def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, reason: str, number: int,

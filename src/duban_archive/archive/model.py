@@ -2,10 +2,16 @@
 
 An :class:`ArchiveRecord` per filed item keeps the 档号 and every package
 version as a blob with its digests; versions are appended, never replaced
-(a correction makes version 2 and keeps version 1).  件号 counters are plain
-Persistent objects, one per 全宗·年度·保管期限·机构: two officers filing at
-once conflict on the counter and pyramid_retry re-runs one of them, so a
-number is never handed out twice nor renumbered.
+(a correction makes version 2 and keeps version 1).
+
+件号 counters are plain Persistent objects, one per 全宗·年度·保管期限·机构, so
+two transactions drawing from one counter conflict and one is retried: a
+number is never handed out twice.  Filing draws its 件号 in a short
+transaction of its own (``filing.reserve_piece``) and records the draw in
+``reservations`` (item id -> (series, 件号)), so the filing transaction, which
+renders the dossier for most of a second, holds no counter, and a retried or
+failed filing of the same item gets the same number back: the numbers
+handed out stay consecutive.
 """
 
 from __future__ import annotations
@@ -78,22 +84,36 @@ class ArchiveRecord(Persistent):
 
 
 class ArchiveRecords(Folder):
-    """``site["archive"]``: item id -> ArchiveRecord, plus the 件号 counters."""
+    """``site["archive"]``: item id -> ArchiveRecord, plus the 件号 counters and reservations."""
 
     type_name = "archive"
     title = "档案室"
+    #: item id -> (series, 件号) drawn for an item not filed yet (``filing.reserve_piece``);
+    #: class defaults, so archives pickled before reservations existed need no evolve step
+    reservations = None
+    #: series -> tuple of 件号 handed back (an item filed in another series), handed out first
+    released = None
 
     def __init__(self) -> None:
         super().__init__()
         self.counters = OOBTree()
         #: 档号 -> item id: uniqueness is checked here, inside the transaction
         self.by_code = OOBTree()
+        self.reservations = OOBTree()
+        self.released = OOBTree()
 
     def counter(self, key: str) -> Counter:
         c = self.counters.get(key)
         if c is None:
             c = self.counters[key] = Counter()  # conflicts on purpose: 件号 are never shared
         return c
+
+    def handed_out(self, series: str) -> list[int]:
+        """The 件号 of ``series`` held by a record or a reservation: 1..counter without the handed-back ones."""
+        c = self.counters.get(series)
+        top = c.value if c is not None else 0
+        free = set(self.released.get(series, ())) if self.released is not None else set()
+        return [n for n in range(1, top + 1) if n not in free]
 
 
 def archive_root(site) -> ArchiveRecords:

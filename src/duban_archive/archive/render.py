@@ -431,21 +431,24 @@ def _describe(document) -> PartLayout:
 
 
 def _downscale(job: RenderJob, urls: set[str]) -> None:
-    """Photos shrink to print size; EXIF orientation is applied to the pixels."""
-    from PIL import Image, ImageOps
+    """Photos shrink to print size; EXIF orientation is applied to the pixels.
+
+    Decoded under a memory bound (``reduced_image``): nothing above Pillow's
+    ``MAX_IMAGE_PIXELS`` (the site's ``duban.max_image_pixels``), a JPEG at 1/2,
+    1/4 … scale straight from the DCT, any other format once, never copied at full size.
+    """
+    from PIL import Image
+
+    from ..content_types.attachment import reduced_image
 
     side = job.image_max_side
     for url in sorted(urls):
         data, _mime = job.assets[url]
         try:
-            with Image.open(io.BytesIO(data)) as img:
-                if img.format == "JPEG":  # decode at 1/2, 1/4 … scale straight from the DCT: fast
-                    img.draft("RGB", (side // 2, side // 2))
-                img = ImageOps.exif_transpose(img)
-                img = img.convert("RGB")
-                img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-                out = io.BytesIO()
-                img.save(out, "JPEG", quality=82, optimize=False)
+            img = reduced_image(io.BytesIO(data), (side, side), resample=Image.Resampling.BILINEAR,
+                                draft=(side // 2, side // 2)).convert("RGB")
+            out = io.BytesIO()
+            img.save(out, "JPEG", quality=82, optimize=False)
         except Exception as exc:  # noqa: BLE001 - a broken photo fails the render, with its name
             raise RenderFailed(f"照片无法解码：{url.removeprefix(ASSET_PREFIX)}（{exc}）") from exc
         job.assets[url] = (out.getvalue(), "image/jpeg")

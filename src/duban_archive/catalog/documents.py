@@ -12,6 +12,7 @@ from typing import Any
 
 from pyramid.authorization import ACLHelper
 
+from ..content_types.attachment import ContainerLimits
 from ..timeutil import as_cst
 from .extract import extract_attachment
 
@@ -91,9 +92,10 @@ def build_document(item: Any, registry: Any, cache_dir: str | None = None) -> di
             body.append(entry["comment"])
     files: list[str] = []
     unextracted: list[str] = []
+    limits = ContainerLimits.from_settings(getattr(registry, "settings", None))  # duban.max_extract_bytes …
     for name, att in item.attachments.items():
         files.append(att.title if att.title == att.filename else f"{att.title} {att.filename}")
-        got = extract_attachment(att, cache_dir)
+        got = extract_attachment(att, cache_dir, limits)
         if got.text.strip():
             files.append(got.text)
         if not got.ok:

@@ -6,7 +6,10 @@ One cycle, under the single-writer lock:
    queue entries we are about to read);
 2. read a batch of queue entries, build each item's document from that
    snapshot (or delete it when the item is gone) and commit whoosh;
-3. delete exactly those queue keys in ZODB and commit.
+3. delete exactly those queue keys in ZODB and commit.  The queue is sharded
+   and keeps a sentinel first key per shard (``queue.py``), so these
+   deletions merge with the inserts requests commit meanwhile instead of
+   conflicting with them.
 
 A crash (even ``kill -9``) after 2 and before 3 leaves the entries queued;
 the next cycle applies them again, which rewrites the same documents
@@ -77,11 +80,7 @@ class Indexer:
             state = get_state(site, create=False) if site is not None else None
             if state is None:
                 return 0
-            entries = []
-            for key, item_id in state.queue.items():
-                entries.append((key, item_id))
-                if len(entries) >= batch:
-                    break
+            entries = list(state.items(limit=batch))
             if not entries:
                 return 0
             ids = sorted({item_id for _, item_id in entries})
@@ -135,7 +134,7 @@ class Indexer:
                 self.store.activate(path)
                 return 0
             state = get_state(site, create=False)
-            seen_keys = list(state.queue.keys()) if state is not None else []
+            seen_keys = list(state.keys()) if state is not None else []
             from whoosh import index as windex
 
             ix = windex.open_dir(str(path))

@@ -16,7 +16,7 @@ from pyramid.threadlocal import get_current_registry
 from ..audit.log import record
 from ..events import ObjectAdded, ObjectModified, notify
 from ..timeutil import now, today
-from .attachment import Attachment, UploadRefused, capture, safe_filename
+from .attachment import Attachment, ContainerLimits, UploadRefused, capture, safe_filename
 from .board import Board
 from .feedback import FeedbackReport, Instruction
 from .item import SupervisionItem
@@ -126,7 +126,9 @@ def add_attachment(site, item, source: IO[bytes], filename: str, kind: str, titl
     if kind not in ("photo", "signed_report", "other"):
         raise UploadRefused(400, "附件类别应为 photo（照片）、signed_report（盖章扫描件）或 other（其他）")
     att = Attachment(kind, safe_filename(filename), (title or "").strip()[:200], actor, now())
-    got = capture(source, att.blob, max_bytes=max_bytes, kind=kind, max_pixels=max_pixels)
+    settings = getattr(registry or get_current_registry(), "settings", None)
+    got = capture(source, att.blob, max_bytes=max_bytes, kind=kind, max_pixels=max_pixels,
+                  limits=ContainerLimits.from_settings(settings))  # duban.max_zip_ratio …
     att.size, att.sha256, att.sm3, att.mimetype = got.size, got.sha256, got.sm3, got.mimetype
     att.width, att.height = got.width, got.height
     folder = item.container("attachments")

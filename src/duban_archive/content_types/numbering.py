@@ -4,6 +4,12 @@ Unique under concurrent creation by design: the counter is a plain persistent
 object, so two transactions that both increment it conflict and pyramid_retry
 re-runs the loser (a ``Length`` would *merge* the increments and hand out the
 same number twice).
+
+Kept in the creating transaction on purpose, unlike the archive's 件号
+(``archive/filing.py`` draws those in a short transaction of its own): a
+retried creation costs milliseconds, not a dossier render, and a new item has
+no id yet to reserve a number under, so a number drawn apart from a request
+that then failed would leave a gap in the 事项编号.
 """
 
 from __future__ import annotations

@@ -4,7 +4,11 @@ A type definition (``definitions/<name>.toml``) names a stable ``type_name``
 (persisted on every object, never a class path), the persistent class it uses
 (``kind``: item, feedback, instruction), which boards accept it, and its fields.
 Fields compile to colander nodes with deform widgets; the same schema serves
-the HTML form and the JSON API, so validation is defined once.
+the HTML form and the JSON API, so validation is defined once.  Every node
+carries the text policy (``validation.text_node``): no lone surrogates or
+control characters (tab/newline only in ``textarea`` fields), no character
+without a dossier font, NFC — wherever the schema is used (forms, API,
+transitions, corrections, the Excel ledger import).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import colander
 import deform.widget
 
 from ..definitions import DefinitionError, load_definitions, require
+from ..validation import text_node
 
 FIELD_KINDS = {
     "text", "textarea", "date", "datetime", "choice", "multi_choice",
@@ -62,7 +67,7 @@ class FieldDef:
             kw["widget"] = widget
         if validators:
             kw["validator"] = colander.All(*validators) if len(validators) > 1 else validators[0]
-        return colander.SchemaNode(typ, **kw)
+        return text_node(colander.SchemaNode(typ, **kw), multiline=self.kind == "textarea")
 
     def _missing(self) -> Any:
         if self.kind in ("multi_choice", "units"):

@@ -14,7 +14,7 @@ from persistent.mapping import PersistentMapping
 from .folder import Folder
 
 #: Schema generation this code writes; see ``duban_archive.evolve``.
-SCHEMA_GENERATION = 1
+SCHEMA_GENERATION = 2  # 2: text policy (evolve step repair_text); new sites hold clean text
 
 
 class Site(Folder):

@@ -13,3 +13,112 @@ def remap_acls(site, registry) -> str:
         registry.duban_workflows[item.workflow].apply_acl(item)
         count += 1
     return f"重算 {count} 个事项的权限"
+
+
+# -- 2: text policy (issue 12) --------------------------------------------------------------------
+
+_TEXT_KINDS = ("text", "textarea", "user", "phone", "choice", "multi_choice", "unit", "units")
+
+
+def _cleaned(value, multiline: bool):
+    """``value`` repaired (text, or a tuple/list/set of texts), or ``None`` when it is fine."""
+    from ..validation import clean_text
+
+    if isinstance(value, str):
+        new = clean_text(value, multiline=multiline)
+        return new if new != value else None
+    if isinstance(value, tuple | list | set | frozenset) and any(isinstance(v, str) for v in value):
+        new = type(value)(clean_text(v, multiline=multiline) if isinstance(v, str) else v for v in value)
+        return new if new != value else None
+    return None
+
+
+def _repair_fields(obj, typedef) -> int:
+    """Repair the text fields of an item or a record (feedback, 批示) in place; returns how many changed."""
+    if typedef is not None:
+        fields = [(f.name, f.kind == "textarea") for f in typedef.fields if f.kind in _TEXT_KINDS]
+    else:  # a type no longer defined: every plain text attribute, newlines kept
+        fields = [(k, True) for k, v in vars(obj).items() if not k.startswith(("_", "p_")) and isinstance(v, str)]
+    changed = 0
+    for name, multiline in fields:
+        new = _cleaned(getattr(obj, name, None), multiline)
+        if new is not None:
+            setattr(obj, name, new)
+            changed += 1
+    return changed
+
+
+def _repair_history(item) -> int:
+    """History entries are plain dicts in a PersistentList: a repaired entry replaces the old one."""
+    changed = 0
+    for i, entry in enumerate(list(getattr(item, "history", ()) or ())):
+        if not isinstance(entry, dict):
+            continue
+        fixes = {k: new for k, v in entry.items() if (new := _cleaned(v, multiline=True)) is not None}
+        if fixes:
+            item.history[i] = {**entry, **fixes}
+            changed += len(fixes)
+    return changed
+
+
+def _texts_of(item, types):
+    """Every text an item's dossier prints from the item itself and its records."""
+    for obj in (item, *item.feedback.values(), *item.instructions.values()):
+        typedef = types.get(obj.type_name)
+        for f in (typedef.fields if typedef is not None else ()):
+            value = getattr(obj, f.name, None)
+            if isinstance(value, str):
+                yield value
+    for att in item.attachments.values():
+        yield att.title or ""
+        yield att.filename or ""
+
+
+@step(2, "repair_text")
+def repair_text(site, registry) -> str:
+    """Text stored before the text policy: lone surrogates and control characters removed (tab and
+    newline kept in multi-line fields; in one-line fields they become a space), NFC — in items'
+    fields, history comments, feedback, 批示 and attachment titles/file names.  Each changed
+    item is queued for the full-text index.  Archived items are frozen and left alone (the
+    ledger export cleans what it writes).  Items still holding a character no dossier font
+    draws are named: someone must edit them before they can be filed.
+    """
+    from ..archive.fonts import missing_glyphs
+    from ..catalog.queue import queue_item
+    from ..content_types.attachment import safe_filename
+    from ..validation import clean_text
+
+    types = registry.duban_types
+    items = fixes = 0
+    frozen: list[str] = []
+    unprintable: list[str] = []
+    for item in list(site.item_index.values()):
+        if getattr(item, "archived", False):
+            if any(clean_text(t, multiline=True) != t for t in _texts_of(item, types)):
+                frozen.append(item.item_id)
+            continue
+        changed = _repair_fields(item, types.get(item.type_name)) + _repair_history(item)
+        for folder in (item.feedback, item.instructions):
+            for rec in folder.values():
+                changed += _repair_fields(rec, types.get(rec.type_name))
+        for att in item.attachments.values():
+            title = clean_text(att.title or "")
+            filename = safe_filename(att.filename or "")
+            if title != (att.title or ""):
+                att.title = title or filename
+                changed += 1
+            if filename != att.filename:
+                att.filename = filename
+                changed += 1
+        if changed:
+            items += 1
+            fixes += changed
+            queue_item(site, item.item_id, registry)
+        if any(missing_glyphs(t) for t in _texts_of(item, types) if not t.isascii()):
+            unprintable.append(item.item_id)
+    out = f"修复 {items} 个事项的文本（{fixes} 处：孤立代理项、控制字符、NFC），已排入全文索引"
+    if frozen:
+        out += f"；{len(frozen)} 个已归档事项含不合规字符，已冻结未改：{'、'.join(frozen[:20])}"
+    if unprintable:
+        out += f"；{len(unprintable)} 个事项含无可用字体的字符，须人工修改后才能归档：{'、'.join(unprintable[:20])}"
+    return out

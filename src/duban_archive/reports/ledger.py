@@ -4,7 +4,10 @@ Import maps columns by their Chinese header (the field titles of the type
 definition, plus the names the seeds use: 事项名称, 承办单位, 完成时限 ...),
 validates *every* row with the type registry's colander schema first and
 imports nothing if any row fails, listing each failure as
-``第 N 行 「列名」：原因``.
+``第 N 行 「列名」：原因``.  The schema carries the text policy (issue 12): a cell
+with a control character, a lone surrogate or a character no dossier font draws
+is such a failure.  Export writes every cell through ``validation.clean_text``, so
+text stored before the policy (or by a bug) can never make the workbook fail.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from ..i18n import invalid_as_dict
 from ..timeutil import as_cst
+from ..validation import clean_text, visible_text
 
 #: header aliases used by the seeds' ledgers -> field name
 ALIASES = {
@@ -35,6 +39,7 @@ ALIASES = {
 SYSTEM_COLUMNS = [("number", "事项编号"), ("board", "版块"), ("state", "状态"), ("next_due", "下一时限"),
                   ("grade", "办理评价"), ("escalation_level", "督办级别"), ("closed_on", "办结日期")]
 SPLIT = re.compile(r"[、,，;；\s]+")
+LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
 class LedgerImportError(Exception):
@@ -54,7 +59,9 @@ def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return as_cst(value).strftime("%Y-%m-%d %H:%M") if value.tzinfo else value
     if isinstance(value, set | frozenset | tuple | list):
-        return "、".join(str(v) for v in sorted(value))
+        value = "、".join(str(v) for v in sorted(value))
+    if isinstance(value, str):  # openpyxl refuses control characters; XML cannot hold lone surrogates
+        return clean_text(value, multiline=True)
     return value
 
 
@@ -81,8 +88,9 @@ def export_ledger(site, registry, items, type_name: str = "supervision_item") ->
         wf = workflows.get(item.workflow)
         state = wf.states[item.state].title if wf and item.state in wf.states else item.state
         closed = next((e["time"] for e in reversed(list(item.history)) if e.get("transition") == "close"), None)
-        row = [item.number, site.boards[item.board_id].title if item.board_id in site.boards else item.board_id,
-               state, _cell(getattr(item, "next_due", None)), getattr(item, "grade", "") or "",
+        row = [_cell(item.number),
+               _cell(site.boards[item.board_id].title if item.board_id in site.boards else item.board_id),
+               _cell(state), _cell(getattr(item, "next_due", None)), getattr(item, "grade", "") or "",
                getattr(item, "escalation_level", 0) or "", _cell(as_cst(closed).date() if closed else None)]
         for f in fields:
             value = getattr(item, f.name, None)
@@ -115,7 +123,7 @@ def _header_map(typedef, headers: list[Any]) -> tuple[dict[int, str], list[str]]
         if name and name in typedef.field_map:
             mapping[i] = name
         elif text not in {t for _, t in SYSTEM_COLUMNS}:
-            unknown.append(text)
+            unknown.append(visible_text(text))
     return mapping, unknown
 
 
@@ -149,8 +157,10 @@ def _cstruct(typedef, units, values: dict[str, Any]) -> dict[str, Any]:
             out[name] = next((c.value for c in f.choices if c.title == text), text)
         elif f.kind == "int":
             out[name] = str(int(raw)) if isinstance(raw, float) else str(raw)
-        else:
+        elif f.kind == "textarea":
             out[name] = str(raw).strip()
+        else:  # a line wrapped in its cell (Alt+Enter) is one line here; the schema refuses the rest
+            out[name] = LINE_BREAKS.sub(" ", str(raw).strip())
     return out
 
 

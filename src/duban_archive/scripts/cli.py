@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     except LookupError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # a data directory it cannot write (vardir.VarDirUnusable): one line
+        message = storage_refusal(exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 3
     except Exception as exc:  # noqa: BLE001 — a storage that cannot be opened: one line, never a traceback
         message = storage_refusal(exc)
         if message is None:
@@ -65,7 +71,10 @@ def storage_refusal(exc: BaseException) -> str | None:
     from zc.lockfile import LockError
 
     from ..storage.zeo import StorageBusy
+    from ..vardir import VarDirUnusable
 
+    if isinstance(exc, VarDirUnusable):
+        return str(exc)  # already "错误：…" naming the directory
     if isinstance(exc, StorageBusy):
         return f"错误：{exc}"
     if isinstance(exc, LockError):

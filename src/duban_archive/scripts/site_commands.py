@@ -1,4 +1,4 @@
-"""Site commands: init, adduser, evolve."""
+"""Site commands: init, adduser, passwd, evolve."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ def register(sub) -> None:
     p.add_argument("--unit", default=None, help="所属单位 id")
     p.add_argument("--password", default=None, help="密码（省略则交互输入）")
     p.set_defaults(func=cmd_adduser)
+
+    p = sub.add_parser("passwd", help="设置用户密码（此前的登录会话和 API 令牌全部失效）")
+    p.add_argument("ini")
+    p.add_argument("username")
+    p.add_argument("--password", default=None, help="新密码（省略则交互输入两次）")
+    p.add_argument("--temporary", action="store_true", help="临时密码：用户下次登录时须修改")
+    p.set_defaults(func=cmd_passwd)
 
     p = sub.add_parser("evolve", help="执行尚未执行的数据演进步骤")
     p.add_argument("ini")
@@ -93,6 +100,45 @@ def _adduser(args, registry, password: str) -> int:
         record(site, "user", "cli", f"user:{args.username}", detail="adduser", roles=list(args.role))
         transaction.commit()
     print(f"已添加用户 {args.username}")
+    return 0
+
+
+def cmd_passwd(args) -> int:
+    from .env import load_registry
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass("新密码：")
+        if getpass.getpass("再次输入新密码：") != password:
+            print("错误：两次输入的密码不一致", file=sys.stderr)
+            return 1
+    registry = load_registry(args.ini)
+    try:
+        return _passwd(args, registry, password)
+    finally:
+        _close(registry)
+
+
+def _passwd(args, registry, password: str) -> int:
+    from ..content_types.site_access import open_site
+    from ..security.passwords import change_password, policy_problems, reset_password
+
+    with open_site(registry) as site:
+        user = site["users"].get(args.username)
+        if user is None:
+            print(f"错误：用户 {args.username} 不存在", file=sys.stderr)
+            return 1
+        problems = policy_problems(password, args.username)
+        if problems:
+            print(f"错误：{'；'.join(problems)}", file=sys.stderr)
+            return 1
+        if args.temporary:
+            reset_password(site, user, password, "cli", via="cli")
+        else:
+            change_password(site, user, password, "cli", via="cli")
+        transaction.commit()
+    note = "；该用户下次登录时须修改密码" if args.temporary else ""
+    print(f"已设置用户 {args.username} 的密码，此前的登录会话和 API 令牌均已失效{note}")
     return 0
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 def includeme(config) -> None:
     from pyramid.csrf import SessionCSRFStoragePolicy
+    from pyramid.events import ContextFound
     from pyramid.session import SignedCookieSessionFactory
 
-    from .policy import SecurityPolicy, csrf_applies
+    from .policy import SESSION_MAX_AGE, SecurityPolicy, csrf_applies, password_change_gate
 
     settings = config.get_settings()
     secret = settings["duban.secret"]
@@ -26,4 +27,7 @@ def includeme(config) -> None:
     # Forms and cookie-authenticated requests need the CSRF token; bearer-token
     # API clients cannot be driven by a foreign page, so they are exempt.
     config.set_default_csrf_options(require_csrf=True, callback=csrf_applies)
-    config.set_security_policy(SecurityPolicy(secret))
+    max_age = int(settings.get("duban.session_max_age", SESSION_MAX_AGE))
+    config.set_security_policy(SecurityPolicy(secret, session_max_age=max_age))
+    # after an admin reset, every page but 修改密码 (and logout, /me) is closed
+    config.add_subscriber(password_change_gate, ContextFound)

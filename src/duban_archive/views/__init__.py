@@ -18,6 +18,10 @@ def includeme(config) -> None:
     config.add_static_view("static", "duban_archive:static", cache_max_age=3600)
     config.add_static_view("deform_static", "deform:static", cache_max_age=3600)
     config.include(".api")
+    config.include(".headers")  # X-Frame-Options, CSP, nosniff, Referrer-Policy
+    from .api.errors import DiskFullPredicate
+
+    config.add_view_predicate("disk_full", DiskFullPredicate)  # 507 exception views (views/errors.py)
     configure_deform()
     config.add_subscriber(renderer_globals, BeforeRender)
     # inside the transaction (error pages read the site), before any view parses the body

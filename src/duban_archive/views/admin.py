@@ -2,7 +2,10 @@
 
 An admin adds users (roles, unit, initial password) and units, and
 deactivates users; deactivation ends their sessions and API tokens at once
-(the security policy refuses inactive users).  Every change is audit-logged.
+(the security policy refuses inactive users).  An admin may reset another
+user's password to a temporary one (``/@@reset-password?username=…``): that
+revokes the user's sessions and tokens and forces a change at the next login
+(``must_change_password``).  Every change is audit-logged.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import re
 
 import colander
 import deform
-from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..audit.log import record
 from ..content_types.site import Site
+from ..security.passwords import POLICY_HINT, policy_problems, policy_validator, reset_password
 from ..security.roles import ROLES
 from ..security.units import UNIT_KINDS, Unit
 from ..security.users import USERNAME_RE, User
@@ -77,7 +81,30 @@ class UserSchema(colander.MappingSchema):
                                widget=deform.widget.SelectWidget(values=_unit_choices))
     password = colander.SchemaNode(colander.String(), title="初始密码",
                                    widget=deform.widget.CheckedPasswordWidget(),
-                                   validator=colander.Length(min=8, min_err="密码至少 8 位"))
+                                   validator=colander.Length(min=8, min_err="密码至少 8 位"),
+                                   description=POLICY_HINT)
+    must_change_password = colander.SchemaNode(colander.Boolean(), title="首次登录须修改密码", default=True,
+                                               missing=False)
+
+    def validator(self, node, value):
+        """The password policy (it needs the username, a sibling field)."""
+        problems = policy_problems(value["password"], value["username"])
+        if problems:
+            exc = colander.Invalid(node)
+            exc["password"] = "；".join(problems)
+            raise exc
+
+
+@colander.deferred
+def _temporary_password_check(node, kw):
+    return policy_validator(kw["username"])
+
+
+class ResetPasswordSchema(colander.MappingSchema):
+    password = colander.SchemaNode(colander.String(), title="临时密码", validator=_temporary_password_check,
+                                   widget=deform.widget.CheckedPasswordWidget(),
+                                   description="重置后该用户的所有登录会话和 API 令牌立即失效，下次登录时须修改密码。"
+                                               + POLICY_HINT)
 
 
 class UnitSchema(colander.MappingSchema):
@@ -96,6 +123,7 @@ class UnitSchema(colander.MappingSchema):
 
 def _user_rows(request, site) -> list[dict]:
     return [{"username": u.username, "title": u.title, "active": u.active,
+             "must_change": u.must_change_password,
              "roles": "、".join(translate(request, ROLES.get(r, r)) for r in u.roles),
              "unit": site["units"].title_of(u.unit)} for u in site["users"].values()]
 
@@ -114,9 +142,10 @@ def users_view(context, request):
             return invalid
         user = User(data["username"], data["title"], tuple(sorted(data["roles"])), data["unit"] or None)
         user.set_password(data["password"])
+        user.must_change_password = bool(data["must_change_password"])
         context["users"].add_user(user)
         record(context, "user", request.identity.username, f"user:{user.username}", op="add",
-               roles=list(user.roles), unit=user.unit)
+               roles=list(user.roles), unit=user.unit, must_change_password=user.must_change_password)
         request.session.flash(translate(request, "已添加用户：{name}", {"name": user.username}))
         return HTTPSeeOther(location="/@@users")
     return {**page, "form": form.render(), "users": _user_rows(request, context)}
@@ -134,6 +163,34 @@ def _deactivate(site, request):
         record(site, "user", request.identity.username, f"user:{username}", op="deactivate")
         request.session.flash(translate(request, "已停用用户：{name}", {"name": username}))
     return HTTPSeeOther(location="/@@users")
+
+
+@view_config(context=Site, name="reset-password", renderer="templates/form.pt", permission="manage",
+             request_method=("GET", "POST"))
+def reset_password_view(context, request):
+    """Set a temporary password for another user; they must change it at their next login."""
+    username = request.params.get("username", "")
+    user = context["users"].get(username) if username else None
+    if user is None:
+        request.session.flash(translate(request, "用户不存在"), "error")
+        return HTTPSeeOther(location="/@@users")
+    if username == request.identity.username:
+        return HTTPFound(location="/@@password")  # one's own password: the 修改密码 page
+    schema = ResetPasswordSchema().bind(site=context, request=request, username=username)
+    form = make_form(request, schema, button="重置密码", formid="reset-password",
+                     action=f"/@@reset-password?username={username}")
+    page = {"page_title": translate(request, "重置密码"), "form_resources": resources(request, form),
+            "heading": translate(request, "重置密码"), "subheading": f"{user.title}（{username}）",
+            "back": "/@@users"}
+    if request.method == "POST":
+        data, invalid = validated(form, request, page)
+        if invalid is not None:
+            return invalid
+        reset_password(context, user, data["password"], request.identity.username)
+        request.session.flash(translate(request, "已重置用户 {name} 的密码；该用户下次登录时须修改密码",
+                                        {"name": username}))
+        return HTTPSeeOther(location="/@@users")
+    return {**page, "form": form.render()}
 
 
 @view_config(context=Site, name="units", renderer="templates/admin_units.pt", permission="manage")

@@ -37,6 +37,7 @@ from ..archive.filing import (
 )
 from ..archive.model import ArchiveRecord, ArchiveRecords
 from ..archive.rules import RETENTIONS
+from ..audit.reads import log_read
 from ..content_types.item import SupervisionItem
 from ..content_types.registry import StrippedString
 from ..content_types.site import find_site
@@ -60,6 +61,7 @@ def archive_view(context, request) -> dict[str, Any]:
                 "default": default_retention(i, request.registry)} for i in queue(site)]
     filed = sorted(context.values(), key=lambda r: r.archival_code)
     years = sorted({r.year for r in filed}, reverse=True) or [today().year]
+    log_read(request, [w["item"] for w in waiting] + [r.item_id for r in filed], via="archive")
     return {"page_title": translate(request, "档案室"), "waiting": waiting, "retentions": RETENTIONS,
             "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _item_url(site.get_item(r.item_id)),
                        "disposal": disposal_status(r)} for r in filed],

@@ -9,6 +9,7 @@ it is kept.  Downloads stream the committed blob file and are audit-logged.
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -17,14 +18,30 @@ from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
 from ..audit.log import record
+from ..audit.reads import log_read
 from ..content_types.actions import Frozen, add_attachment
-from ..content_types.attachment import IMAGE_TYPES, KINDS, Attachment, UploadRefused, _human
+from ..content_types.attachment import (
+    IMAGE_TYPES,
+    KINDS,
+    MAX_IMAGE_PIXELS,
+    Attachment,
+    ImageTooLarge,
+    UploadRefused,
+    _human,
+    reduced_image,
+)
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
 from .layout import translate
 
 THUMB_SIZE = (480, 360)
 TITLE_MAX = 200
+#: instead of a thumbnail that is not decoded (too many pixels, or broken): a picture, no text, no script
+PLACEHOLDER = (b'<svg xmlns="http://www.w3.org/2000/svg" width="480" height="360" viewBox="0 0 480 360">'
+               b'<rect width="480" height="360" fill="#e9ecef"/><g fill="none" stroke="#adb5bd" stroke-width="8">'
+               b'<rect x="170" y="120" width="140" height="110" rx="8"/><path d="M180 215l40-45 30 30 20-20 30 35"/>'
+               b'<circle cx="275" cy="150" r="10"/><path d="M150 255L330 95"/></g></svg>')
+log = logging.getLogger(__name__)
 
 
 def max_upload_bytes(request) -> int:
@@ -119,22 +136,39 @@ def download_view(context, request):
 
 @view_config(context=Attachment, name="thumbnail", permission="view", request_method="GET")
 def thumbnail_view(context, request):
-    """A small JPEG of a photo for the item page (never the original bytes)."""
+    """A small JPEG of a photo for the item page (never the original bytes).
+
+    Decoded reduced (:func:`reduced_image`: a JPEG at 1/8, anything else once in
+    its own mode).  Above ``duban.max_image_pixels`` — by the size recorded at
+    upload or, failing that, the file's header — nothing is decoded, and an
+    image that cannot be decoded fails quietly: both get :data:`PLACEHOLDER`.
+    """
     if context.mimetype not in IMAGE_TYPES:
         raise HTTPNotFound()
-    from PIL import Image, ImageOps
-
-    with _open(context) as f, Image.open(f) as img:
-        if img.format == "JPEG":
-            img.draft("RGB", THUMB_SIZE)  # decode at reduced size: fast for big photos
-        img = ImageOps.exif_transpose(img)
-        img.thumbnail(THUMB_SIZE)
-        if img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
+    log_read(request, _item_of(context), via="thumbnail", attachment=context.__name__)
+    max_pixels = int(request.registry.settings.get("duban.max_image_pixels", MAX_IMAGE_PIXELS))
+    if (getattr(context, "width", None) or 0) * (getattr(context, "height", None) or 0) > max_pixels:
+        return _placeholder()
+    try:
+        with _open(context) as f:
+            img = reduced_image(f, THUMB_SIZE, max_pixels=max_pixels)
         out = io.BytesIO()
         img.save(out, "JPEG", quality=82)
+    except ImageTooLarge as exc:
+        log.info("no thumbnail of %s: %s", context.__name__, exc)
+        return _placeholder()
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for a broken file; never a 500 here
+        log.warning("no thumbnail of %s (%s): %s: %s", context.__name__, context.mimetype, type(exc).__name__, exc)
+        return _placeholder()
     response = Response(body=out.getvalue(), content_type="image/jpeg")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
+
+def _placeholder() -> Response:
+    response = Response(body=PLACEHOLDER, content_type="image/svg+xml")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-cache"  # a raised limit shows the photo at once
+    return response

@@ -8,6 +8,7 @@ import colander
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
+from ..audit.reads import log_read
 from ..content_types.actions import create_item
 from ..content_types.board import Board
 from ..content_types.site import find_site
@@ -39,6 +40,7 @@ def board_listing(context, request):
                         unit=unit or None, sort=sort, reverse=reverse, start=(page - 1) * PAGE_SIZE,
                         limit=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
+    log_read(request, rows, via="board", board=context.board_id, page=page)
 
     def url(**changes) -> str:
         current = {"sort": sort, "order": "desc" if reverse else "", "state": state, "unit": unit,

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge, HTTPSeeOther
-from pyramid.view import forbidden_view_config, notfound_view_config, view_config
+from pyramid.response import Response
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
 
 from .layout import translate
 
@@ -50,3 +51,37 @@ def bad_csrf(exc, request):
 def too_large(exc, request):
     return _page(request, 413, "文件过大", exc.detail or "")
 
+
+@view_config(context=UnicodeDecodeError, renderer="templates/error.pt", path_info=NOT_API)
+def bad_encoding(exc, request):
+    """A query string or form that is not UTF-8: WebOb cannot decode it."""
+    request.tm.doom()
+    return _page(request, 400, "请求无效",
+                 translate(request, "地址或表单内容不是有效的 UTF-8 文本，未做任何更改。请检查后重新提交。"))
+
+
+DISK_FULL_PAGE = (
+    "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>磁盘空间不足</title>"
+    "<link rel=\"stylesheet\" href=\"/static/vendor/bootstrap.min.css\"></head>"
+    "<body class=\"container py-4\"><h1 class=\"h3\" id=\"error-title\">磁盘空间不足 "
+    "<small class=\"text-muted\">507</small></h1><p class=\"lead\" id=\"error-message\">{message}</p>"
+    "<p class=\"text-muted small\">Insufficient storage: the server's disk is full; nothing was saved. "
+    "Please contact the administrator.</p>"
+    "<p><a href=\"/\">返回首页</a></p></body></html>"
+)
+
+
+@exception_view_config(Exception, disk_full=True, path_info=NOT_API)
+def insufficient_storage(exc, request):
+    """A write failed for want of disk space (views/api/errors.py): a plain page, status 507.
+
+    Built without the layout: after a failed commit the request has no transaction to read the
+    site with.  A login refused this way leaves the browser logged out (its audit entry could not
+    be written)."""
+    from .api.errors import DISK_FULL_MESSAGE, disk_full_logged
+
+    disk_full_logged(exc, request)
+    body = DISK_FULL_PAGE.format(message=DISK_FULL_MESSAGE)
+    response = Response(body=body.encode("utf-8"), status=507, content_type="text/html", charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response

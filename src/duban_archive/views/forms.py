@@ -4,7 +4,10 @@ deform renders with its own Chameleon templates (Bootstrap 5 markup in
 deform 3); the renderer translates colander/deform messages and our field
 titles with the *current request's* localizer, so errors come out in Chinese
 (``zh_Hans``) or English.  Every form carries the session's ``csrf_token``
-(Pyramid checks it before the view runs).
+(Pyramid checks it before the view runs), and every text field the text policy
+(``validation.apply_text_policy``: no control characters or lone surrogates,
+no character without a dossier font, NFC) — the type registry's fields have it
+already, the others (admin, archive forms) get it here.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import deform
 from pyramid.i18n import TranslationString
 from pyramid.threadlocal import get_current_request
 
+from ..validation import apply_text_policy
 from .layout import DOMAIN
 
 
@@ -65,7 +69,7 @@ def _localize_titles(node: colander.SchemaNode) -> None:
 def make_form(request, schema: colander.SchemaNode, button: str = "保存", formid: str = "deform",
               action: str = "") -> deform.Form:
     """A deform form for ``schema`` (already bound) with a CSRF field and one submit button."""
-    schema = schema.clone()
+    schema = apply_text_policy(schema.clone())
     schema.title = ""  # the page has its own heading; no "Feedback Report" legend
     _resolve_widget_values(schema)
     _localize_titles(schema)

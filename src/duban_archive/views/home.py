@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
+from ..audit.reads import log_read
 from ..content_types.site import Site
 from .display import fmt_date, state_title, unit_title
 from .layout import ordered_boards, principals, translate
@@ -20,6 +21,7 @@ def home(context, request):
     if ident is not None and ident.unit:
         unit_total, unit_items = query(context, who, unit=ident.unit, sort="modified",
                                        reverse=True, limit=20)
+    log_read(request, [*worklist, *unit_items], via="home")
     return {
         "page_title": translate(request, "首页"),
         "worklist": worklist, "worklist_total": worklist_total,

@@ -12,14 +12,15 @@ from typing import Any
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..audit.log import ACTIONS, audit_log, record
+from ..audit.log import ACTIONS, audit_log
+from ..audit.reads import log_read
 from ..content_types.actions import Frozen, add_feedback, add_instruction, edit_item
 from ..content_types.attachment import IMAGE_TYPES, KINDS
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
 from .display import field_text, fmt_date, state_title, unit_title, user_title
 from .forms import as_cstruct_values, make_form, resources, validated
-from .layout import principals, translate
+from .layout import translate
 from .panels import render_panels
 
 
@@ -52,9 +53,7 @@ def _plain(value: Any) -> str:
 @view_config(context=SupervisionItem, renderer="templates/item.pt", permission="view")
 def item_view(context, request):
     site = find_site(context)
-    ident = request.identity
-    if "role:auditor" in principals(request):
-        record(site, "view", ident.username if ident else "", context.item_id, via="ui")
+    log_read(request, context, via="ui")  # an auditor's every look is on the record
     typedef = request.registry.duban_types[context.type_name]
     fields = [(translate(request, f.title), field_text(request, site, f, getattr(context, f.name, None)))
               for f in typedef.fields]

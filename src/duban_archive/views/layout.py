@@ -41,6 +41,10 @@ def add_nav(title: str, path: str, permission: str | None = "view", order: int =
     _NAV[path] = NavEntry(title, path, permission, order)
 
 
+# every logged-in user may change their own password (views/auth.py)
+add_nav("修改密码", "/@@password", "view", order=200)
+
+
 def nav_entries(request, site) -> list[NavEntry]:
     return [e for e in sorted(_NAV.values(), key=lambda e: (e.order, e.path))
             if e.permission is None or request.has_permission(e.permission, site)]

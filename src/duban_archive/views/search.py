@@ -26,6 +26,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..audit.log import record
+from ..audit.reads import log_read
 from ..catalog.fulltext import get_catalog
 from ..catalog.fulltext import search as catalog_search
 from ..catalog.search import FACETS, SORTS, QueryError
@@ -271,6 +272,7 @@ def search_page(context, request):
     except QueryError as exc:
         request.response.status = 400
         return _page(request, site, params, None, [], {"q": str(exc)})
+    log_read(request, rows, via="search_results", q=params["q"], page=params["page"])
     return _page(request, site, params, results, rows, {})
 
 
@@ -385,6 +387,8 @@ def export_response(request, site, params: dict[str, Any]) -> Response:
     for col, width in zip("ABCDEFGHIJK", (6, 18, 40, 14, 10, 16, 24, 12, 12, 26, 10), strict=True):
         ws.column_dimensions[col].width = width
     record(site, "export", request.authenticated_userid, "", what="search", q=params["q"], count=len(rows))
+    via = "api.search_export" if request.path.startswith("/api/") else "search_export"
+    log_read(request, rows, via=via, q=params["q"])
     out = io.BytesIO()
     wb.save(out)
     filename = f"search-{now():%Y%m%d-%H%M}.xlsx"

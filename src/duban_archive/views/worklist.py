@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
+from ..audit.reads import log_read
 from ..workflows.deadlines import next_deadline
 from ..workflows.worklist import worklist
 from .workflow import LIGHT_CSS, _principals
@@ -13,6 +14,7 @@ from .workflow import LIGHT_CSS, _principals
 def worklist_page(context, request):
     buckets = worklist(context, _principals(request), limit=50, empty=True)
     wfs = request.registry.duban_workflows
+    log_read(request, [i for b in buckets for i in b["items"]], via="worklist")
 
     def row(item):
         wf = wfs.get(item.workflow)

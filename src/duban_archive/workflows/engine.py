@@ -23,6 +23,7 @@ from ..content_types.registry import FIELD_KINDS, TypeRegistry
 from ..definitions import DefinitionError, load_definitions, require
 from ..security.roles import is_valid_token, principals_for_token
 from ..timeutil import now
+from ..validation import text_node
 from . import deadlines as _deadlines
 
 
@@ -95,9 +96,9 @@ class Transition:
         schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name)
         comment_defined = any(f.name == "comment" for f in self.fields)
         if not comment_defined:
-            schema.add(colander.SchemaNode(
+            schema.add(text_node(colander.SchemaNode(  # the text policy, as on every field (issue 12)
                 colander.String(), name="comment", title="意见", missing="",
-                validator=colander.Length(max=5000, max_err="不能超过 5000 个字符")))
+                validator=colander.Length(max=5000, max_err="不能超过 5000 个字符")), multiline=True))
         for f in self.fields:
             schema.add(f.node())
         return schema

@@ -10,6 +10,7 @@ ROUTES = [
     ("api.openapi", "/api/v1/openapi.json"),
     ("api.auth.token", "/api/v1/auth/token"),
     ("api.me", "/api/v1/me"),
+    ("api.me.password", "/api/v1/me/password"),
     ("api.units", "/api/v1/units"),
     ("api.boards", "/api/v1/boards"),
     ("api.board.items", "/api/v1/boards/{board}/items"),

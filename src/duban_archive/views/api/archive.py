@@ -28,6 +28,7 @@ from ...archive.lists import list_title, records, rows, to_pdf, to_xlsx, transfe
 from ...archive.render import RenderFailed
 from ...archive.rules import RETENTIONS
 from ...audit.log import record
+from ...audit.reads import log_read
 from ...content_types.site_access import get_site
 from ...timeutil import isoformat
 from .errors import ApiError
@@ -77,7 +78,7 @@ def dossier_view(request):
     if item.archived and rec is not None and rec.versions:
         number = int_param(request, "version", len(rec.versions), 1, len(rec.versions))
         version = rec.versions[number - 1]
-        record(site, "download", username, item.item_id, what="dossier", version=number)
+        record(site, "download", username, item.item_id, what="dossier", version=number, via="api")
         return _download(version.dossier, PDF, f"{rec.archival_code}.pdf", X_Checksum_SHA256=version.dossier_sha256)
     if item.state != "closed":
         raise ApiError(409, "只有已办结或已归档的事项才有档案 PDF")
@@ -85,6 +86,7 @@ def dossier_view(request):
         pdf = render_dossier(site, item, request.registry)
     except RenderFailed as exc:
         raise ApiError(409, exc.message, code="render_failed") from exc
+    log_read(request, item, via="api.dossier_preview")  # a preview of a closed item: not a download
     return _download(pdf, PDF, f"{item.number}-预览.pdf")
 
 
@@ -139,7 +141,7 @@ def package_view(request):
         raise ApiError(409, "事项尚未归档，没有归档包")
     number = int_param(request, "version", len(rec.versions), 1, len(rec.versions))
     version = rec.versions[number - 1]
-    record(site, "download", actor(request), item.item_id, what="package", version=number)
+    record(site, "download", actor(request), item.item_id, what="package", version=number, via="api")
     from ...archive.package import ascii_code
 
     return _download(version.blob, ZIP, f"{ascii_code(rec.archival_code)}-v{number}.zip",
@@ -248,7 +250,9 @@ document("api.filing_list", "GET", "归档文件目录（format=xlsx 或 pdf，A
          params=[{"name": "year", "in": "query", "schema": {"type": "integer"}},
                  {"name": "unit", "in": "query", "schema": {"type": "string"}, "description": "单位 id 或机构代码"},
                  {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["xlsx", "pdf", "json"]}}],
-         response={"type": "string", "format": "binary"}, errors=(400, 401, 403))
+         response={"type": "string", "format": "binary"}, errors=(400, 401, 403, 409),
+         more_content={PDF: {"type": "string", "format": "binary"},
+                       "application/json": {"type": "array", "items": {"type": "object"}}})
 
 
 @view_config(route_name="api.filing_list", request_method="GET")
@@ -259,9 +263,11 @@ def filing_list_view(request):
     fmt = request.GET.get("format", "xlsx")
     if fmt not in ("xlsx", "pdf", "json"):
         raise ApiError(400, "查询参数有误", {"format": "应为 xlsx、pdf 或 json"})
-    table = rows(site, records(site, year=year, unit=unit))
+    recs = records(site, year=year, unit=unit)
+    table = rows(site, recs)
     title = list_title(site, year, unit)
     record(site, "export", actor(request), "", what="filing_list", year=year, unit=unit, format=fmt)
+    log_read(request, (r.item_id for r in recs), via="api.filing_list", year=year, unit=unit)
     if fmt == "json":
         res = Response(json_body=table)
         return res
@@ -288,4 +294,6 @@ def transfer_view(request):
     data, register = transfer_export(site, year=year, unit=unit)
     record(site, "export", actor(request), "", what="transfer", year=year, unit=unit, count=register["件数"],
            bytes=register["总字节数"])
+    log_read(request, (r.item_id for r in records(site, year=year, unit=unit) if r.current is not None),
+             via="api.transfer", year=year, unit=unit)
     return _download(data, ZIP, f"移交-{year or '全部'}-{unit or '全部单位'}.zip")

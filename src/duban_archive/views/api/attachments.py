@@ -14,12 +14,14 @@ from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from ...audit.log import record
+from ...audit.reads import log_read
 from ...content_types.actions import add_attachment
-from ...content_types.attachment import KINDS, _human
+from ...content_types.attachment import ACCEPTED, KINDS, _human
 from ...content_types.site_access import get_site
 from ...settings import DEFAULTS
 from .errors import ApiError
 from .openapi import document
+from .schemas import array_of, ref
 from .serialize import attachment_json
 from .util import actor, get_item, require
 
@@ -28,13 +30,8 @@ MULTIPART_SLACK = 64 * 1024
 UPLOAD_FIELDS = ("file", "kind", "title")
 
 document("api.item.attachments", "POST", "上传附件（multipart：file、kind、title?；返回 201 与 SHA-256/SM3 摘要）",
-         request={"multipart": True, "type": "object", "required": ["file", "kind"], "properties": {
-             "file": {"type": "string", "format": "binary"},
-             "kind": {"type": "string", "enum": list(KINDS)}, "title": {"type": "string"}}},
-         response={"type": "object", "properties": {
-             "id": {"type": "string"}, "filename": {"type": "string"}, "mimetype": {"type": "string"},
-             "size": {"type": "integer"}, "sha256": {"type": "string"}, "sm3": {"type": "string"}}},
-         status=201, errors=(400, 401, 403, 404, 413, 415),
+         request={"multipart": True, **ref("AttachmentUpload")}, response=ref("Attachment"), status=201,
+         errors=(400, 401, 403, 404, 413, 415),
          params=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])
 
 
@@ -75,18 +72,21 @@ def upload_view(request):
     return attachment_json(request, att)
 
 
-document("api.item.attachments", "GET", "事项的附件列表", response={"type": "array", "items": {"type": "object"}},
+document("api.item.attachments", "GET", "事项的附件列表（元数据：文件名、类别、类型、大小、SHA-256/SM3 摘要）",
+         response=array_of("Attachment"),
          params=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])
 
 
 @view_config(route_name="api.item.attachments", request_method="GET", renderer="json")
 def attachment_list_view(request):
     _, item = get_item(request)
+    log_read(request, item, via="api.attachments")
     return [attachment_json(request, a) for a in item.attachments.values()]
 
 
 document("api.attachment.content", "GET", "下载附件原件（逐字节一致；每次下载记入审计）",
          response={"type": "string", "format": "binary"}, content_type="application/octet-stream",
+         more_content={mimetype: {"type": "string", "format": "binary"} for mimetype in ACCEPTED},
          params=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
                  {"name": "inline", "in": "query", "required": False, "schema": {"type": "boolean"},
                   "description": "图片/PDF 在浏览器中直接显示"}])
@@ -104,7 +104,7 @@ def content_view(request):
     item = att.__parent__.__parent__
     require(request, "view", item)
     record(site, "download", username, item.item_id, attachment=att.__name__, filename=att.filename,
-           sha256=att.sha256)
+           sha256=att.sha256, via="api")
     # the committed blob file outlives this request's connection: hand it to the server's
     # wsgi.file_wrapper (waitress sends it straight from the file, nothing buffered in memory)
     response = FileResponse(att.blob.committed(), request=request, content_type=att.mimetype)

@@ -7,8 +7,13 @@ changes nothing.
 
 from __future__ import annotations
 
+import errno
+import json
+import logging
+
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.response import Response
 from pyramid.view import exception_view_config
 
 from ...content_types.actions import Frozen
@@ -16,9 +21,12 @@ from ...content_types.attachment import UploadRefused
 from ...validation import ValidationFailed
 from ...workflows.engine import WorkflowError
 
+log = logging.getLogger(__name__)
+
 CODES = {
     400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     409: "conflict", 413: "too_large", 415: "unsupported_type", 429: "too_many_requests",
+    507: "insufficient_storage",
 }
 
 
@@ -67,6 +75,11 @@ def upload_refused(exc, request):
     return error_response(request, exc.status, exc.message, {"file": exc.message})
 
 
+@exception_view_config(UnicodeDecodeError, path_info=r"^/api/", renderer="json")
+def bad_encoding(exc, request):
+    return error_response(request, 400, "请求参数不是有效的 UTF-8 文本", {"_": "请求参数不是有效的 UTF-8 文本"})
+
+
 @exception_view_config(Frozen, renderer="json")
 def frozen(exc, request):
     return error_response(request, 403, exc.message)
@@ -88,3 +101,72 @@ def bad_csrf(exc, request):
 @exception_view_config(HTTPNotFound, path_info=r"^/api/", renderer="json")
 def not_found(exc, request):
     return error_response(request, 404, "资源不存在")
+
+
+# -- a full disk ------------------------------------------------------------------------------
+# Every write (an upload, a login's audit entry, a download's audit entry, an auditor's look)
+# commits to var/ (Data.fs, blobs) or PostgreSQL.  When that fails for want of space the request
+# is refused as a whole — 507 with a clear message, nothing written — instead of waitress's bare
+# 500: a login or a download whose audit entry cannot be written is refused, since the audit log
+# must not miss it (DESIGN.md "every look is audit-logged").  The error may come from the view
+# (a blob being written) or from the commit (pyramid_tm renders exception views for both).
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: PostgreSQL's SQLSTATE disk_full (RelStorage)
+PG_DISK_FULL = "53100"
+DISK_FULL_MESSAGE = "服务器磁盘空间不足，本次操作未能保存（未做任何更改），请联系管理员"
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception it was raised from is "no space left" (or a quota)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        if getattr(exc, "pgcode", None) == PG_DISK_FULL:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class DiskFullPredicate:
+    """View predicate ``disk_full=True``: the exception view's context is a full-disk error."""
+
+    def __init__(self, value, config) -> None:
+        self.value = bool(value)
+
+    def text(self) -> str:
+        return f"disk_full = {self.value}"
+
+    phash = text
+
+    def __call__(self, context, request) -> bool:
+        return is_disk_full(context) == self.value
+
+
+def drop_session_changes(request) -> None:
+    """Keep the browser's session cookie as it was: a refused login logs nobody in, and a
+    flash message ("已上传 …") of a write that was not saved is not shown."""
+    callbacks = getattr(request, "response_callbacks", None)
+    if callbacks:
+        kept = [cb for cb in callbacks if getattr(cb, "__name__", "") != "set_cookie_callback"]
+        callbacks.clear()
+        callbacks.extend(kept)
+
+
+def disk_full_logged(exc, request) -> None:
+    log.error("disk full: %s %s refused (%s)", request.method, request.path, exc)
+    drop_session_changes(request)
+
+
+@exception_view_config(Exception, disk_full=True, path_info=r"^/api/")
+def insufficient_storage(exc, request):
+    """``{"error": "insufficient_storage", "message": …}`` with 507 (built here, not rendered:
+    after a failed commit the request's transaction is gone)."""
+    disk_full_logged(exc, request)
+    body = json.dumps({"error": "insufficient_storage", "message": DISK_FULL_MESSAGE, "fields": {}},
+                      ensure_ascii=False)
+    response = Response(body=body.encode("utf-8"), status=507, content_type="application/json", charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response

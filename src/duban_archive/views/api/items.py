@@ -11,35 +11,29 @@ from typing import Any
 
 from pyramid.view import view_config
 
-from ...audit.log import as_json, record
+from ...audit.log import as_json
+from ...audit.reads import log_read
 from ...content_types.actions import add_feedback, add_instruction, create_item, edit_item
 from ...content_types.site_access import get_site
 from ...validation import ValidationFailed, validate
 from .errors import ApiError
 from .openapi import document
+from .schemas import array_of, ref
 from .serialize import item_json, record_json
-from .util import get_item, identity, int_param, json_body, json_value, principals, require
+from .util import get_item, int_param, json_body, json_value, principals, require
 
-ITEM = {"type": "object", "description": "事项（字段随事项类型而定，见 GET /api/v1/items/{id}）",
-        "properties": {"not_ocred": {"type": "array", "items": {"type": "string"},
-                                     "description": "未识别文字（未 OCR）的附件编号，全文检索不含其内容"}},
-        "additionalProperties": True}
-CREATED = {"type": "object", "properties": {
-    "id": {"type": "string"}, "number": {"type": "string"}, "state": {"type": "string"},
-    "url": {"type": "string"}}}
-ITEM_FIELDS = {"type": "object", "additionalProperties": True,
-               "description": "title, source, content, requirement, deadline?, lead_unit, assist_units?, "
-                              "leader?, contact?, urgency?, classification? …（未知字段返回 400）"}
-RECORD = {"type": "object", "additionalProperties": True}
+ITEM = ref("Item")  # the shapes follow the content types: views/api/schemas.py
+CREATED = ref("Created")
+ITEM_FIELDS = ref("ItemInput")
 MAX_PER_PAGE = 200
 
 
 # -- create ----------------------------------------------------------------
 
-BATCH_CREATED = {"type": "object", "properties": {"items": {"type": "array", "items": CREATED}}}
+BATCH_CREATED = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": CREATED}}}
 document("api.board.items", "POST", "在版块中立项（返回 201）；请求体为数组时批量立项"
          "（最多 500 条，全部成功或全部不变，错误字段名为“序号.字段”）",
-         request={"oneOf": [ITEM_FIELDS, {"type": "array", "items": ITEM_FIELDS, "maxItems": 500}]},
+         request={"oneOf": [ITEM_FIELDS, {"type": "array", "items": ITEM_FIELDS, "minItems": 1, "maxItems": 500}]},
          response={"oneOf": [CREATED, BATCH_CREATED]},
          status=201, params=[{"name": "board", "in": "path", "required": True, "schema": {"type": "string"}}])
 
@@ -84,16 +78,15 @@ def _created(request, item) -> dict[str, Any]:
             "url": request.route_url("api.item", id=item.item_id)}
 
 
-document("api.board.items", "GET", "版块内事项列表（同 GET /api/v1/items?board=）", response={
-    "type": "object", "properties": {"total": {"type": "integer"}, "items": {"type": "array", "items": ITEM}}},
-    params=[{"name": "board", "in": "path", "required": True, "schema": {"type": "string"}}])
+document("api.board.items", "GET", "版块内事项列表（同 GET /api/v1/items?board=）", response=ref("ItemList"),
+         params=[{"name": "board", "in": "path", "required": True, "schema": {"type": "string"}}])
 
 
 @view_config(route_name="api.board.items", request_method="GET", renderer="json")
 def board_list_view(request):
     if request.matchdict["board"] not in get_site(request).boards:
         raise ApiError(404, f"版块“{request.matchdict['board']}”不存在")
-    return _listing(request, board=request.matchdict["board"])
+    return _listing(request, board=request.matchdict["board"], via="api.board_items")
 
 
 # -- list ------------------------------------------------------------------
@@ -110,15 +103,13 @@ LIST_PARAMS = [
 ]
 SORTS = ("number", "deadline", "registered_on", "modified", "due")
 
-document("api.items", "GET", "事项列表（只含调用者可查看的事项）", params=LIST_PARAMS, response={
-    "type": "object", "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
-                                     "per_page": {"type": "integer"}, "items": {"type": "array", "items": ITEM}}},
-    errors=(400, 401))
+document("api.items", "GET", "事项列表（只含调用者可查看的事项）", params=LIST_PARAMS, response=ref("ItemList"),
+         errors=(400, 401))
 
 
 @view_config(route_name="api.items", request_method="GET", renderer="json")
 def list_view(request):
-    return _listing(request, board=request.GET.get("board") or None)
+    return _listing(request, board=request.GET.get("board") or None, via="api.items")
 
 
 def _bool_param(request, name: str) -> bool | None:
@@ -132,7 +123,7 @@ def _bool_param(request, name: str) -> bool | None:
     raise ApiError(400, "查询参数有误", {name: "应为 true 或 false"})
 
 
-def _listing(request, board: str | None) -> dict[str, Any]:
+def _listing(request, board: str | None, via: str) -> dict[str, Any]:
     site = get_site(request)
     require(request, "view", site)
     known = {"board", "state", "unit", "year", "overdue", "sort", "reverse", "page", "per_page"}
@@ -156,6 +147,7 @@ def _listing(request, board: str | None) -> dict[str, Any]:
     total, items = query(site, principals(request), board=board, states=states, unit=unit,
                          year=year, overdue=overdue, sort=sort, reverse=reverse,
                          start=(page - 1) * per_page, limit=per_page)
+    log_read(request, items, via=via, board=board, page=page)  # entries carry full content
     return {"total": total, "page": page, "per_page": per_page,
             "items": [item_json(request, it, full=False) for it in items]}
 
@@ -185,13 +177,11 @@ document("api.item", "GET", "事项详情（含 deadlines、history、attachment
 @view_config(route_name="api.item", request_method="GET", renderer="json")
 def item_view(request):
     site, item = get_item(request)
-    ident = identity(request)
-    if "auditor" in ident.roles:  # every look by an auditor is on the record
-        record(site, "view", ident.username, item.item_id, via="api")
+    log_read(request, item, via="api")  # every look by an auditor is on the record
     return item_json(request, item)
 
 
-document("api.item", "PATCH", "修改事项（部分字段；当前状态不允许修改时返回 403）", request=ITEM_FIELDS,
+document("api.item", "PATCH", "修改事项（部分字段；当前状态不允许修改时返回 403）", request=ref("ItemPatch"),
          response=ITEM, params=ID_PARAM, errors=(400, 401, 403, 404, 409))
 
 
@@ -223,10 +213,7 @@ def patch_view(request):
 # -- records inside an item -------------------------------------------------
 
 document("api.item.feedback", "POST", "提交反馈报告（办理事项、办理进展情况、下步工作安排；返回 201）",
-         request={"type": "object", "required": ["done", "progress"], "properties": {
-             "done": {"type": "string"}, "progress": {"type": "string"}, "next_steps": {"type": "string"},
-             "signed_by": {"type": "string"}, "sealed": {"type": "boolean"}}},
-         response=RECORD, status=201, params=ID_PARAM)
+         request=ref("FeedbackInput"), response=ref("Feedback"), status=201, params=ID_PARAM)
 
 
 @view_config(route_name="api.item.feedback", request_method="POST", renderer="json")
@@ -248,19 +235,18 @@ def _add_record(request, permission: str, type_name: str, action, defaults=None)
     return record_json(request, rec)
 
 
-document("api.item.feedback", "GET", "事项的反馈报告", response={"type": "array", "items": RECORD},
-         params=ID_PARAM)
+document("api.item.feedback", "GET", "事项的反馈报告", response=array_of("Feedback"), params=ID_PARAM)
 
 
 @view_config(route_name="api.item.feedback", request_method="GET", renderer="json")
 def feedback_list_view(request):
     _, item = get_item(request)
+    log_read(request, item, via="api.feedback")
     return [record_json(request, r) for r in item.feedback.values()]
 
 
-document("api.item.instructions", "POST", "领导批示（返回 201）", request={
-    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}, "leader": {"type": "string"}}},
-    response=RECORD, status=201, params=ID_PARAM)
+document("api.item.instructions", "POST", "领导批示（返回 201）", request=ref("InstructionInput"),
+         response=ref("Instruction"), status=201, params=ID_PARAM)
 
 
 @view_config(route_name="api.item.instructions", request_method="POST", renderer="json")
@@ -269,13 +255,13 @@ def instruction_view(request):
                        defaults=lambda req: {"leader": req.identity.title})
 
 
-document("api.item.instructions", "GET", "事项的领导批示", response={"type": "array", "items": RECORD},
-         params=ID_PARAM)
+document("api.item.instructions", "GET", "事项的领导批示", response=array_of("Instruction"), params=ID_PARAM)
 
 
 @view_config(route_name="api.item.instructions", request_method="GET", renderer="json")
 def instruction_list_view(request):
     _, item = get_item(request)
+    log_read(request, item, via="api.instructions")
     return [record_json(request, r) for r in item.instructions.values()]
 
 
@@ -291,5 +277,7 @@ document("api.item.audit", "GET", "事项的审计记录（谁、何时、做了
 @view_config(route_name="api.item.audit", request_method="GET", renderer="json")
 def audit_view(request):
     site, item = get_item(request, "view_audit")
-    return [as_json(e) for e in site["audit"].for_target(item.item_id)]
+    entries = [as_json(e) for e in site["audit"].for_target(item.item_id)]
+    log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
+    return entries
 

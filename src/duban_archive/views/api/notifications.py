@@ -81,6 +81,9 @@ def outbox_view(request):
         out.append(msg.as_json())
         if len(out) >= limit:
             break
+    from ...audit.reads import log_read
+
+    log_read(request, (m["item"] for m in out if m["item"]), via="api.outbox", item=item_id or None)
     return {"total": len(out), "messages": out}
 
 

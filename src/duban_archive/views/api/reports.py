@@ -11,6 +11,7 @@ from datetime import date
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ...audit.reads import log_read
 from ...content_types.site_access import get_site
 from ...scoring import scoring_rules
 from ...scoring.book import get_book
@@ -78,7 +79,9 @@ document("api.bulletin", "GET", "月度通报（排名、逾期事项、工作�
                   "description": "2026-05，默认本月"},
                  {"name": "format", "in": "query", "required": False,
                   "schema": {"type": "string", "enum": ["json", "xlsx", "pdf"]}}],
-         response={"type": "object"}, errors=(400, 401, 403))
+         response={"type": "object"}, errors=(400, 401, 403),
+         more_content={XLSX: {"type": "string", "format": "binary"},
+                       "application/pdf": {"type": "string", "format": "binary"}})
 
 
 @view_config(route_name="api.bulletin", request_method="GET", renderer="json")
@@ -91,6 +94,7 @@ def bulletin_view(request):
     if fmt not in ("json", "xlsx", "pdf"):
         raise ApiError(400, "未知的格式", {"format": "可选 json、xlsx、pdf"})
     data = bulletin_data(get_site(request), request.registry, month)
+    log_read(request, (o["id"] for o in data["overdue"]), via="api.bulletin", month=month, format=fmt)
     if fmt == "xlsx":
         return _download(bulletin_xlsx(data), XLSX, f"督查通报-{month}.xlsx")
     if fmt == "pdf":
@@ -113,6 +117,7 @@ def ledger_view(request):
     board = request.GET.get("board")
     items = [i for i in site.item_index.values() if board in (None, "", i.board_id)]
     record(site, "export", request.authenticated_userid, "", what="ledger", count=len(items))
+    log_read(request, items, via="api.ledger", board=board or None)
     return _download(export_ledger(site, request.registry, items), XLSX, f"电子台账-{today():%Y%m%d}.xlsx")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
+from ...audit.reads import log_read
 from ...catalog.search import FACETS, QueryError
 from ...content_types.site_access import get_site
 from ..search import (
@@ -23,24 +24,13 @@ from ..search import (
 )
 from .errors import ApiError
 from .openapi import OPERATIONS, document
+from .schemas import ref
 from .serialize import item_json_contributor
 from .util import actor, require
 
 FORMATS = ("json", "xlsx")
 _STR = {"type": "string"}
-NOT_OCRED = {"type": "array", "items": _STR,
-             "description": "未识别文字的附件 id（扫描件或照片，未安装 OCR 时），其内容不在检索范围内"}
-RESULT = {"type": "object", "properties": {
-    "total": {"type": "integer", "description": "调用者有权查看的命中总数"},
-    "page": {"type": "integer"}, "per_page": {"type": "integer"},
-    "results": {"type": "array", "items": {"type": "object", "properties": {
-        "id": _STR, "number": _STR, "title": _STR, "state": _STR, "score": {"type": "number"},
-        "snippet": {"type": "string", "description": "按句（。！？）截取的摘要，HTML，命中词以 <mark> 标出"},
-        "url": _STR, "not_ocred": NOT_OCRED}}},
-    "facets": {"type": "object", "description": "board / state / unit / year / retention 的分面计数",
-               "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
-                   "value": {}, "title": _STR, "count": {"type": "integer"}}}}},
-}}
+RESULT = ref("SearchResult")  # views/api/schemas.py
 #: the criteria of a search, as query parameters here and as JSON keys of a saved search
 CRITERIA_PARAMS = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in (
     ("q", _STR, "检索式：关键词、\"短语\"、AND/OR/NOT、字段:值（title/body/state/board/units/year/"
@@ -88,6 +78,7 @@ def search_api(request):
         results, rows = perform(request, site, params)
     except QueryError as exc:
         raise ApiError(400, "检索式有误", {"q": str(exc)}) from None
+    log_read(request, rows, via="api.search", q=params["q"], page=params["page"])
     return {
         "total": results.total,
         "page": results.page,

@@ -16,6 +16,7 @@ from ...content_types.registry import FieldDef
 from ...workflows.deadlines import item_deadlines, next_deadline
 from .errors import ApiError
 from .openapi import document
+from .schemas import array_of, ref
 from .serialize import item_json_contributor
 from .util import actor, get_item, json_body, principals
 
@@ -41,11 +42,9 @@ def transition_json(t) -> dict[str, Any]:
     return out
 
 
-TRANSITION_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["name", "title", "fields"],
-                                                "properties": {"name": {"type": "string"},
-                                                               "title": {"type": "string"},
-                                                               "fields": {"type": "array"}}}}
-document("api.item.transitions", "GET", "调用者此刻可执行的流转（含需填写的字段）", response=TRANSITION_SCHEMA)
+ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+document("api.item.transitions", "GET", "调用者此刻可执行的流转（含需填写的字段）", response=array_of("Transition"),
+         params=[ID_PARAM])
 
 
 @view_config(route_name="api.item.transitions", request_method="GET", renderer="json")
@@ -56,12 +55,9 @@ def list_transitions(request):
 
 
 document("api.item.transition", "POST", "执行一个流转（签收、退单、申请办结、核查、办结……）",
-         request={"type": "object", "properties": {"comment": {"type": "string"}},
-                  "additionalProperties": True},
-         response={"type": "object", "required": ["state", "state_title", "deadlines"], "properties": {
-             "state": {"type": "string"}, "state_title": {"type": "string"},
-             "deadlines": {"type": "array"}}},
-         errors=(400, 401, 403, 404, 409))
+         request=ref("TransitionInput"), response=ref("TransitionResult"), errors=(400, 401, 403, 404, 409),
+         params=[ID_PARAM, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "流转名（GET /api/v1/items/{id}/transitions 的 name）"}])
 
 
 @view_config(route_name="api.item.transition", request_method="POST", renderer="json")

@@ -10,6 +10,7 @@ from typing import Any
 
 from ...content_types.site_access import get_site
 from ...security.policy import request_principals as principals  # noqa: F401 (re-exported)
+from ...validation import check_json_text
 from .errors import ApiError
 
 
@@ -18,11 +19,13 @@ def json_value(request) -> Any:
     if not request.body:
         return {}
     try:
-        return request.json_body
+        data = request.json_body
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "请求体不是有效的 JSON（UTF-8）", {"_": "请求体不是有效的 JSON"}) from exc
     except RecursionError:  # thousands of nested brackets: refused, not a 500
         raise ApiError(400, "请求体嵌套层次过深", {"_": "请求体嵌套层次过深"}) from None
+    check_json_text(data)  # the text policy's net: no lone surrogate or control character anywhere (400)
+    return data
 
 
 def json_body(request) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
+from ...audit.reads import log_read
 from ...content_types.site_access import get_site
 from ...workflows.deadlines import next_deadline
 from ...workflows.worklist import BUCKETS, bucket, worklist
@@ -55,6 +56,7 @@ def worklist_view(request):
     else:
         found = worklist(site, who, limit=limit, empty=True)
     all_total, _ = bucket(site, who, "*", limit=0) if not name else (found[0]["total"], None)
+    log_read(request, [i for b in found for i in b["items"]], via="api.worklist", bucket=name)
     return {
         "total": all_total,
         "buckets": [dict(b, items=[entry_json(request, i) for i in b["items"]]) for b in found],
