@@ -837,9 +837,10 @@ def report(args, layout: str, book: Book, v: Verifier, elapsed: float, rss: list
     if len(v.lost) > 30:
         print(f"lost_detail: … {len(v.lost) - 30} more")
     if tracebacks:
-        last = log_text[log_text.rfind("Traceback (most recent call last)"):].splitlines()
-        tail = next((ln for ln in reversed(last[:60]) if ln and not ln.startswith(" ")), "")
-        print(f"server_log_last_traceback: {tail[:300]}")
+        last = log_text[log_text.rfind("Traceback (most recent call last)"):].splitlines()[1:400]
+        end = next((i for i, ln in enumerate(last) if ln and not ln.startswith(" ")), len(last) - 1)
+        where = next((ln.strip() for ln in reversed(last[:end]) if ln.strip().startswith("File ")), "")
+        print(f"server_log_last_traceback: {last[end][:300] if last else ''}  ({where[:200]})")
     failed = lost > 0 or st["5xx"] > 0 or st["empty_file"] > 0 or st["no_answer"] > 0 or bool(hung)
     print(f"result: {'FAIL' if failed else 'ok'}")
     return 1 if failed else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -11,8 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from duban_archive import vardir
 from duban_archive.testing import api, project_root
-from duban_archive.vardir import VarDirUnusable, prepare, tighten
+from duban_archive.vardir import (
+    VarDirUnusable,
+    ballast_bytes,
+    ensure_ballast,
+    in_reserve,
+    prepare,
+    release_ballast,
+    released_state,
+    tighten,
+)
 
 INI = str(project_root() / "testing.ini")
 #: root ignores permission bits; without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH it honours them
@@ -132,3 +143,100 @@ def test_prepare_raises_the_clear_error(tmp_path, monkeypatch):
     with pytest.raises(VarDirUnusable) as caught:
         prepare(var, ("blobs",))
     assert str(var) in str(caught.value) and "无法写入" in str(caught.value)
+
+
+# -- the ballast (issue 12: logins still work on a full disk; tests/views/test_disk_full.py fills one)
+
+MB = 1 << 20
+
+
+def test_ballast_is_real_private_blocks_made_once_and_removed_when_off(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    assert ensure_ballast(var, 2 * MB)
+    st = (var / "ballast").stat()
+    assert st.st_size == 2 * MB and st.st_blocks * 512 >= 2 * MB
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert ensure_ballast(var, 2 * MB) and (var / "ballast").stat().st_ino == st.st_ino  # kept as it is
+    assert sorted(p.name for p in var.iterdir()) == ["ballast"]  # no temporary file left
+    assert ensure_ballast(var, MB) and (var / "ballast").stat().st_size == MB  # the setting lowered
+    assert not ensure_ballast(var, 0) and not (var / "ballast").exists()
+
+
+def test_ballast_needs_room_for_itself_twice(tmp_path, monkeypatch, caplog):
+    var = tmp_path / "var"
+    var.mkdir()
+    monkeypatch.setattr(vardir, "free_bytes", lambda path: 4 * MB - 1)
+    assert not ensure_ballast(var, 2 * MB) and not (var / "ballast").exists()
+    assert "no room for the 2 MB ballast" in caplog.text
+    monkeypatch.setattr(vardir, "free_bytes", lambda path: 4 * MB)
+    assert ensure_ballast(var, 2 * MB)
+
+
+def test_ballast_written_as_zeros_where_fallocate_is_not_supported(tmp_path, monkeypatch):
+    var = tmp_path / "var"
+    var.mkdir()
+
+    def unsupported(fd, offset, length):
+        raise OSError(errno.EOPNOTSUPP, "not supported")
+
+    monkeypatch.setattr(os, "posix_fallocate", unsupported)
+    assert ensure_ballast(var, 3 * MB + 5)
+    st = (var / "ballast").stat()
+    assert st.st_size == 3 * MB + 5 and st.st_blocks * 512 >= 3 * MB + 5
+
+
+def test_ballast_released_only_when_less_than_its_size_is_free(tmp_path, monkeypatch):
+    var = tmp_path / "var"
+    var.mkdir()
+    assert ensure_ballast(var, MB)
+    free = {"bytes": MB}
+    monkeypatch.setattr(vardir, "free_bytes", lambda path: free["bytes"])
+    assert not release_ballast(var, MB)  # a big upload failed, but there is room: keep it
+    assert (var / "ballast").exists() and released_state(var) is None and not in_reserve(var, MB)
+    free["bytes"] = 0
+    assert release_ballast(var, MB)
+    assert not (var / "ballast").exists() and released_state(var) == "pending"
+    assert stat.S_IMODE((var / "ballast.released").stat().st_mode) == 0o600
+    assert not release_ballast(var, MB)  # once
+    assert in_reserve(var, MB)
+    free["bytes"] = MB
+    assert not in_reserve(var, MB)  # the admin freed space
+    free["bytes"] = 10 * MB
+    assert ensure_ballast(var, MB) and released_state(var) is None  # the next start
+
+
+def test_ballast_released_on_a_quota_whatever_statvfs_says(tmp_path, monkeypatch):
+    var = tmp_path / "var"
+    var.mkdir()
+    assert ensure_ballast(var, MB)
+    monkeypatch.setattr(vardir, "free_bytes", lambda path: 100 * MB)
+    assert release_ballast(var, MB, quota=True) and not (var / "ballast").exists()
+
+
+@pytest.mark.parametrize(("value", "expected"), [("32", 32 * MB), ("0", 0), ("0.5", MB // 2), ("", 0), ("x", 0)])
+def test_ballast_setting(value, expected):
+    assert ballast_bytes({"duban.ballast_mb": value}) == expected
+
+
+def test_a_release_not_yet_audited_is_audited_at_the_next_start(app, var_dir, tmp_path):
+    from pyramid.paster import get_app
+
+    from duban_archive.content_types.site_access import open_site
+
+    (var_dir / "ballast").unlink(missing_ok=True)  # released by a refusal whose audit entry found no room
+    vardir.mark_released(var_dir, "pending")
+    for db in app.registry._zodb_databases.values():
+        db.close()
+    ini = tmp_path / "ballast.ini"  # testing.ini keeps no ballast; this site keeps 4 MB
+    ini.write_text(Path(INI).read_text("utf-8").replace("duban.ballast_mb = 0", "duban.ballast_mb = 4"), "utf-8")
+    restarted = get_app(str(ini))
+    try:
+        with open_site(restarted.registry) as site:
+            entries = [e for e in site["audit"] if e["action"] == "ballast_released"]
+        assert len(entries) == 1 and entries[0]["request"] == "start"
+        assert (var_dir / "ballast").stat().st_size == 4 * MB  # recreated
+        assert released_state(var_dir) is None
+    finally:
+        for db in restarted.registry._zodb_databases.values():
+            db.close()

@@ -29,6 +29,7 @@ DEFAULTS = {
     "duban.argon2_memory_cost": "",
     "duban.run_workers": "false",
     "duban.storage": "embedded",
+    "duban.ballast_mb": "32",
 }
 
 

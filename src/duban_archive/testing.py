@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import transaction
@@ -228,6 +229,83 @@ class LiveServer:
                                      data=json.dumps({"username": username, "password": password}).encode(),
                                      headers={"Content-Type": "application/json"})
         return json.loads(urllib.request.urlopen(req, timeout=60).read())["token"]
+
+
+def http_call(base: str, token: str | None, method: str, path: str, body=None,
+              content_type: str = "application/json") -> tuple[int, Any]:
+    """One request to a live server; the JSON answer parsed (``{"raw": …}`` when it is not JSON).
+
+    ``body``: a dict or list is sent as JSON, bytes as they are (with ``content_type``).
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body, ensure_ascii=False).encode() if isinstance(body, dict | list) else body
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=120) as res:
+            return res.status, json.loads(res.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw)
+        except ValueError:
+            return err.code, {"raw": raw.decode("utf-8", "replace")[:500]}
+
+
+class Clients:
+    """Bearer tokens of several demo users on a live server, and every answer's status.
+
+    ``send`` sends a request again after a JSON 409 ``conflict`` (as the API asks clients to),
+    at most ``retries`` times; ``statuses`` keeps every answer, for the test to report.
+    """
+
+    def __init__(self, server: LiveServer, users, retries: int = 4) -> None:
+        import threading
+
+        self.server, self.retries = server, retries
+        self.tokens = {u: server.token(u) for u in users}
+        self.statuses: list[int] = []
+        self.lock = threading.Lock()
+
+    def send(self, user: str | None, method: str, path: str, body=None) -> tuple[int, Any]:
+        import time
+
+        for attempt in range(self.retries + 1):
+            status, res = http_call(self.server.base, self.tokens.get(user), method, path, body)
+            with self.lock:
+                self.statuses.append(status)
+            if not (status == 409 and isinstance(res, dict) and res.get("error") == "conflict"):
+                break
+            time.sleep(0.2 * (attempt + 1))
+        return status, res
+
+    def count(self, status: int) -> int:
+        return sum(1 for s in self.statuses if s == status)
+
+
+def run_threads(n: int, work) -> list[BaseException]:
+    """``work(k)`` for k in 0..n-1 on n threads at once; returns what they raised."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def guarded(k: int) -> None:
+        try:
+            work(k)
+        except BaseException as exc:  # noqa: BLE001 — reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    return errors
 
 
 @pytest.fixture

@@ -6,72 +6,15 @@ sharded, so concurrent requests no longer collide on their right-most buckets.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import transaction
 
+from duban_archive.testing import Clients, http_call, run_threads
+
 NEW_ITEM = {"title": "并发反馈测试事项", "source": "区政府常务会议", "content": "完成老旧小区改造",
             "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31"}
-CLIENT_RETRIES = 4  # a JSON 409 {"error": "conflict"} asks the client to send the request again
 
-
-def call(base: str, token: str | None, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list]:
-    data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=120) as res:
-            return res.status, json.loads(res.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        try:
-            return err.code, json.loads(raw)
-        except ValueError:
-            return err.code, {"raw": raw.decode("utf-8", "replace")[:500]}
-
-
-class Clients:
-    def __init__(self, server, users) -> None:
-        self.server = server
-        self.tokens = {u: server.token(u) for u in users}
-        self.statuses: list[int] = []
-        self.lock = threading.Lock()
-
-    def send(self, user: str | None, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list]:
-        for attempt in range(CLIENT_RETRIES + 1):
-            status, res = call(self.server.base, self.tokens.get(user), method, path, body)
-            with self.lock:
-                self.statuses.append(status)
-            if not (status == 409 and isinstance(res, dict) and res.get("error") == "conflict"):
-                return status, res
-            time.sleep(0.2 * (attempt + 1))
-        return status, res
-
-    def count(self, status: int) -> int:
-        return sum(1 for s in self.statuses if s == status)
-
-
-def run_threads(n: int, work) -> None:
-    errors: list[BaseException] = []
-
-    def guarded(k: int) -> None:
-        try:
-            work(k)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    assert not errors, errors
 
 
 def item_in_progress(clients: Clients) -> str:
@@ -114,7 +57,7 @@ def test_concurrent_feedback_on_one_item(live_server):
             assert status == 201, (status, res)
 
     t0 = time.monotonic()
-    run_threads(threads, post_feedback)
+    assert run_threads(threads, post_feedback) == []
     took = time.monotonic() - t0
     statuses = clients.statuses[before:]
     print(f"\n{per_client * threads} feedback posts from {threads} clients in {took:.1f} s; "
@@ -164,7 +107,7 @@ def test_logins_and_auditor_reads_while_others_write(live_server):
                     assert status == 200, res
 
     t0 = time.monotonic()
-    run_threads(4, work)
+    assert run_threads(4, work) == []
     took = time.monotonic() - t0
     statuses = clients.statuses[before:]
     print(f"\nmixed burst of {len(statuses)} requests from 4 clients in {took:.1f} s; "
@@ -177,3 +120,23 @@ def test_logins_and_auditor_reads_while_others_write(live_server):
     views = [e for e in entries if e["action"] == "view" and e["actor"] == "auditor"]
     assert len(views) == rounds
     assert [e["time"] for e in entries] == sorted(e["time"] for e in entries)
+
+
+def test_eight_clients_creating_at_once_get_consecutive_numbers_without_retrying(server_layout):
+    """事项编号 are drawn in a short transaction of their own: creations no longer conflict on the counter."""
+    server = server_layout(workers=True)
+    clients = Clients(server, ["supervisor"])
+    numbers: list[str] = []
+
+    def work(k: int) -> None:
+        for i in range(5):
+            # one try only: a 409 here would mean the counter still makes creations collide
+            status, item = http_call(server.base, clients.tokens["supervisor"], "POST", "/api/v1/boards/zdgz/items",
+                                {**NEW_ITEM, "title": f"并发立项 {k}-{i}"})
+            assert status == 201, item
+            with clients.lock:
+                numbers.append(item["number"])
+
+    assert run_threads(8, work) == []
+    seqs = sorted(int(n.rsplit("-", 1)[1]) for n in numbers)
+    assert seqs == list(range(1, 41))  # unique, and no gap when every request succeeded

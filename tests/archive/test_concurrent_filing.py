@@ -7,12 +7,10 @@ renumbered by a retry: N closed items filed at once get exactly 件号 1..N.
 
 from __future__ import annotations
 
-import json
 import queue
-import threading
 import time
-import urllib.error
-import urllib.request
+
+from duban_archive.testing import Clients, run_threads
 
 NEW_ITEM = {"source": "区政府常务会议", "content": "完成老旧小区改造", "requirement": "按月报送进展",
             "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31"}
@@ -21,64 +19,7 @@ TO_CLOSED = [("approve", "leader", {}), ("assign", "supervisor", {}), ("accept",
              ("request_closure", "handler", {}), ("review", "supervisor", {}), ("close", "leader", {"grade": "A"})]
 ITEMS = 8
 CLIENTS = 4
-CLIENT_RETRIES = 4  # a JSON 409 {"error": "conflict"} asks the client to send the request again
 
-
-def call(base: str, token: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list]:
-    data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                                          "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as res:
-            return res.status, json.loads(res.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        try:
-            return err.code, json.loads(raw)
-        except ValueError:
-            return err.code, {"raw": raw.decode("utf-8", "replace")[:500]}
-
-
-class Clients:
-    """Bearer tokens, and every answer's status (to report and to check)."""
-
-    def __init__(self, server, users) -> None:
-        self.server = server
-        self.tokens = {u: server.token(u) for u in users}
-        self.statuses: list[int] = []
-        self.lock = threading.Lock()
-
-    def send(self, user: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list]:
-        """One request, sent again after a conflict 409 (as the API asks); returns the last answer."""
-        for attempt in range(CLIENT_RETRIES + 1):
-            status, res = call(self.server.base, self.tokens[user], method, path, body)
-            with self.lock:
-                self.statuses.append(status)
-            if not (status == 409 and isinstance(res, dict) and res.get("error") == "conflict"):
-                return status, res
-            time.sleep(0.2 * (attempt + 1))
-        return status, res
-
-    def conflicts(self) -> int:
-        return sum(1 for s in self.statuses if s == 409)
-
-
-def run_threads(n: int, work) -> list[BaseException]:
-    errors: list[BaseException] = []
-
-    def guarded(k: int) -> None:
-        try:
-            work(k)
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    return errors
 
 
 def test_concurrent_filing_numbers_items_1_to_n(live_server):

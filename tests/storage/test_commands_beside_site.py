@@ -6,7 +6,9 @@ import json
 
 from openpyxl import Workbook
 
-from .test_concurrent_uploads import NEW_ITEM, call
+from duban_archive.testing import http_call
+
+from .test_concurrent_uploads import NEW_ITEM
 
 
 def ledger(path) -> None:
@@ -20,7 +22,7 @@ def ledger(path) -> None:
 def test_tick_fixity_reindex_and_import_ledger_beside_the_running_site(live_server, tmp_path):
     server = live_server(storage="zeo", workers=True)
     sup = server.token("supervisor")
-    status, item = call(server.base, sup, "POST", "/api/v1/boards/zdgz/items", json.dumps(NEW_ITEM).encode())
+    status, item = http_call(server.base, sup, "POST", "/api/v1/boards/zdgz/items", json.dumps(NEW_ITEM).encode())
     assert status == 201
     ini = str(server.ini)
     for args in (("tick", ini), ("fixity", ini), ("reindex", ini, "--quiet", "--procs", "1")):
@@ -31,9 +33,9 @@ def test_tick_fixity_reindex_and_import_ledger_beside_the_running_site(live_serv
     done = server.cli("import-ledger", ini, str(xlsx))
     assert done.returncode == 0, done.stderr
     # the site sees what the command wrote, and keeps answering
-    status, listing = call(server.base, sup, "GET", "/api/v1/boards/rcgl/items")
+    status, listing = http_call(server.base, sup, "GET", "/api/v1/boards/rcgl/items")
     assert status == 200 and "背街小巷整治" in json.dumps(listing, ensure_ascii=False)
-    status, again = call(server.base, sup, "GET", f"/api/v1/items/{item['id']}")
+    status, again = http_call(server.base, sup, "GET", f"/api/v1/items/{item['id']}")
     assert status == 200 and again["title"] == NEW_ITEM["title"]
 
 

@@ -20,25 +20,12 @@ import uuid
 
 import transaction
 
+from duban_archive.testing import http_call
+
 NEW_ITEM = {
     "title": "并发上传测试事项", "source": "区政府常务会议", "content": "多人同时上传整改材料",
     "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31",
 }
-
-
-def call(base: str, token: str, method: str, path: str, body: bytes | None = None,
-         content_type: str = "application/json") -> tuple[int, dict]:
-    req = urllib.request.Request(base + path, data=body, method=method,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as res:
-            return res.status, json.loads(res.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        try:
-            return err.code, json.loads(raw)
-        except ValueError:
-            return err.code, {"raw": raw.decode("utf-8", "replace")}
 
 
 def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
@@ -53,10 +40,10 @@ def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes
 
 def item_in_progress(server) -> str:
     sup, leader, head = (server.token(u) for u in ("supervisor", "leader", "unit_head"))
-    status, item = call(server.base, sup, "POST", "/api/v1/boards/zdgz/items", json.dumps(NEW_ITEM).encode())
+    status, item = http_call(server.base, sup, "POST", "/api/v1/boards/zdgz/items", json.dumps(NEW_ITEM).encode())
     assert status == 201, item
     for token, name in ((leader, "approve"), (sup, "assign"), (head, "accept")):
-        status, body = call(server.base, token, "POST", f"/api/v1/items/{item['id']}/transitions/{name}", b"{}")
+        status, body = http_call(server.base, token, "POST", f"/api/v1/items/{item['id']}/transitions/{name}", b"{}")
         assert status == 200, body
     return item["id"]
 
@@ -74,8 +61,8 @@ def upload_concurrently(server, items: list[str], clients: int, per_client: int)
             data = b"%PDF-1.4\n" + os.urandom(rnd.randint(10_000, 400_000)) + b"\n%%EOF\n"
             body, ctype = multipart({"kind": "signed_report"}, f"材料-{n}-{i}.pdf", data)
             for _ in range(3):  # a 409 asks the client to try again; nothing was stored
-                status, res = call(server.base, token, "POST", f"/api/v1/items/{items[i % len(items)]}/attachments",
-                                   body, ctype)
+                target = items[i % len(items)]
+                status, res = http_call(server.base, token, "POST", f"/api/v1/items/{target}/attachments", body, ctype)
                 if status != 409:
                     break
             with lock:

@@ -21,10 +21,10 @@ from duban_archive.storage.schedule import (
     pack_due,
     parse_schedule,
 )
-from duban_archive.testing import LiveServer
+from duban_archive.testing import LiveServer, http_call
 from duban_archive.timeutil import CST
 
-from .test_concurrent_uploads import call, download, item_in_progress, multipart
+from .test_concurrent_uploads import download, item_in_progress, multipart
 
 
 def sha256(data: bytes) -> str:
@@ -107,7 +107,7 @@ def test_backup_pack_and_restore_while_the_site_serves(live_server, tmp_path):
 
     def upload(item: str, kind: str, filename: str, data: bytes) -> None:
         body, ctype = multipart({"kind": kind}, filename, data)
-        status, res = call(server.base, handler, "POST", f"/api/v1/items/{item}/attachments", body, ctype)
+        status, res = http_call(server.base, handler, "POST", f"/api/v1/items/{item}/attachments", body, ctype)
         assert status == 201, res
         assert res["sha256"] == sha256(data)
         uploaded[res["id"]] = (res["url"], res["sha256"])

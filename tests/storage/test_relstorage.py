@@ -12,8 +12,9 @@ import pytest
 import transaction
 
 from duban_archive.storage.relstorage import conf_text, create_schema, relstorage_uri, write_relstorage_conf
+from duban_archive.testing import http_call
 
-from .test_concurrent_uploads import NEW_ITEM, call, download, item_in_progress, multipart
+from .test_concurrent_uploads import NEW_ITEM, download, item_in_progress, multipart
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ def test_upload_and_download_through_a_server_on_relstorage(relstorage_server):
     urls = {}
     for kind, (filename, data) in sent.items():
         body, ctype = multipart({"kind": kind}, filename, data)
-        status, meta = call(server.base, token, "POST", f"/api/v1/items/{item_id}/attachments", body, ctype)
+        status, meta = http_call(server.base, token, "POST", f"/api/v1/items/{item_id}/attachments", body, ctype)
         assert status == 201, meta
         assert (meta["kind"], meta["size"], meta["sha256"]) == (kind, len(data), hashlib.sha256(data).hexdigest())
         urls[kind] = meta["url"]
@@ -129,7 +130,7 @@ def test_commands_join_the_database_while_the_site_serves(relstorage_server, tmp
     ini = str(server.ini)
     sup = server.token("supervisor")
     title = "背街小巷整治多进程核验"
-    status, item = call(server.base, sup, "POST", "/api/v1/boards/zdgz/items",
+    status, item = http_call(server.base, sup, "POST", "/api/v1/boards/zdgz/items",
                         json.dumps({**NEW_ITEM, "title": title}).encode())
     assert status == 201, item
     for args in (("tick", ini), ("fixity", ini), ("pack", ini, "--days", "0"), ("reindex", ini, "--quiet")):
@@ -148,9 +149,9 @@ def test_commands_join_the_database_while_the_site_serves(relstorage_server, tmp
     cells = {c.value for row in load_workbook(out).active.iter_rows() for c in row}
     assert title in cells
     # and the site keeps answering, with the index the command rebuilt
-    status, again = call(server.base, sup, "GET", f"/api/v1/items/{item['id']}")
+    status, again = http_call(server.base, sup, "GET", f"/api/v1/items/{item['id']}")
     assert status == 200 and again["title"] == title
-    status, found = call(server.base, sup, "GET", "/api/v1/search?q=" + urllib.parse.quote("背街小巷整治"))
+    status, found = http_call(server.base, sup, "GET", "/api/v1/search?q=" + urllib.parse.quote("背街小巷整治"))
     assert status == 200 and item["id"] in json.dumps(found), found
 
 
@@ -159,13 +160,13 @@ def test_the_production_layout_indexes_through_a_separate_indexer_process(server
     """production.ini's example: web processes only queue; one `duban-archive indexer` applies the queue."""
     server = server_layout(workers=False, settings={"duban.external_indexer": "true"})
     sup = server.token("supervisor")
-    status, item = call(server.base, sup, "POST", "/api/v1/boards/zdgz/items",
+    status, item = http_call(server.base, sup, "POST", "/api/v1/boards/zdgz/items",
                         json.dumps({**NEW_ITEM, "title": "独立索引进程核验事项"}).encode())
     assert status == 201, item
     query = "/api/v1/search?q=" + urllib.parse.quote("独立索引进程核验")
-    status, before = call(server.base, sup, "GET", query)
+    status, before = http_call(server.base, sup, "GET", query)
     assert status == 200 and item["id"] not in json.dumps(before)
     done = server.cli("indexer", str(server.ini), "--once")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    status, after = call(server.base, sup, "GET", query)
+    status, after = http_call(server.base, sup, "GET", query)
     assert status == 200 and item["id"] in json.dumps(after), after

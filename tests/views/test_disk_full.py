@@ -7,20 +7,27 @@ real error.  Mounting needs root (CAP_SYS_ADMIN); elsewhere the test is skipped.
 
 Chosen behaviour: a request whose audit entry cannot be written is refused as a whole — a login
 (its ``login`` entry), a download (``download``), an auditor's look (``view``) — because the
-audit log must not miss any of them.  The refused login leaves the browser logged out.
+audit log must not miss any of them.  The refused login leaves the browser logged out — unless
+the ballast (``var/ballast``, ``duban.ballast_mb``) is there: the first refusal releases it, so the
+next logins have room, while uploads stay refused until the admin frees space; a restart with room
+recreates it.  (The default 32 MB ballast does not fit on the 16 MB disk: the first test has none.)
 """
 
 from __future__ import annotations
 
 import errno
 import io
+import logging
 import os
+import stat
 import subprocess
 
 import pytest
 
+from duban_archive import vardir
 from duban_archive.content_types.site_access import open_site
-from duban_archive.testing import api, login
+from duban_archive.testing import api, login, project_root
+from duban_archive.views.api.errors import ADMIN_BALLAST_USED, ADMIN_FREE_SPACE
 
 from .conftest import item_url
 
@@ -39,6 +46,22 @@ def var_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DUBAN_VAR_DIR", str(var))
     yield var
     subprocess.run(["umount", "-l", str(var)], capture_output=True)
+
+
+@pytest.fixture
+def ballast_mb():
+    """``duban.ballast_mb`` for the app; None: the default (parametrize to change it)."""
+    return None
+
+
+@pytest.fixture
+def ini_path(tmp_path, var_dir, ballast_mb):
+    testing = project_root() / "testing.ini"
+    if ballast_mb is None:
+        return str(testing)
+    ini = tmp_path / "ballast.ini"
+    ini.write_text(f"[app:main]\nuse = config:{testing}#main\nduban.ballast_mb = {ballast_mb}\n")
+    return str(ini)
 
 
 def fill(var) -> None:
@@ -75,15 +98,17 @@ def until_refused(attempt, limit: int = 300) -> int:
     raise AssertionError(f"no 507 after {limit} writes on a full disk")
 
 
-def assert_json_507(res) -> None:
+def assert_json_507(res, ballast_used: bool = False) -> None:
     assert res.status_int == 507
     assert res.json["error"] == "insufficient_storage"
-    assert res.json["message"].startswith(MESSAGE) and res.json["message"].endswith("请联系管理员")
+    assert res.json["message"].startswith(MESSAGE) and "请联系管理员" in res.json["message"]
+    assert res.json["ballast_released"] is ballast_used
+    assert res.json["message"].endswith(ADMIN_BALLAST_USED if ballast_used else ADMIN_FREE_SPACE)
 
 
-def logins_of(app, user: str) -> int:
+def logins_of(app, user: str, action: str = "login") -> int:
     with open_site(app.registry) as site:
-        return sum(1 for e in site["audit"] if e["action"] == "login" and e["actor"] == user)
+        return sum(1 for e in site["audit"] if e["action"] == action and e["actor"] == user)
 
 
 def test_full_disk_answers_507_and_loses_nothing(app, testapp, var_dir, in_progress_item):
@@ -96,6 +121,7 @@ def test_full_disk_answers_507_and_loses_nothing(app, testapp, var_dir, in_progr
     leader_logins = logins_of(app, "leader")
     with open_site(app.registry) as site:
         attachments = len(site.get_item(in_progress_item).attachments)
+    assert not (var_dir / "ballast").exists()  # 32 MB do not fit on this 16 MB disk
     fill(var_dir)
 
     # uploads: the blob cannot be written
@@ -105,6 +131,7 @@ def test_full_disk_answers_507_and_loses_nothing(app, testapp, var_dir, in_progr
     form["file"] = ("c.png", noisy_png(), "image/png")
     page = form.submit(status=507)
     assert page.content_type == "text/html" and MESSAGE in page.text and "Traceback" not in page.text
+    assert ADMIN_FREE_SPACE in page.text
     assert "已上传" not in testapp.get(item_url(in_progress_item)).text  # no flash of a lost upload
 
     # a login whose audit entry cannot be written is refused, and leaves the browser logged out
@@ -143,3 +170,73 @@ def login_attempt(testapp, username: str):
     form["username"] = username
     form["password"] = "duban-demo"
     return form.submit(expect_errors=True)
+
+
+@pytest.mark.parametrize("ballast_mb", ["2"])
+def test_ballast_keeps_login_working_on_a_full_disk(app, testapp, var_dir, ini_path, in_progress_item, caplog):
+    ballast = var_dir / "ballast"
+    st = ballast.stat()
+    assert st.st_size == 2 << 20 and st.st_blocks * 512 >= 2 << 20  # real blocks, not a sparse file
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    handler = api(testapp, "handler")
+    login(testapp, "handler")
+    form = testapp.get(item_url(in_progress_item) + "/@@upload").forms["upload-form"]
+    admin_logins = logins_of(app, "admin")
+    with open_site(app.registry) as site:
+        attachments = len(site.get_item(in_progress_item).attachments)
+    fill(var_dir)
+
+    # the first refusal releases the ballast: still 507, nothing kept, the admin told, CRITICAL logged
+    with caplog.at_level(logging.INFO, logger="duban_archive"):
+        res = handler.upload(f"/api/v1/items/{in_progress_item}/attachments", {"kind": "photo"},
+                             [("file", "b.png", noisy_png())], status=507)
+    assert_json_507(res, ballast_used=True)
+    assert not ballast.exists()
+    critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert len(critical) == 1 and "ballast" in critical[0].getMessage()
+    assert vardir.released_state(var_dir) == "audited"
+    with open_site(app.registry) as site:
+        released = [e for e in site["audit"] if e["action"] == "ballast_released"]
+    assert len(released) == 1 and released[0]["request"].startswith("POST /api/v1/items/")
+
+    # login works: the form (a session id kept on the user) and a token, both audited
+    testapp.reset()
+    res = login_attempt(testapp, "admin")
+    assert res.status_int == 303, res.status
+    assert testapp.get("/").status_int == 200  # logged in
+    res = testapp.post_json("/api/v1/auth/token", {"username": "admin", "password": "duban-demo"})
+    assert res.json["token"]
+    assert logins_of(app, "admin") == admin_logins + 2
+
+    # uploads stay refused while only the ballast's room is left (it is kept for logins)
+    assert vardir.in_reserve(var_dir, 2 << 20)
+    assert_json_507(handler.upload(f"/api/v1/items/{in_progress_item}/attachments", {"kind": "photo"},
+                                   [("file", "c.png", noisy_png())], status=507), ballast_used=True)
+    testapp.reset()
+    login(testapp, "handler")
+    form["file"] = ("d.png", noisy_png(), "image/png")
+    page = form.submit(status=507)
+    assert ADMIN_BALLAST_USED in page.text and "var/ballast" in page.text and "Traceback" not in page.text
+    assert len([r for r in caplog.records if r.levelno == logging.CRITICAL]) == 1  # released once
+
+    # space again: uploads work before any restart, and a restart recreates the ballast
+    os.remove(var_dir / "padding")
+    assert not vardir.in_reserve(var_dir, 2 << 20)
+    handler.upload(f"/api/v1/items/{in_progress_item}/attachments", {"kind": "photo"},
+                   [("file", "e.png", noisy_png())])
+    for db in app.registry._zodb_databases.values():
+        db.close()
+    from pyramid.paster import get_app
+
+    restarted = get_app(ini_path)
+    try:
+        st = ballast.stat()
+        assert st.st_size == 2 << 20 and st.st_blocks * 512 >= 2 << 20 and stat.S_IMODE(st.st_mode) == 0o600
+        assert vardir.released_state(var_dir) is None
+        with open_site(restarted.registry) as site:
+            names = sorted(a.filename for a in site.get_item(in_progress_item).attachments.values())
+            assert sum(1 for e in site["audit"] if e["action"] == "ballast_released") == 1
+        assert len(names) == attachments + 1 and names.count("e.png") == 1
+    finally:
+        for db in restarted.registry._zodb_databases.values():
+            db.close()

@@ -97,7 +97,7 @@ def test_a_lowered_limit_applies_to_stored_photos(app, testapp, make_item):
     assert testapp.get(url).content_type == "image/svg+xml"
 
 
-def test_broken_image_gets_a_placeholder_not_a_500(app, testapp, make_item):
+def test_a_broken_image_gets_an_image_not_a_500(app, testapp, make_item):
     whole = blank_png(640, 480, color_type=2, depth=8)
     item_id = make_item(title="损坏的照片")
     url = store(app, item_id, whole, "损坏.png")
@@ -108,7 +108,9 @@ def test_broken_image_gets_a_placeholder_not_a_500(app, testapp, make_item):
         transaction.commit()
     login(testapp, "supervisor")
     res = testapp.get(url, status="*")
-    assert res.status_int == 200 and res.content_type == "image/svg+xml"
+    # the placeholder — or, once WeasyPrint is imported in the process (it sets Pillow's
+    # LOAD_TRUNCATED_IMAGES for everyone), the part of the photo that is left; never a 500
+    assert res.status_int == 200 and res.content_type in ("image/svg+xml", "image/jpeg")
 
 
 def test_a_big_png_within_the_limit_is_decoded_once_in_its_own_mode(app, testapp, make_item):

@@ -25,19 +25,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import colander
-import transaction
 from BTrees.OOBTree import OOBTree
-from ZODB.POSException import ConflictError, POSKeyError
+from ZODB.POSException import ConflictError
 
 from ..audit.log import record
 from ..timeutil import now, today
+from ..txn import in_own_transaction
 from ..validation import ValidationFailed, validate
 from .dossier import Filing, closed_on, render_dossier
 from .model import ArchiveRecord, PackageVersion, archive_root
@@ -214,7 +213,7 @@ def reserve_piece(root, item_id: str, series: str, code_for: Callable[[int], str
     ``root`` is not committed yet (a site built in the caller's transaction) the draw happens
     in the caller's transaction instead, the old way.
     """
-    return _in_own_transaction(root, lambda other: _draw(other, item_id, series, code_for))
+    return in_own_transaction(root, lambda other: _draw(other, item_id, series, code_for), attempts=DRAW_ATTEMPTS)
 
 
 def release_piece(root, item_id: str, series: str, piece: int, *, taken: bool = False) -> None:
@@ -225,40 +224,10 @@ def release_piece(root, item_id: str, series: str, piece: int, *, taken: bool = 
     in use: a race the reservation lost) drops the reservation without handing the number back.
     """
     try:
-        _in_own_transaction(root, lambda other: _release(other, item_id, series, piece, taken))
+        in_own_transaction(root, lambda other: _release(other, item_id, series, piece, taken),
+                           attempts=DRAW_ATTEMPTS)
     except ConflictError:  # the reservation stays with the item: no gap, the item reuses it
         log.info("could not hand back 件号 %s of %s after a refused filing", piece, series)
-
-
-def _in_own_transaction(root, fn: Callable[[Any], Any]) -> Any:
-    """``fn(root as seen by a new connection)`` committed in a transaction of its own, retried on conflicts."""
-    jar, oid = getattr(root, "_p_jar", None), getattr(root, "_p_oid", None)
-    if jar is None or oid is None:
-        return fn(root)
-    tm = transaction.TransactionManager()
-    conn = jar.db().open(transaction_manager=tm)
-    try:
-        for attempt in range(DRAW_ATTEMPTS):
-            tm.begin()  # the newest committed state
-            try:
-                other = conn.get(oid)
-                other._p_activate()
-            except POSKeyError:  # created in the caller's uncommitted transaction
-                tm.abort()
-                return fn(root)
-            try:
-                result = fn(other)
-                tm.commit()
-                return result
-            except ConflictError:
-                tm.abort()
-                if attempt == DRAW_ATTEMPTS - 1:
-                    raise  # a TransientError: the request's retry starts over (the reservation stays valid)
-            time.sleep(random.uniform(0, DRAW_BACKOFF * 2 ** attempt))
-        raise AssertionError("unreachable")
-    finally:
-        tm.abort()
-        conn.close()
 
 
 def _draw(root, item_id: str, series: str, code_for: Callable[[int], str]) -> tuple[int, list[int]]:
@@ -335,6 +304,61 @@ def _prune(root, keep: str) -> None:
             queue_.pop(item_id, None)
 
 
+class SealedPackages:
+    """Packages sealed by filings whose transaction has not committed yet.
+
+    A filing renders for seconds; if its commit then conflicts (another item's
+    transition touched the same listing-index bucket), pyramid_retry runs it
+    again.  The retry — same process, same item state, same 档号 — takes the
+    package built a moment ago instead of rendering it again, so it commits in
+    milliseconds instead of conflicting once more.  An entry goes when its
+    transaction commits, after :data:`TTL` seconds, or when more than
+    :data:`KEEP` are held; a package over :data:`MAX_BYTES` is never kept.
+    """
+
+    KEEP = 2
+    TTL = 120.0
+    MAX_BYTES = 100 * 1024 * 1024
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._held: dict[tuple, tuple[float, Any]] = {}
+
+    def get_or_build(self, key: tuple, build: Callable[[], Any], item) -> Any:
+        if key[0] is None or key[1] is None:  # an item not committed yet: nothing to key on
+            return build()
+        with self._lock:
+            self._expire()
+            held = self._held.get(key)
+        if held is not None:
+            pkg = held[1]
+        else:
+            pkg = build()
+            if len(pkg.data) + len(pkg.dossier) <= self.MAX_BYTES:
+                with self._lock:
+                    self._held[key] = (time.monotonic(), pkg)
+                    while len(self._held) > self.KEEP:
+                        self._held.pop(min(self._held, key=lambda k: self._held[k][0]))
+        from ..txn import after_commit
+
+        after_commit(lambda: self.forget(key), obj=item)
+        return pkg
+
+    def forget(self, key: tuple) -> None:
+        with self._lock:
+            self._held.pop(key, None)
+
+    def _expire(self) -> None:
+        cutoff = time.monotonic() - self.TTL
+        for k in [k for k, (t, _) in self._held.items() if t < cutoff]:
+            del self._held[k]
+
+
+_sealed = SealedPackages()
+
+
 def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, reason: str, number: int,
           pieces: list[int]) -> PackageVersion:
     """Render, bag, check and store one package version on ``rec``.
@@ -343,12 +367,16 @@ def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, 
     """
     expected = {att.filename: att.sha256 for att in item.attachments.values()
                 if att.kind == "signed_report" and att.mimetype == "application/pdf"}
+    def build():
+        return build_package(site, item, registry, dossier=lambda: render_dossier(site, item, registry, filing),
+                             archival_code=rec.archival_code, fonds=filing.fonds, year=rec.year,
+                             retention=rec.retention, unit_code=rec.unit_code, piece=rec.piece, piece_series=pieces,
+                             version=number, source_organization=source_organization(site, registry),
+                             embedded_expected=expected)
+
     try:
-        pkg = build_package(site, item, registry, dossier=lambda: render_dossier(site, item, registry, filing),
-                            archival_code=rec.archival_code, fonds=filing.fonds, year=rec.year,
-                            retention=rec.retention, unit_code=rec.unit_code, piece=rec.piece, piece_series=pieces,
-                            version=number, source_organization=source_organization(site, registry),
-                            embedded_expected=expected)
+        key = (item._p_oid, item._p_serial, rec.archival_code, number, reason, tuple(pieces))
+        pkg = _sealed.get_or_build(key, build, item)
     except RenderFailed as exc:
         raise FilingRefused(409, f"档案 PDF 生成失败：{exc.message}") from exc
     except PackageRefused as exc:

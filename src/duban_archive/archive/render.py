@@ -42,6 +42,7 @@ Usage for other printable forms (催办单, 督办单 ...)::
 from __future__ import annotations
 
 import io
+import logging
 import os
 import resource
 import threading
@@ -250,9 +251,25 @@ def render_in_process(job: RenderJob) -> bytes:
     return assemble(job, [_render_part(job, k) for k in range(1 + len(job.parts))])
 
 
+class _CrossPartAnchors(logging.Filter):
+    """A part laid out alone links to sections another part holds; the assembly joins those links.
+
+    WeasyPrint logs each such link as an ERROR ("No anchor #feedback …"): expected here, not news.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No anchor")
+
+
+_cross_part_anchors = _CrossPartAnchors()
+
+
 def _render_part(job: RenderJob, index: int, *, forked: bool = False) -> PartLayout:
     """Lay out and write part ``index`` (0 = ``job.html``, the one carrying metadata and attachments)."""
     from weasyprint import CSS, HTML
+
+    if job.parts:
+        logging.getLogger("weasyprint").addFilter(_cross_part_anchors)  # idempotent
 
     from .fonts import check_text
 

@@ -71,8 +71,19 @@ def cmd_reindex(args) -> int:
             bar.refresh()
 
     start = time.monotonic()
+    skipped: dict[str, str] = {}
+    numbers: dict[str, str] = {}
     try:
-        n = catalog.indexer.rebuild(procs=max(1, args.procs), progress=progress)
+        try:
+            n = catalog.indexer.rebuild(procs=max(1, args.procs), progress=progress, skipped=skipped)
+        except Exception as exc:  # noqa: BLE001 - a message and exit status 2, never a traceback
+            if bar is not None:
+                bar.close()
+                bar = None
+            print(f"重建全文索引失败：{type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+        if skipped:
+            numbers = _numbers(catalog, skipped)
     finally:
         if bar is not None:
             bar.close()
@@ -80,4 +91,25 @@ def cmd_reindex(args) -> int:
     elapsed = time.monotonic() - start
     rate = n / elapsed if elapsed > 0 else 0.0
     print(f"已重建全文索引：{n} 件，用时 {elapsed:.1f} 秒（{rate:.0f} 件/秒）")
+    if skipped:
+        print(f"以下 {len(skipped)} 件事项无法建立索引，已跳过（已在事项上标注，修改后会自动重新索引）：")
+        for item_id, reason in sorted(skipped.items(), key=lambda kv: numbers.get(kv[0], kv[0])):
+            print(f"  {numbers.get(item_id, '')}（{item_id}）：{reason}")
+        return 1
     return 0
+
+
+def _numbers(catalog, item_ids) -> dict[str, str]:
+    """Item numbers (事项编号) of ``item_ids``, for people reading the report."""
+    from ..content_types.site_access import open_site
+
+    out: dict[str, str] = {}
+    try:
+        with open_site(catalog.indexer.registry) as site:
+            for item_id in item_ids:
+                item = site.get_item(item_id)
+                if item is not None:
+                    out[item_id] = item.number
+    except Exception:  # noqa: BLE001 - ids alone still say which items
+        pass
+    return out

@@ -129,7 +129,47 @@ def build_document(item: Any, registry: Any, cache_dir: str | None = None) -> di
         naive = _naive(value)
         if naive is not None:
             doc[name] = naive
-    return {k: v for k, v in doc.items() if v != ""}
+    doc = {k: v for k, v in doc.items() if v != ""}
+    check_document(doc)
+    return doc
+
+
+class IndexProblem(ValueError):
+    """An item whose document the index cannot take; the message is for people (Chinese)."""
+
+
+#: document fields as people know them, for :class:`IndexProblem` messages
+_FIELD_TITLES = {"title": "标题", "body": "正文或办理记录", "files": "附件", "number": "编号"}
+
+
+def check_document(doc: dict[str, Any]) -> None:
+    """Refuse a document the writer would fail on half-way (e.g. a lone surrogate in stored text).
+
+    Found here, before the writer sees it, such an item is skipped cleanly; found by the
+    analyser, it would leave a half-added document behind.
+    """
+    from ..validation import _describe
+
+    for name, value in doc.items():
+        if not isinstance(value, str):
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            title = _FIELD_TITLES.get(name, name)
+            raise IndexProblem(f"{title}{_describe(value[exc.start])}") from None
+
+
+def problem_reason(exc: BaseException) -> str:
+    """Why, in one line: an :class:`IndexProblem`'s own words, else the exception's type and text."""
+    return str(exc) if isinstance(exc, IndexProblem) else f"{type(exc).__name__}: {exc}"
+
+
+def problem_text(exc: BaseException, limit: int = 200) -> str:
+    """A short Chinese line saying why an item could not be indexed (kept on the item, printed)."""
+    text = f"无法建立全文索引：{problem_reason(exc)}"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # never store a bad character
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _type(types: Any, name: str):

@@ -28,8 +28,9 @@ import transaction
 from ZODB.POSException import ConflictError
 
 from ..content_types.site_access import ROOT_KEY
+from ..timeutil import now
 from . import parallel
-from .documents import build_document
+from .documents import build_document, problem_reason, problem_text
 from .postings import open_writer
 from .queue import get_state
 from .store import IndexStore, LockTimeout
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 BATCH = 200
 #: below this many items a rebuild is not worth forking workers for
 PARALLEL_MIN_ITEMS = 500
+#: documents the index writer may fail on in one rebuild (each costs a restart; ``check_document``
+#: catches the known cases before the writer, so these are unforeseen failures)
+MAX_REBUILD_RESTARTS = 10
 
 
 class Indexer:
@@ -85,24 +89,17 @@ class Indexer:
                 return 0
             ids = sorted({item_id for _, item_id in entries})
             ix = self.store.open()
-            writer = open_writer(ix, timeout=30)
-            try:
-                for item_id in ids:
-                    item = site.get_item(item_id)
-                    if item is None:
-                        writer.delete_by_term("id", item_id)
-                        continue
-                    try:
-                        doc = build_document(item, self.registry, self.cache_dir)
-                    except ConflictError:
-                        raise
-                    except Exception:  # one broken item must not block the queue for everyone
-                        log.exception("cannot index %s; left out until it changes or a reindex", item_id)
-                        continue
-                    writer.update_document(**doc)
-            except BaseException:
-                writer.cancel()
-                raise
+            skipped: dict[str, str] = {}
+            while True:  # again without an item whose document the writer failed on
+                writer = open_writer(ix, timeout=30)
+                try:
+                    indexed, failed = self._apply(site, writer, ids, skipped)
+                except BaseException:
+                    writer.cancel()
+                    raise
+                if failed is None:
+                    break
+                writer.cancel()  # a half-added document: drop this writer's work and start over
             writer.commit()
             state.take([key for key, _ in entries])
             try:
@@ -110,39 +107,141 @@ class Indexer:
             except ConflictError:  # the entries stay queued; re-applying them is harmless
                 tm.abort()
                 log.info("queue cleanup conflicted; will re-apply %d entries", len(entries))
+            self._flag_items(skipped, indexed)
             return len(entries)
         finally:
             tm.abort()
             conn.close()
 
+    def _apply(self, site, writer, ids: list[str], skipped: dict[str, str]) -> tuple[list[str], str | None]:
+        """Write the documents of ``ids`` (none of ``skipped``, which gains the items that fail).
+
+        Returns the ids indexed that carry a flag from an earlier failure, and the id the *writer*
+        failed on (then this writer is spoiled).
+        A skipped item's old document is deleted: it would show a stale version, and stale
+        permissions, of an item that changed.
+        """
+        indexed: list[str] = []
+        for item_id in ids:
+            if item_id in skipped:
+                writer.delete_by_term("id", item_id)
+                continue
+            item = site.get_item(item_id)
+            if item is None:
+                writer.delete_by_term("id", item_id)
+                continue
+            try:
+                doc = build_document(item, self.registry, self.cache_dir)
+            except ConflictError:
+                raise
+            except Exception as exc:  # one broken item must not block the queue for everyone
+                skipped[item_id] = self._skip(item_id, exc)
+                writer.delete_by_term("id", item_id)
+                continue
+            try:
+                writer.update_document(**doc)
+            except Exception as exc:  # noqa: BLE001 - the item is skipped, the batch written again
+                skipped[item_id] = self._skip(item_id, exc)
+                return indexed, item_id
+            if getattr(item, "index_problem", None) is not None:
+                indexed.append(item_id)  # flagged before, indexed now: the flag is cleared
+        return indexed, None
+
+    @staticmethod
+    def _skip(item_id: str, exc: BaseException) -> str:
+        """Log one line for an item left out (its traceback at DEBUG); returns the reason kept on it."""
+        text = problem_text(exc)
+        log.error("cannot index %s; skipped until it changes or a reindex: %s", item_id, text)
+        log.debug("why %s could not be indexed", item_id, exc_info=exc)
+        return text
+
+    def _flag_items(self, skipped: dict[str, str], indexed) -> None:
+        """Record on the items what could not be indexed, and clear it where it now could.
+
+        A short transaction of its own (retried on a conflict); writes only items whose flag
+        changes, so a normal cycle writes nothing.
+        """
+        if not skipped and not indexed:
+            return
+        for attempt in range(3):
+            tm = transaction.TransactionManager()
+            conn = self._db().open(transaction_manager=tm)
+            try:
+                tm.begin()
+                site = conn.root().get(ROOT_KEY)
+                if site is None:
+                    return
+                changed = False
+                for item_id, message in skipped.items():
+                    item = site.get_item(item_id)
+                    old = getattr(item, "index_problem", None) if item is not None else None
+                    if item is not None and (old is None or old.get("message") != message):
+                        item.index_problem = {"message": message, "at": now()}
+                        changed = True
+                for item_id in indexed:
+                    item = site.get_item(item_id)
+                    if item is not None and getattr(item, "index_problem", None) is not None:
+                        item.index_problem = None
+                        changed = True
+                if not changed:
+                    return
+                tm.get().note("全文索引：记录无法索引的事项")
+                tm.commit()
+                return
+            except ConflictError:
+                tm.abort()
+                log.info("recording index problems conflicted (attempt %d)", attempt + 1)
+            finally:
+                tm.abort()
+                conn.close()
+        log.warning("could not record index problems of %s", ", ".join(sorted(skipped)))
+
     # -- rebuild -----------------------------------------------------------
     def rebuild(self, *, procs: int = 2, progress: Callable[[int, int], None] | None = None,
-                lock_timeout: float | None = 600.0) -> int:
-        """Build a new index generation from ZODB and switch to it; returns items indexed."""
-        with self.store.writer_lock(lock_timeout):
-            return self._rebuild_locked(procs=procs, progress=progress)
+                lock_timeout: float | None = 600.0, skipped: dict[str, str] | None = None) -> int:
+        """Build a new index generation from ZODB and switch to it; returns items indexed.
 
-    def _rebuild_locked(self, *, procs: int, progress: Callable[[int, int], None] | None = None) -> int:
+        Items that cannot be indexed are left out (flagged on the item, logged); pass a dict as
+        ``skipped`` to get them as ``{item_id: reason}``.
+        """
+        with self.store.writer_lock(lock_timeout):
+            return self._rebuild_locked(procs=procs, progress=progress, skipped=skipped)
+
+    def _rebuild_locked(self, *, procs: int, progress: Callable[[int, int], None] | None = None,
+                        skipped: dict[str, str] | None = None) -> int:
         tm = transaction.TransactionManager()
         conn = self._db().open(transaction_manager=tm)
         path = None
+        problems: dict[str, str] = {} if skipped is None else skipped
+        flagged: list[str] = []  # items carrying a flag that now index fine
         try:
             tm.begin()
             site = conn.root().get(ROOT_KEY)
-            path = self.store.new_generation()
             if site is None:
+                path = self.store.new_generation()
                 self.store.activate(path)
+                path = None
                 return 0
             state = get_state(site, create=False)
             seen_keys = list(state.keys()) if state is not None else []
             from whoosh import index as windex
 
-            ix = windex.open_dir(str(path))
             total = len(site.item_index)
 
             def documents() -> Iterator[dict[str, Any]]:
                 for k, item in enumerate(site.item_index.values(), 1):
-                    yield build_document(item, self.registry, self.cache_dir)
+                    if item.item_id in problems:
+                        continue
+                    try:
+                        doc = build_document(item, self.registry, self.cache_dir)
+                    except ConflictError:
+                        raise
+                    except Exception as exc:  # left out, flagged, reported; the rebuild goes on
+                        problems[item.item_id] = self._skip(item.item_id, exc)
+                        continue
+                    if getattr(item, "index_problem", None) is not None:
+                        flagged.append(item.item_id)
+                    yield doc
                     if k % 2000 == 0:
                         conn.cacheGC()
 
@@ -150,10 +249,26 @@ class Indexer:
                 if progress is not None:
                     progress(done, total)
 
-            if procs > 1 and total >= PARALLEL_MIN_ITEMS:
-                n = parallel.build(ix, documents(), procs=procs, progress=report)
+            for _attempt in range(MAX_REBUILD_RESTARTS + 1):
+                path = self.store.new_generation()
+                ix = windex.open_dir(str(path))
+                flagged.clear()
+                try:
+                    if procs > 1 and total >= PARALLEL_MIN_ITEMS:
+                        n = parallel.build(ix, documents(), procs=procs, progress=report)
+                    else:
+                        n = self._write_all(ix, documents(), report)
+                except parallel.DocumentFailed as failed:  # the writer failed on it: again without it
+                    problems[failed.item_id] = self._skip(failed.item_id, failed)
+                    ix.close()
+                    import shutil
+
+                    shutil.rmtree(path, ignore_errors=True)
+                    path = None
+                    continue
+                break
             else:
-                n = self._write_all(ix, documents(), report)
+                raise RuntimeError(f"全文索引重建失败：超过 {MAX_REBUILD_RESTARTS} 件事项无法写入索引")
             self.store.activate(path)
             path = None
             if state is not None and seen_keys:
@@ -162,6 +277,7 @@ class Indexer:
                     tm.commit()
                 except ConflictError:
                     tm.abort()
+            self._flag_items(problems, [i for i in flagged if i not in problems])
             return n
         finally:
             tm.abort()
@@ -177,7 +293,10 @@ class Indexer:
         n = 0
         try:
             for doc in documents:
-                writer.add_document(**doc)
+                try:
+                    writer.add_document(**doc)
+                except Exception as exc:  # noqa: BLE001 - this writer is spoiled: the caller starts over
+                    raise parallel.DocumentFailed(doc.get("id", ""), problem_reason(exc)) from exc
                 n += 1
                 if n % 100 == 0:
                     report(n)

@@ -21,12 +21,21 @@ import queue
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .documents import IndexProblem, problem_reason
 from .postings import open_writer
 
 #: documents per message to a worker
 BATCH = 200
 #: postings per segment a worker writes (~30 000 items of the benchmark)
 MAX_POSTINGS = 10_000_000
+
+
+class DocumentFailed(IndexProblem):
+    """The index writer failed on one document (its writer is spoiled): rebuild without the item."""
+
+    def __init__(self, item_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.item_id = item_id
 
 
 def _work(storage, indexname: str, jobs, results, max_postings: int) -> None:
@@ -41,7 +50,11 @@ def _work(storage, indexname: str, jobs, results, max_postings: int) -> None:
         segments = []
         while (batch := jobs.get()) is not None:
             for doc in batch:
-                writer.add_document(**doc)
+                try:
+                    writer.add_document(**doc)
+                except Exception as exc:  # noqa: BLE001 - named to the parent, which starts over without it
+                    results.put(("bad", (doc.get("id", ""), problem_reason(exc))))
+                    return
             if len(writer.pool) >= max_postings:
                 segments.append(writer._finalize_segment())
                 writer = open_writer(ix, _lk=False)
@@ -72,15 +85,15 @@ def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
             batch.append(doc)
             n += 1
             if len(batch) >= BATCH:
-                _put(jobs[sent % procs], batch, workers)
+                _put(jobs[sent % procs], batch, workers, results)
                 sent += 1
                 batch = []
                 if progress is not None:
                     progress(n)
         if batch:
-            _put(jobs[sent % procs], batch, workers)
+            _put(jobs[sent % procs], batch, workers, results)
         for queue_ in jobs:
-            _put(queue_, None, workers)
+            _put(queue_, None, workers, results)
         segments = [s for _ in workers for s in _result(results, workers) if s.doc_count_all()]
         for w in workers:
             w.join()
@@ -99,14 +112,14 @@ def build(ix, documents: Iterable[dict[str, Any]], *, procs: int,
         raise
 
 
-def _put(jobs, batch, workers) -> None:
+def _put(jobs, batch, workers, results) -> None:
     while True:
         try:
             jobs.put(batch, timeout=1.0)
             return
         except queue.Full:
             if not all(w.is_alive() for w in workers):
-                raise RuntimeError("全文索引工作进程意外退出") from None
+                _died(results)
 
 
 def _result(results, workers):
@@ -115,8 +128,22 @@ def _result(results, workers):
             status, payload = results.get(timeout=1.0)
         except queue.Empty:
             if not any(w.is_alive() for w in workers):
-                raise RuntimeError("全文索引工作进程意外退出") from None
+                _died(results)
             continue
+        if status == "bad":
+            raise DocumentFailed(*payload)
         if status != "ok":
             raise RuntimeError(f"全文索引工作进程失败：{payload}")
         return payload
+
+
+def _died(results) -> None:
+    """A worker is gone: name the document it failed on when it said so, else fail the rebuild."""
+    while True:
+        try:
+            status, payload = results.get(timeout=1.0)
+        except queue.Empty:
+            break
+        if status == "bad":
+            raise DocumentFailed(*payload)
+    raise RuntimeError("全文索引工作进程意外退出")

@@ -35,6 +35,9 @@ class SupervisionItem(Folder):
     type_name = "supervision_item"  # overwritten per instance by the type definition
     state = ""
     archived = False  # set when filed (立卷归档); frozen from then on
+    #: set by the full-text indexer when the item cannot be indexed: ``{"message": 中文说明, "at": datetime}``;
+    #: cleared when it indexes again (class default: items stored before it load fine)
+    index_problem = None
 
     def __init__(self, item_id: str, number: str, board_id: str, type_name: str) -> None:
         super().__init__()

@@ -12,10 +12,11 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from transaction.interfaces import TransientError
 
 from ..scoring.ranking import rank
 from ..timeutil import CST, as_cst
-from .stats import is_overdue, statistics
+from .stats import is_overdue, skip_note, statistics
 
 ORG = "督查室"
 
@@ -33,29 +34,49 @@ def bulletin_data(site, registry, month: str, as_of: date | None = None) -> dict
     items = list(site.item_index.values())
     units = site["units"]
     overdue = []
-    for item in items:
-        if is_overdue(item, end):
-            overdue.append({"id": item.item_id, "number": item.number, "title": item.title,
-                            "unit": units.title_of(getattr(item, "lead_unit", None)),
-                            "deadline": str(getattr(item, "deadline", "") or ""),
-                            "level": int(getattr(item, "escalation_level", 0) or 0)})
-    overdue.sort(key=lambda o: (o["deadline"], o["number"]))
     highlights = []
+    skipped: dict[str, dict[str, str]] = {}
     for item in items:
-        closed = next((as_cst(e["time"]) for e in reversed(list(item.history)) if e.get("transition") == "close"),
-                      None)
-        if closed is None or closed.date() not in period:
+        try:  # one item with a bad stored value is left out (and named), not the bulletin
+            row, highlight = _item_lines(item, units, end, period)
+        except TransientError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            skipped.setdefault(item.item_id, skip_note(item, exc, "通报"))
             continue
-        deadline = getattr(item, "deadline", None)
-        unit = units.title_of(getattr(item, "lead_unit", None))
-        if getattr(item, "grade", None) == "A":
-            highlights.append(f"{unit} 办理的 {item.number}《{item.title}》评价为优秀（A）")
-        elif isinstance(deadline, date) and closed.date() < deadline:
-            highlights.append(f"{unit} 提前办结 {item.number}《{item.title}》")
+        if row is not None:
+            overdue.append(row)
+        if highlight is not None:
+            highlights.append(highlight)
+    overdue.sort(key=lambda o: (o["deadline"], o["number"]))
+    stats = statistics(site, registry, items, end)
+    for note in stats.get("skipped", ()):
+        skipped.setdefault(note["id"], note)
     return {"title": f"督查督办工作通报（{period.title}）", "org": ORG, "period": period.key,
             "period_title": period.title, "rules_title": rules.title,
-            "stats": statistics(site, registry, items, end), "ranking": ranking,
-            "overdue": overdue, "highlights": highlights}
+            "stats": stats, "ranking": ranking,
+            "overdue": overdue, "highlights": highlights, "skipped": list(skipped.values())}
+
+
+def _item_lines(item, units, end: datetime, period) -> tuple[dict[str, Any] | None, str | None]:
+    """One item's row of the overdue list and its highlight (either may be None); raises on bad data."""
+    row = None
+    if is_overdue(item, end):
+        row = {"id": item.item_id, "number": item.number, "title": item.title,
+               "unit": units.title_of(getattr(item, "lead_unit", None)),
+               "deadline": str(getattr(item, "deadline", "") or ""),
+               "level": int(getattr(item, "escalation_level", 0) or 0)}
+    closed = next((as_cst(e["time"]) for e in reversed(list(item.history)) if e.get("transition") == "close"),
+                  None)
+    if closed is None or closed.date() not in period:
+        return row, None
+    deadline = getattr(item, "deadline", None)
+    unit = units.title_of(getattr(item, "lead_unit", None))
+    if getattr(item, "grade", None) == "A":
+        return row, f"{unit} 办理的 {item.number}《{item.title}》评价为优秀（A）"
+    if isinstance(deadline, date) and closed.date() < deadline:
+        return row, f"{unit} 提前办结 {item.number}《{item.title}》"
+    return row, None
 
 
 def bulletin_xlsx(data: dict[str, Any]) -> bytes:
@@ -87,9 +108,20 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         st.append([label, _rate(s[key])])
     st.append(["逾期数", s["overdue"]])
     st.append(["事项总数", s["total"]])
+    if data.get("skipped"):  # items a bad stored value kept out of this bulletin, named
+        sk = wb.create_sheet("未纳入事项")
+        sk.append(["事项编号", "原因"])
+        for note in data["skipped"]:
+            sk.append([_safe(note["number"]), _safe(note["reason"])])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _safe(text: str) -> str:
+    from ..validation import clean_text
+
+    return clean_text(str(text), multiline=True)
 
 
 def render_pdf_html(html: str, title: str) -> bytes:

@@ -20,12 +20,15 @@ from typing import IO, Any
 
 import colander
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from transaction.interfaces import TransientError
 
 from ..i18n import invalid_as_dict
 from ..timeutil import as_cst
 from ..validation import clean_text, visible_text
+from .stats import skip_note
 
 #: header aliases used by the seeds' ledgers -> field name
 ALIASES = {
@@ -70,7 +73,11 @@ def ledger_fields(registry, type_name: str = "supervision_item") -> list:
 
 
 def export_ledger(site, registry, items, type_name: str = "supervision_item") -> bytes:
-    """Workbook bytes: one row per item, system columns then every ledger field."""
+    """Workbook bytes: one row per item, system columns then every ledger field.
+
+    An item whose stored values cannot become a row is left out, logged, and named with the
+    reason on a second sheet 「未导出事项」.
+    """
     units = site["units"]
     fields = ledger_fields(registry, type_name)
     wb = Workbook()
@@ -84,30 +91,52 @@ def export_ledger(site, registry, items, type_name: str = "supervision_item") ->
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(horizontal="center")
     workflows = registry.duban_workflows
+    skipped: list[dict[str, str]] = []
     for item in items:
-        wf = workflows.get(item.workflow)
-        state = wf.states[item.state].title if wf and item.state in wf.states else item.state
-        closed = next((e["time"] for e in reversed(list(item.history)) if e.get("transition") == "close"), None)
-        row = [_cell(item.number),
-               _cell(site.boards[item.board_id].title if item.board_id in site.boards else item.board_id),
-               _cell(state), _cell(getattr(item, "next_due", None)), getattr(item, "grade", "") or "",
-               getattr(item, "escalation_level", 0) or "", _cell(as_cst(closed).date() if closed else None)]
-        for f in fields:
-            value = getattr(item, f.name, None)
-            if f.kind == "unit":
-                value = units.title_of(value)
-            elif f.kind == "units":
-                value = "、".join(units.title_of(u) for u in (value or ()))
-            elif f.kind == "choice":
-                value = next((c.title for c in f.choices if c.value == value), value)
-            row.append(_cell(value))
+        try:  # the whole row is worked out (and every cell checked) before it is written
+            row = _row(item, site, units, fields, workflows)
+            for value in row:
+                Cell(ws, value=value)  # openpyxl's own check: refuses a value it cannot store
+        except TransientError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one item with a bad stored value is left out, named below
+            skipped.append(skip_note(item, exc, "台账"))
+            continue
         ws.append(row)
+    if skipped:  # a sheet of its own: the ledger sheet stays importable as it is
+        sk = wb.create_sheet("未导出事项")
+        sk.append(["事项编号", "原因"])
+        for note in skipped:
+            sk.append([_cell(note["number"]), _cell(note["reason"])])
+        sk.column_dimensions["A"].width = 20
+        sk.column_dimensions["B"].width = 80
     for i, h in enumerate(headers, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(h) * 3))
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _row(item, site, units, fields, workflows) -> list[Any]:
+    """One item's ledger row (raises on a bad stored value)."""
+    wf = workflows.get(item.workflow)
+    state = wf.states[item.state].title if wf and item.state in wf.states else item.state
+    closed = next((e["time"] for e in reversed(list(item.history)) if e.get("transition") == "close"), None)
+    row = [_cell(item.number),
+           _cell(site.boards[item.board_id].title if item.board_id in site.boards else item.board_id),
+           _cell(state), _cell(getattr(item, "next_due", None)), getattr(item, "grade", "") or "",
+           getattr(item, "escalation_level", 0) or "", _cell(as_cst(closed).date() if closed else None)]
+    for f in fields:
+        value = getattr(item, f.name, None)
+        if f.kind == "unit":
+            value = units.title_of(value)
+        elif f.kind == "units":
+            value = "、".join(units.title_of(u) for u in (value or ()))
+        elif f.kind == "choice":
+            value = next((c.title for c in f.choices if c.value == value), value)
+        row.append(_cell(value))
+    return row
 
 
 def _header_map(typedef, headers: list[Any]) -> tuple[dict[int, str], list[str]]:

@@ -7,12 +7,17 @@ numerator and denominator so the UI can show "12/15".
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from transaction.interfaces import TransientError
+
 from ..timeutil import CST, as_cst, now
 from ..workflows.calendar import WorkCalendar
+
+log = logging.getLogger(__name__)
 
 FEEDBACK_DAYS = 3  # 13710 的 "3": 3 天内反馈办理情况
 FINAL_STATES = ("closed", "archived", "cancelled")
@@ -69,41 +74,31 @@ def statistics(site, registry, items, moment: datetime | None = None, months: in
     trend_new: Counter = Counter()
     trend_closed: Counter = Counter()
     titles: dict[str, str] = {}
+    skipped: list[dict[str, str]] = []
     workflows = registry.duban_workflows
     for item in items:
-        wf = workflows.get(item.workflow)
-        titles[item.state] = wf.states[item.state].title if wf and item.state in wf.states else item.state
-        by_state[item.state] += 1
-        by_board[item.board_id] += 1
-        if getattr(item, "lead_unit", None):
-            by_unit[item.lead_unit] += 1
-        assigned = _first(item, ("assign", "dispatch"))
-        if assigned is not None:
-            accepted = _first(item, ("accept", "deemed_accepted"))
-            if accepted is not None or sign_due(item, assigned, cal) < moment:
-                signed[1] += 1
-                signed[0] += accepted is not None and accepted <= sign_due(item, assigned, cal)
-            fb = sorted(as_cst(f.created) for f in item.feedback.values() if getattr(f, "created", None))
-            feedback_due = assigned + timedelta(days=FEEDBACK_DAYS)
-            if fb or feedback_due < moment:
-                fed[1] += 1
-                fed[0] += bool(fb) and fb[0] <= feedback_due
-        closed = _last(item, ("close",))
-        deadline = getattr(item, "deadline", None)
-        if closed is not None and isinstance(deadline, date):
-            closed_ok[1] += 1
-            closed_ok[0] += closed.date() <= deadline
-        if closed is not None:
-            trend_closed[closed.strftime("%Y-%m")] += 1
-        if is_overdue(item, moment):
-            overdue += 1
-        satisfaction = getattr(item, "satisfaction", None)
-        if satisfaction:
-            satisfied[1] += 1
-            satisfied[0] += satisfaction != "dissatisfied"
-        reg = getattr(item, "registered_on", None)
-        if isinstance(reg, date):
-            trend_new[reg.strftime("%Y-%m")] += 1
+        try:  # everything one item adds, worked out before any of it is counted
+            f = _figures(item, workflows, moment, cal)
+        except TransientError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one item with a bad stored value is left out, not the report
+            skipped.append(skip_note(item, exc, "统计"))
+            continue
+        titles[f["state"]] = f["state_title"]
+        by_state[f["state"]] += 1
+        by_board[f["board"]] += 1
+        if f["unit"]:
+            by_unit[f["unit"]] += 1
+        for pair, add in ((signed, f["signed"]), (fed, f["fed"]), (closed_ok, f["closed_ok"]),
+                          (satisfied, f["satisfied"])):
+            if add is not None:
+                pair[0] += add[0]
+                pair[1] += add[1]
+        if f["closed_month"]:
+            trend_closed[f["closed_month"]] += 1
+        overdue += f["overdue"]
+        if f["registered_month"]:
+            trend_new[f["registered_month"]] += 1
     month_keys = []
     y, m = moment.year, moment.month
     for _ in range(months):
@@ -125,4 +120,51 @@ def statistics(site, registry, items, moment: datetime | None = None, months: in
         "satisfaction": _rate(*satisfied),
         "trend": [{"month": k, "registered": trend_new.get(k, 0), "closed": trend_closed.get(k, 0)}
                   for k in month_keys],
+        "skipped": skipped,
     }
+
+
+def _figures(item, workflows, moment: datetime, cal: WorkCalendar) -> dict[str, Any]:
+    """What one item adds to the statistics (raises on a bad stored value; nothing counted then)."""
+    wf = workflows.get(item.workflow)
+    out: dict[str, Any] = {
+        "state": item.state, "board": item.board_id,
+        "state_title": wf.states[item.state].title if wf and item.state in wf.states else item.state,
+        "unit": getattr(item, "lead_unit", None) or None,
+        "signed": None, "fed": None, "closed_ok": None, "satisfied": None,
+        "closed_month": None, "registered_month": None,
+    }
+    assigned = _first(item, ("assign", "dispatch"))
+    if assigned is not None:
+        accepted = _first(item, ("accept", "deemed_accepted"))
+        if accepted is not None or sign_due(item, assigned, cal) < moment:
+            out["signed"] = (int(accepted is not None and accepted <= sign_due(item, assigned, cal)), 1)
+        fb = sorted(as_cst(f.created) for f in item.feedback.values() if getattr(f, "created", None))
+        feedback_due = assigned + timedelta(days=FEEDBACK_DAYS)
+        if fb or feedback_due < moment:
+            out["fed"] = (int(bool(fb) and fb[0] <= feedback_due), 1)
+    closed = _last(item, ("close",))
+    deadline = getattr(item, "deadline", None)
+    if closed is not None and isinstance(deadline, date):
+        out["closed_ok"] = (int(closed.date() <= deadline), 1)
+    if closed is not None:
+        out["closed_month"] = closed.strftime("%Y-%m")
+    out["overdue"] = int(is_overdue(item, moment))
+    satisfaction = getattr(item, "satisfaction", None)
+    if satisfaction:
+        out["satisfied"] = (int(satisfaction != "dissatisfied"), 1)
+    reg = getattr(item, "registered_on", None)
+    if isinstance(reg, date):
+        out["registered_month"] = reg.strftime("%Y-%m")
+    return out
+
+
+def skip_note(item, exc: BaseException, job: str) -> dict[str, str]:
+    """Log an item a per-item report job leaves out; the note the report shows for it."""
+    item_id = str(getattr(item, "item_id", "") or "")
+    number = str(getattr(item, "number", "") or item_id)
+    reason = f"数据异常，未能纳入{job}：{type(exc).__name__}: {exc}"
+    reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")[:200]
+    log.error("%s: item %s left out: %s", job, item_id, reason)
+    log.debug("why %s was left out", item_id, exc_info=exc)
+    return {"id": item_id, "number": number, "reason": reason}

@@ -65,8 +65,9 @@ DISK_FULL_PAGE = (
     "<link rel=\"stylesheet\" href=\"/static/vendor/bootstrap.min.css\"></head>"
     "<body class=\"container py-4\"><h1 class=\"h3\" id=\"error-title\">磁盘空间不足 "
     "<small class=\"text-muted\">507</small></h1><p class=\"lead\" id=\"error-message\">{message}</p>"
+    "<p id=\"error-admin\">{admin}</p>"
     "<p class=\"text-muted small\">Insufficient storage: the server's disk is full; nothing was saved. "
-    "Please contact the administrator.</p>"
+    "Please contact the administrator. {admin_en}</p>"
     "<p><a href=\"/\">返回首页</a></p></body></html>"
 )
 
@@ -77,11 +78,14 @@ def insufficient_storage(exc, request):
 
     Built without the layout: after a failed commit the request has no transaction to read the
     site with.  A login refused this way leaves the browser logged out (its audit entry could not
-    be written)."""
-    from .api.errors import DISK_FULL_MESSAGE, disk_full_logged
+    be written); the first refusal releases the ballast, so the next login has room (vardir.py)."""
+    from .api import errors as api_errors
 
-    disk_full_logged(exc, request)
-    body = DISK_FULL_PAGE.format(message=DISK_FULL_MESSAGE)
+    used = api_errors.disk_full_logged(exc, request)
+    body = DISK_FULL_PAGE.format(
+        message=api_errors.DISK_FULL_MESSAGE + "。",
+        admin=api_errors.ADMIN_BALLAST_USED if used else api_errors.ADMIN_FREE_SPACE,
+        admin_en=api_errors.ADMIN_BALLAST_USED_EN if used else api_errors.ADMIN_FREE_SPACE_EN)
     response = Response(body=body.encode("utf-8"), status=507, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response

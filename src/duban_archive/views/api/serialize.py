@@ -112,3 +112,17 @@ def _units(request):
         return get_site(request)["units"]
     except (LookupError, KeyError):
         return None
+
+
+@item_json_contributor
+def _index_problem(request, item, data, full) -> None:
+    """``index_problem``: why the full-text index could not take the item (``null`` when it could).
+
+    Always in the detail; in lists only when set (a flagged item is rare and worth seeing).
+    """
+    problem = getattr(item, "index_problem", None)
+    if problem is None:
+        if full:
+            data["index_problem"] = None
+        return
+    data["index_problem"] = {"message": problem.get("message", ""), "at": _jsonable(problem.get("at"))}
