@@ -190,3 +190,28 @@ def server_layout(request, live_server, tmp_path):
         server.stop()
     for dsn in databases:
         postgres.drop_database(dsn)
+
+
+class FakeClock:
+    """The login throttle's clock, moved by hand: waits pass without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """A fresh login throttle on a :class:`FakeClock`."""
+    from duban_archive.security import throttle
+
+    throttle.reset()
+    clock = FakeClock()
+    monkeypatch.setattr(throttle, "clock", clock)
+    yield clock
+    throttle.reset()

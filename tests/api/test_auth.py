@@ -2,30 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from duban_archive.testing import api, login
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_clock(monkeypatch):
-    """The throttle's clock, moved by hand: waits pass without sleeping."""
-    from duban_archive.security import throttle
-
-    clock = FakeClock()
-    monkeypatch.setattr(throttle, "clock", clock)
-    return clock
 
 
 def test_token_then_me_shows_who_i_am(testapp):

@@ -361,3 +361,33 @@ def test_correction_refusals_name_every_field_and_change_nothing(app, closed_ite
             correct_metadata(site, item, app.registry, {"title": "原题名"}, reason="核对", actor="records_officer")
         rec = site["archive"][item_id]
         assert item.title == "原题名" and len(rec.versions) == 1 and not rec.corrections
+
+
+def test_a_conflicting_filings_retry_reuses_the_package_it_sealed(app, make_item):
+    """The retry of a filing (same item state, same 档号) takes the package built a moment ago."""
+    from types import SimpleNamespace
+
+    from duban_archive.archive.filing import SealedPackages
+    from duban_archive.content_types.site_access import open_site
+
+    item_id = make_item()
+    sealed = SealedPackages()
+    builds: list[int] = []
+
+    def build():
+        builds.append(1)
+        return SimpleNamespace(data=b"zip", dossier=b"%PDF")
+
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        key = (item._p_oid, item._p_serial, "Z109-WS·2026-Y-BGS-0001", 1, "归档", (1,))
+        first = sealed.get_or_build(key, build, item)
+        transaction.abort()  # the filing's commit conflicted
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        assert sealed.get_or_build(key, build, item) is first and len(builds) == 1  # the retry renders nothing
+        item.modified = item.modified  # the retry commits
+        transaction.commit()
+    with open_site(app.registry) as site:  # once committed, the package is let go
+        sealed.get_or_build(key, build, site.get_item(item_id))
+        assert len(builds) == 2

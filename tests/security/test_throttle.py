@@ -7,24 +7,9 @@ import pytest
 from duban_archive.security import throttle
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    throttle.reset()
-    fake = FakeClock()
-    monkeypatch.setattr(throttle, "clock", fake)
-    yield fake
-    throttle.reset()
+def clock(fake_clock):
+    return fake_clock
 
 
 def fail(account, client, times=1):

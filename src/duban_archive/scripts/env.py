@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from pyramid.paster import get_app, setup_logging
@@ -12,5 +13,7 @@ def load_registry(ini: str):
     if not os.path.exists(ini):
         raise LookupError(f"找不到配置文件 {ini}")
     setup_logging(ini)
+    # a command joining the site's ZEO server: its connection chatter is not the admin's business
+    logging.getLogger("ZEO").setLevel(logging.WARNING)
     app = get_app(ini, options={"duban_command": "true"})
     return app.registry

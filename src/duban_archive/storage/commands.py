@@ -62,6 +62,15 @@ NOT_FILESTORAGE = ("此站点的数据库不在数据目录中（zodbconn.uri = 
                    "PostgreSQL（RelStorage）请用 pg_dump / pg_restore 备份和恢复，见 production.ini")
 
 
+def _filestorage_var(ini: str) -> tuple[Path | None, int | None]:
+    """The data directory whose Data.fs and blobs backup/restore handle, or the refusal's exit code."""
+    if not os.path.exists(ini):
+        return None, _refuse(f"找不到配置文件 {ini}")
+    if uri := _explicit_database(ini):
+        return None, _refuse(NOT_FILESTORAGE.format(uri=uri))
+    return _var_of(ini), None
+
+
 def _refuse(message: str) -> int:
     print(f"错误：{message}", file=sys.stderr)
     return 1
@@ -95,11 +104,9 @@ def cmd_pack(args) -> int:
 def cmd_backup(args) -> int:
     from .maintenance import MaintenanceError, backup
 
-    if not os.path.exists(args.ini):
-        return _refuse(f"找不到配置文件 {args.ini}")
-    if uri := _explicit_database(args.ini):
-        return _refuse(NOT_FILESTORAGE.format(uri=uri))
-    var = _var_of(args.ini)
+    var, refusal = _filestorage_var(args.ini)
+    if refusal is not None:
+        return refusal
     try:
         m = backup(var, Path(args.dest), wait=args.wait)
     except MaintenanceError as exc:
@@ -115,11 +122,9 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from .maintenance import MaintenanceError, restore
 
-    if not os.path.exists(args.ini):
-        return _refuse(f"找不到配置文件 {args.ini}")
-    if uri := _explicit_database(args.ini):
-        return _refuse(NOT_FILESTORAGE.format(uri=uri))
-    var = _var_of(args.ini)
+    var, refusal = _filestorage_var(args.ini)
+    if refusal is not None:
+        return refusal
     try:
         r = restore(Path(args.src), var, force=args.force)
     except MaintenanceError as exc:
