@@ -198,17 +198,18 @@ class Outbox(Persistent):
     # -- reminder schedule ----------------------------------------------
     def schedule_item(self, item_id: str, fire_at: datetime | None, checked: datetime) -> None:
         old = self.item_fire.get(item_id)
+        old_fire = _fire(old[0]) if old is not None else None
         new_epoch = epoch(fire_at) if fire_at is not None else None
-        if old is not None and old[0] is not None and old[0] != new_epoch:
-            _set_discard(self.schedule, old[0], item_id)
+        if old_fire is not None and old_fire != new_epoch:
+            _set_discard(self.schedule, old_fire, item_id)
         if new_epoch is not None:
             _set_add(self.schedule, new_epoch, item_id)
-        self.item_fire[item_id] = (new_epoch, epoch(checked))
+        self.item_fire[item_id] = (NO_FIRE if new_epoch is None else new_epoch, epoch(checked))
 
     def unschedule(self, item_id: str) -> None:
         old = self.item_fire.get(item_id)
         if old is not None:
-            if old[0] is not None:
+            if _fire(old[0]) is not None:
                 _set_discard(self.schedule, old[0], item_id)
             del self.item_fire[item_id]
 
@@ -223,6 +224,16 @@ class Outbox(Persistent):
     def checked(self, item_id: str) -> int | None:
         got = self.item_fire.get(item_id)
         return got[1] if got is not None else None
+
+
+#: "nothing scheduled" in ``item_fire`` — never None there: BTrees merge two transactions' changes
+#: to one bucket by comparing values, and ``(None, …) < (1798560000, …)`` raises, turning every such
+#: merge into a ConflictError (older databases still hold None; :func:`_fire` reads both)
+NO_FIRE = -1
+
+
+def _fire(value: int | None) -> int | None:
+    return None if value is None or value < 0 else value
 
 
 def new_id() -> str:
