@@ -38,7 +38,7 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from duban_archive.testing import LiveServer  # noqa: E402
+from duban_archive.testing import LiveServer, multipart  # noqa: E402
 
 NEW_ITEM = {"title": "安全测试事项", "source": "压力测试", "content": "检验系统对异常输入的处理",
             "requirement": "按月报送", "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31"}
@@ -78,16 +78,6 @@ class Http:
             return status, json.loads(out or b"{}")
         except ValueError:
             return status, {"_raw": out[:200].decode("utf-8", "replace")}
-
-
-def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                 "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def docx_bomb(inflated: int = 100 * 1024 * 1024) -> bytes:

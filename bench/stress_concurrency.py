@@ -46,6 +46,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+from duban_archive.testing import multipart  # noqa: E402 — after the warnings filter
+
 PASSWORD = "duban-demo"
 BOARD = "zdgz"
 USERS = ("supervisor", "leader", "unit_head", "handler", "records_officer")
@@ -90,16 +93,6 @@ def random_file(rnd: random.Random) -> bytes:
     size = rnd.randint(10 * 1024, 2 * 1024 * 1024)
     head, tail = b"%PDF-1.4\n", b"\n%%EOF\n"
     return head + os.urandom(size - len(head) - len(tail)) + tail
-
-
-def multipart(fields: dict[str, str], filename: str, data: bytes, ctype: str) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                 f"Content-Type: {ctype}\r\n\r\n".encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 # -- HTTP -----------------------------------------------------------------------------------------

@@ -257,6 +257,20 @@ def http_call(base: str, token: str | None, method: str, path: str, body=None,
             return err.code, {"raw": raw.decode("utf-8", "replace")[:500]}
 
 
+def multipart(fields: dict[str, str], filename: str, data: bytes,
+              content_type: str = "application/octet-stream") -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with ``fields`` and one ``file``; returns (body, Content-Type)."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                 f"Content-Type: {content_type}\r\n\r\n".encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 class Clients:
     """Bearer tokens of several demo users on a live server, and every answer's status.
 

@@ -16,26 +16,15 @@ import random
 import threading
 import urllib.error
 import urllib.request
-import uuid
 
 import transaction
 
-from duban_archive.testing import http_call
+from duban_archive.testing import http_call, multipart
 
 NEW_ITEM = {
     "title": "并发上传测试事项", "source": "区政府常务会议", "content": "多人同时上传整改材料",
     "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31",
 }
-
-
-def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                 "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def item_in_progress(server) -> str:

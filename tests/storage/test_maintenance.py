@@ -21,10 +21,10 @@ from duban_archive.storage.schedule import (
     pack_due,
     parse_schedule,
 )
-from duban_archive.testing import LiveServer, http_call
+from duban_archive.testing import LiveServer, http_call, multipart
 from duban_archive.timeutil import CST
 
-from .test_concurrent_uploads import download, item_in_progress, multipart
+from .test_concurrent_uploads import download, item_in_progress
 
 
 def sha256(data: bytes) -> str:

@@ -12,9 +12,9 @@ import pytest
 import transaction
 
 from duban_archive.storage.relstorage import conf_text, create_schema, relstorage_uri, write_relstorage_conf
-from duban_archive.testing import http_call
+from duban_archive.testing import http_call, multipart
 
-from .test_concurrent_uploads import NEW_ITEM, download, item_in_progress, multipart
+from .test_concurrent_uploads import NEW_ITEM, download, item_in_progress
 
 
 @pytest.fixture

@@ -54,8 +54,6 @@ RETENTION_YEARS = {"D30": 30, "D10": 10}
 REASON_MAX = 500
 #: attempts of the short 件号 transaction before the conflict goes to the request's own retry
 DRAW_ATTEMPTS = 8
-#: first back-off ceiling between those attempts, in seconds (doubles per attempt)
-DRAW_BACKOFF = 0.005
 
 log = logging.getLogger(__name__)
 

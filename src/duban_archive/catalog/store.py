@@ -12,7 +12,6 @@ dies, even by ``kill -9``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from whoosh import index as windex
 
+from ..filelock import exclusive
 from .schema import SCHEMA_VERSION, make_schema
 
 
@@ -102,23 +102,8 @@ class IndexStore:
     @contextlib.contextmanager
     def writer_lock(self, timeout: float | None = 60.0) -> Iterator[None]:
         """Hold the single-writer lock (``timeout=0``: fail at once when busy)."""
-        fd = os.open(self.root / "applier.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise LockTimeout("全文索引正被另一进程写入") from None
-                    time.sleep(0.02)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        with exclusive(self.root / "applier.lock", timeout, lambda: LockTimeout("全文索引正被另一进程写入")):
+            yield
 
 
 _stores: dict[str, IndexStore] = {}

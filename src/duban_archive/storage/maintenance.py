@@ -23,7 +23,6 @@ change nothing.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..filelock import exclusive
 from ..timeutil import isoformat, now
 
 log = logging.getLogger(__name__)
@@ -61,35 +61,18 @@ class MaintenanceBusy(MaintenanceError):
 
 @contextlib.contextmanager
 def maintenance_lock(var: Path, wait: float = 0.0) -> Iterator[None]:
-    """Hold ``var/maintenance.lock`` exclusively; wait up to ``wait`` seconds for it.
-
-    ``flock`` locks belong to the open file, so the lock is released when the
-    holder exits or dies; never nest it in one process (the inner call would
-    wait for the outer one).
-    """
+    """Hold ``var/maintenance.lock`` exclusively (:mod:`duban_archive.filelock`); wait up to ``wait`` seconds."""
     var.mkdir(parents=True, exist_ok=True)
     path = var / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise MaintenanceBusy(
-                        f"另一个维护任务（压缩、备份、恢复或固定性校验）正在 {var} 上运行，请稍后再试"
-                        f"（锁文件 {path}）") from None
-                time.sleep(0.2)
+
+    def busy() -> MaintenanceBusy:
+        return MaintenanceBusy(f"另一个维护任务（压缩、备份、恢复或固定性校验）正在 {var} 上运行，请稍后再试"
+                               f"（锁文件 {path}）")
+
+    with exclusive(path, wait, busy, poll=0.2) as fd:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+        yield
 
 
 # -- pack -----------------------------------------------------------------------------------------
