@@ -89,7 +89,7 @@ def spec(request) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "duban_archive API", "version": "1.0.0",
-                 "description": "督查督办档案系统 JSON API v1（见 shared/API.md）"},
+                 "description": "督查督办档案系统 JSON API v1（说明见仓库 docs/api.md）"},
         "servers": [{"url": request.application_url}],
         "paths": dict(sorted(paths.items())),
         "components": {
