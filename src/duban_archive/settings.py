@@ -82,3 +82,16 @@ def _instance_secret(var: Path) -> str:
 
 def asbool(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+#: room for the multipart envelope and the small fields around the file
+FORM_OVERHEAD = 1 << 20
+
+
+def body_limit(settings) -> int:
+    """The largest request body the app accepts: the upload limit plus the envelope.
+
+    Here, not in ``views/limits.py`` (which refuses bodies over it), because the server runner
+    (``scripts/serve.py``) sizes waitress's buffer from it and must not import the views.
+    """
+    return int(settings.get("duban.max_upload_bytes") or 500 * 1024 * 1024) + FORM_OVERHEAD

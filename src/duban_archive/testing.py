@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import transaction
+
+if TYPE_CHECKING:
+    import subprocess
 
 DEMO_PASSWORD = "duban-demo"
 
@@ -166,7 +169,7 @@ class LiveServer:
             self.port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DUBAN_VAR_DIR": str(self.var)}
-        self.proc = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.initialised = False  # `init --demo` ran (or Data.fs already existed)
         self.log_path = tmp_path / "pserve.log"
 

@@ -24,16 +24,17 @@ from typing import Any
 
 import colander
 
+from .errors import Refusal
 from .i18n import DEFAULT_LOCALE, invalid_as_dict
 
 log = logging.getLogger(__name__)
 
 
-class ValidationFailed(Exception):
+class ValidationFailed(Refusal):
+    """Invalid input (400), field by field: the shared :class:`~duban_archive.errors.Refusal`."""
+
     def __init__(self, fields: dict[str, str], message: str = "提交的内容有误，请按提示修改") -> None:
-        super().__init__(message)
-        self.fields = fields
-        self.message = message
+        super().__init__(message, fields, status=400)
 
 
 def validate(schema: colander.SchemaNode, data: Any, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 import transaction
 
+from duban_archive.catalog.saved_searches import SAVED_MAX, save_search
 from duban_archive.content_types.site_access import open_site
 from duban_archive.testing import api, login
-from duban_archive.views.search import SAVED_MAX, save_search
 
 from .conftest import snapshot
 

@@ -36,3 +36,17 @@ def in_progress_item(app, make_item):
 
 def item_url(item_id: str, board: str = "zdgz") -> str:
     return f"/boards/{board}/{item_id}"
+
+
+@pytest.fixture
+def configure(app):
+    """Configure the running app further, as an add-on would: ``configure(includeme)`` (one commit,
+    so conflicting registrations raise)."""
+    from pyramid.config import Configurator
+
+    def commit(includeme):
+        config = Configurator(registry=app.registry)
+        config.include(includeme)
+        config.commit()
+
+    return commit

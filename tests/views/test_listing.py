@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
-
 from duban_archive.testing import login
 
 
@@ -45,21 +43,15 @@ def test_home_shows_worklist_and_unit_items(testapp, make_item):
     assert "待审签的事项" not in page.text  # not visible to the unit before assignment
 
 
-@pytest.fixture
-def panels():
-    from duban_archive.views import panels as registry
-
-    yield registry
-    registry.remove_item_panel("test-panel")
-    registry.remove_item_panel("test-broken")
-
-
-def test_registered_item_panels_render_with_permission(testapp, make_item, panels):
+def test_registered_item_panels_render_with_permission(testapp, make_item, configure):
     from html import escape
 
-    panels.add_item_panel("test-panel", "测试栏目", lambda request, item: f"<p id='tp'>{escape(item.title)}</p>",
-                          permission="edit", order=30)
-    panels.add_item_panel("test-broken", "坏栏目", lambda request, item: 1 / 0, order=40)
+    def includeme(config):
+        config.add_item_panel("test-panel", "测试栏目", lambda request, item: f"<p id='tp'>{escape(item.title)}</p>",
+                              permission="edit", order=30)
+        config.add_item_panel("test-broken", "坏栏目", lambda request, item: 1 / 0, order=40)
+
+    configure(includeme)
     item_id = make_item(title="带栏目的事项")
     login(testapp, "supervisor")
     page = testapp.get(f"/boards/zdgz/{item_id}")

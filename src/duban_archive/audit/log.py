@@ -184,7 +184,9 @@ class AuditLog(Persistent):
         entry = {"time": moment_of(ns), "action": action, "actor": actor or "", "target": target}
         entry.update({k: v for k, v in detail.items() if v is not None})
         self.shards[n][key] = tuple(entry.items())
-        self.count.change(1)
+        count = self.count
+        assert count is not None  # made with the shards
+        count.change(1)
         if target:
             self.targets[n].add(f"{target}{SEP}{key}")
         return key

@@ -1,4 +1,7 @@
-"""Creating and completing the site tree (idempotent; run by ``duban-archive init``)."""
+"""Creating and completing the site tree (idempotent; run by ``duban-archive init``).
+
+Imported by ``site_access`` (``open_site(create=True)``), never the other way round.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,7 @@ from ..security.units import Unit, Units
 from ..security.users import User, Users
 from .board import Board
 from .folder import Folder
-from .site import Site
-from .site_access import ROOT_KEY
+from .site import ROOT_KEY, Site
 
 DEMO_PASSWORD = "duban-demo"
 

@@ -13,6 +13,10 @@ from persistent.mapping import PersistentMapping
 
 from .folder import Folder
 
+#: the site's key in the ZODB root (here, beside the class, so that both ``bootstrap`` which
+#: creates the site and ``site_access`` which opens it can name it without importing each other)
+ROOT_KEY = "duban_site"
+
 #: Schema generation this code writes; see ``duban_archive.evolve``.
 SCHEMA_GENERATION = 2  # 2: text policy (evolve step repair_text); new sites hold clean text
 

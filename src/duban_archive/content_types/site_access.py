@@ -1,4 +1,8 @@
-"""Opening the site: the root factory for traversal and helpers for scripts."""
+"""Opening the site: the root factory for traversal and helpers for scripts.
+
+Depends on ``bootstrap`` (``open_site(create=True)`` creates a missing site); ``bootstrap``
+does not depend on this module (``ROOT_KEY`` lives in ``site.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from contextlib import contextmanager
 import transaction
 from pyramid_zodbconn import get_connection
 
-ROOT_KEY = "duban_site"
+from .bootstrap import ensure_site
+from .site import ROOT_KEY
+
+__all__ = ["ROOT_KEY", "get_site", "open_site", "root_factory"]
 
 
 def get_site(request):
@@ -52,8 +59,6 @@ def open_site(registry, tm: transaction.TransactionManager | None = None, create
         if site is None:
             if not create:
                 raise LookupError("站点尚未初始化：请先运行 duban-archive init INI")
-            from .bootstrap import ensure_site
-
             site, _ = ensure_site(zroot, registry)
         yield site
     finally:

@@ -28,8 +28,8 @@ def _cleaned(value, multiline: bool):
         new = clean_text(value, multiline=multiline)
         return new if new != value else None
     if isinstance(value, tuple | list | set | frozenset) and any(isinstance(v, str) for v in value):
-        new = type(value)(clean_text(v, multiline=multiline) if isinstance(v, str) else v for v in value)
-        return new if new != value else None
+        cleaned = type(value)(clean_text(v, multiline=multiline) if isinstance(v, str) else v for v in value)
+        return cleaned if cleaned != value else None
     return None
 
 

@@ -32,14 +32,7 @@ def includeme(config) -> None:
     config.add_subscriber(on_state_changed, StateChanged)
     config.add_subscriber(on_added, ObjectAdded)
     config.add_subscriber(on_modified, ObjectModified)
-    config.add_route("notifications.inbox", "/inbox")  # the bell in the nav bar (views/layout.py)
-    try:
-        from ..views.notifications import reminders_panel
-        from ..views.panels import add_item_panel
-    except ImportError:  # pragma: no cover - UI not installed
-        pass
-    else:
-        add_item_panel("reminders", "催办督办", reminders_panel, permission="view", order=30)
+    # the inbox page and the 催办督办 item panel: views/notifications.py
     if asbool(settings.get("duban.run_workers", "false")):
         from .delivery import Ticker
 

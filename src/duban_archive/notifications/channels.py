@@ -112,6 +112,7 @@ class Channels:
             self.email = EmailChannel(host, int(settings.get("duban.smtp_port") or 25),
                                       settings.get("duban.smtp_sender") or "duban@localhost")
         gateway = (settings.get("duban.sms_gateway") or "log").strip()
+        self.sms: HttpSmsGateway | LogSmsGateway
         if gateway.startswith(("http://", "https://")):
             self.sms = HttpSmsGateway(gateway, settings.get("duban.sms_token", ""))
         else:

@@ -31,12 +31,7 @@ def includeme(config) -> None:
     if workflows is not None:
         register_grade_fields(workflows, grading)
     config.add_subscriber(on_close, StateChanged)
-    config.add_route("scoring.scores", "/scores")
-    try:
-        from ..views.layout import add_nav
-    except ImportError:  # pragma: no cover - UI not installed
-        return
-    add_nav("积分排名", "/scores", permission="view", order=42)
+    # the /scores page: views/scoring.py
 
 
 def scoring_rules(registry, name: str | None = None):

@@ -188,16 +188,16 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
 def item_events(fact: ItemFact, period: Period, as_of: date) -> list[tuple[str, date | None]]:
     out: list[tuple[str, date | None]] = []
     if fact.deadline is not None and fact.deadline in period:
-        closed_in_time = fact.closed_on is not None and fact.closed_on <= fact.deadline
-        if closed_in_time:
+        closed_on = fact.closed_on
+        if closed_on is not None and closed_on <= fact.deadline:  # closed in time
             feedback_ok = fact.feedback_due is None or (
                 fact.first_feedback_on is not None and fact.first_feedback_on <= fact.feedback_due)
             if feedback_ok:
-                out.append(("on_time", fact.closed_on))
-                if fact.closed_on < fact.deadline:
-                    out.append(("early", fact.closed_on))
+                out.append(("on_time", closed_on))
+                if closed_on < fact.deadline:
+                    out.append(("early", closed_on))
             else:
-                out.append(("feedback_late", fact.closed_on))
+                out.append(("feedback_late", closed_on))
         elif fact.deadline < as_of:
             out.append(("unfinished", fact.deadline))
             out.append(("overdue", fact.deadline))
@@ -291,11 +291,12 @@ def fact_for(item, feedback_days: int = 3) -> ItemFact:
             closed_on = when
         elif t == "cancel":
             cancelled = True
-        elif t == "escalate":
+        elif t == "escalate" and when is not None:  # an undated one would count in no period
             escalations.append((when, int((e.get("fields") or {}).get("level", 1))))
         elif t == "redo":
             redo += 1
-    feedback_days_list = sorted(_day(f.created) for f in item.feedback.values() if getattr(f, "created", None))
+    feedback_days_list = sorted(d for d in (_day(getattr(f, "created", None)) for f in item.feedback.values())
+                                if d is not None)
     sign_late = False
     sign_due = None
     if assigned is not None and item.board_id == "hotline":

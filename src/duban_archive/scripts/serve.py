@@ -35,7 +35,7 @@ def body_size(wsgi_app, configured) -> int:
     waitress buffers a whole body before calling the app, so this is where an
     oversized upload is cut — at the socket, before it fills the temp disk.
     """
-    from ..views.limits import body_limit
+    from ..settings import body_limit
 
     settings = getattr(getattr(wsgi_app, "registry", None), "settings", None) or {}
     limit = body_limit(settings)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.httpexceptions import HTTPSeeOther
 
+from ..errors import Refusal
 from . import throttle
 from .roles import user_principals
 from .tokens import read_token
@@ -213,8 +214,6 @@ def password_change_gate(event) -> None:
     if ident is None or not ident.must_change_password:
         return
     if request.path.startswith("/api/"):
-        from ..views.api.errors import ApiError
-
-        raise ApiError(403, PASSWORD_CHANGE_REQUIRED + "（POST /api/v1/me/password）",
-                       code="password_change_required")
+        raise Refusal(PASSWORD_CHANGE_REQUIRED + "（POST /api/v1/me/password）", status=403,
+                      code="password_change_required")
     raise HTTPSeeOther(location="/@@password")

@@ -158,7 +158,8 @@ def client_key(addr: str | None) -> str:
 
 
 def _is_known(account: str, client: str, now: float) -> bool:
-    seen = _known.get(account, {}).get(client)
+    clients = _known.get(account)
+    seen = clients.get(client) if clients is not None else None
     return seen is not None and now - seen < KNOWN_FOR
 
 

@@ -105,8 +105,8 @@ def cmd_backup(args) -> int:
     from .maintenance import MaintenanceError, backup
 
     var, refusal = _filestorage_var(args.ini)
-    if refusal is not None:
-        return refusal
+    if var is None:
+        return refusal or 1
     try:
         m = backup(var, Path(args.dest), wait=args.wait)
     except MaintenanceError as exc:
@@ -123,8 +123,8 @@ def cmd_restore(args) -> int:
     from .maintenance import MaintenanceError, restore
 
     var, refusal = _filestorage_var(args.ini)
-    if refusal is not None:
-        return refusal
+    if var is None:
+        return refusal or 1
     try:
         r = restore(Path(args.src), var, force=args.force)
     except MaintenanceError as exc:

@@ -310,7 +310,7 @@ def backup(var: Path, dest: Path, *, wait: float = 0.0) -> dict[str, Any]:
         blobs = copy_blobs(var / BLOBS_DIR, dest / BLOBS_DIR)
         _copy_secret(var, dest)  # sessions and tokens stay valid on the restored site
         new_data = [n for n in new if _is_data_file(n)]
-        manifest = {
+        manifest: dict[str, Any] = {
             "time": isoformat(now()),
             "source": str(var),
             "repozo": {

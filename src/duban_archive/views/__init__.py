@@ -1,12 +1,23 @@
 """HTML views (Chameleon templates) and the JSON API (``views/api``).
 
 The HTML side is traversal-based (``/boards/<board>/<item>/@@edit``); the API
-uses URL dispatch.  Other subsystems extend the UI without touching these
-templates: :func:`duban_archive.views.layout.add_nav` adds a nav-bar entry and
-:func:`duban_archive.views.panels.add_item_panel` adds a tab to the item page.
+uses URL dispatch.
+
+All UI wiring lives here, never in the domain packages (``catalog``,
+``workflows``, ``notifications``, ``scoring``, ``reports``, ``archive`` import
+nothing from ``views``; ``tests/test_layering.py`` keeps it so).  The views
+modules extend the page without touching the templates through two
+configuration directives, defined by :mod:`.layout` and :mod:`.panels`:
+``config.add_nav(title, path, permission, order)`` adds a nav-bar entry and
+``config.add_item_panel(name, title, render, permission, order)`` a tab on the
+item page.  Each views module that has pages of its own declares its routes,
+nav entries and panels in its ``includeme``, included below.
 """
 
 from __future__ import annotations
+
+#: views modules with an ``includeme`` (routes, nav entries, item panels)
+UI_MODULES = (".auth", ".admin", ".search", ".workflow", ".notifications", ".scoring", ".reports", ".archive")
 
 
 def includeme(config) -> None:
@@ -26,6 +37,7 @@ def includeme(config) -> None:
     config.add_subscriber(renderer_globals, BeforeRender)
     # inside the transaction (error pages read the site), before any view parses the body
     config.add_tween("duban_archive.views.limits.body_limit_tween_factory", under="pyramid_tm.tm_tween_factory")
-    from .layout import add_nav
-
-    add_nav("用户管理", "/@@users", "manage", order=90)
+    config.include(".layout")  # the add_nav directive
+    config.include(".panels")  # the add_item_panel directive
+    for module in UI_MODULES:
+        config.include(module)

@@ -213,3 +213,7 @@ def units_view(context, request):
         request.session.flash(translate(request, "已添加单位：{name}", {"name": unit.title}))
         return HTTPSeeOther(location="/@@units")
     return {**page, "form": form.render()}
+
+
+def includeme(config) -> None:
+    config.add_nav("用户管理", "/@@users", "manage", order=90)

@@ -266,3 +266,8 @@ def dispose_view(context, request):
                 "form": _with_errors(form, appstruct, exc.fields)}
     request.session.flash(translate(request, "档案 {code} 已销毁，销毁记录已登记", {"code": context.archival_code}))
     return HTTPSeeOther(location=f"{request.resource_url(context.__parent__)}#filed")
+
+
+def includeme(config) -> None:
+    config.add_nav("档案室", "/archive", permission="records", order=50)
+    config.add_item_panel("archive", "归档", archive_panel, permission="view", order=60)

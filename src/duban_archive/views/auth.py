@@ -166,3 +166,8 @@ def switch_language(context, request):
     response = HTTPSeeOther(location=safe_came_from(request.params.get("came_from")))
     response.set_cookie("_LOCALE_", locale, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response
+
+
+def includeme(config) -> None:
+    # every logged-in user may change their own password
+    config.add_nav("修改密码", "/@@password", "view", order=200)

@@ -2,6 +2,12 @@
 
 A logged-out visitor who hits a protected page is sent to the login form and
 back; a logged-in user who may not see the page gets a Chinese 403 page.
+
+A :class:`~duban_archive.errors.Refusal` from a domain operation is shown where
+the user acted: a form view catches it and puts :func:`refusal_notes` on its
+page (or :func:`flash_refusal` before redirecting back).  One no view catches
+becomes the error page (:func:`refused`) with the same message, field by field.
+Either way nothing is written.
 """
 
 from __future__ import annotations
@@ -13,16 +19,43 @@ from pyramid.httpexceptions import HTTPRequestEntityTooLarge, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
 
+from ..errors import Refusal
 from .layout import translate
 
 #: exception views here answer HTML pages only; ``/api/`` has its own JSON handler
 NOT_API = r"^(?!/api/)"
 
 
-def _page(request, status: int, title: str, message: str) -> dict:
+def _page(request, status: int, title: str, message: str, notes: list[str] | None = None) -> dict:
     request.response.status = status
     return {"page_title": translate(request, title), "title": translate(request, title),
-            "message": message, "status": status}
+            "message": message, "status": status, "notes": notes or []}
+
+
+def _doom(request) -> None:
+    tm = getattr(request, "tm", None)
+    if tm is not None and not tm.isDoomed():
+        tm.doom()  # a refused request changes nothing
+
+
+def refusal_notes(request, exc: Refusal, labels: dict[str, str] | None = None) -> list[str]:
+    """The refusal's field messages, translated, each prefixed by its field's label when known
+    (``{"reason": "督办事由"}`` -> ``督办事由：必填：请写明督办事由``)."""
+    out = []
+    for name, msg in exc.fields.items():
+        text = translate(request, msg)
+        label = (labels or {}).get(name)
+        out.append(f"{translate(request, label)}：{text}" if label else text)
+    return out
+
+
+def flash_refusal(request, exc: Refusal, template: str = "{message}", labels: dict[str, str] | None = None) -> None:
+    """Doom the transaction and flash the refusal for the page redirected to: one error line,
+    ``template`` (a msgid with ``{message}``) filled with the message and then its fields."""
+    _doom(request)
+    notes = refusal_notes(request, exc, labels)
+    text = translate(request, template, {"message": translate(request, exc.message)})
+    request.session.flash(" ".join([text, "；".join(notes)]).strip(), "error")
 
 
 @forbidden_view_config(renderer="templates/error.pt", path_info=NOT_API)
@@ -39,6 +72,14 @@ def forbidden(exc, request):
 @notfound_view_config(renderer="templates/error.pt", path_info=NOT_API)
 def notfound(exc, request):
     return _page(request, 404, "页面不存在", translate(request, "您访问的页面不存在，可能已被移动或地址有误。"))
+
+
+@exception_view_config(Refusal, renderer="templates/error.pt", path_info=NOT_API)
+def refused(exc: Refusal, request):
+    """A refusal no form caught: its message and fields on the error page, with its status."""
+    _doom(request)
+    request.response.headers.update(exc.headers)
+    return _page(request, exc.status, "未能完成操作", translate(request, exc.message), refusal_notes(request, exc))
 
 
 @view_config(context=BadCSRFToken, renderer="templates/error.pt", path_info=NOT_API)

@@ -50,7 +50,7 @@ def _resolve_widget_values(node: colander.SchemaNode) -> None:
     for child in node.children:
         widget = getattr(child, "widget", None)
         values = getattr(widget, "values", None)
-        if isinstance(values, colander.deferred):
+        if widget is not None and isinstance(values, colander.deferred):
             widget = copy.copy(widget)
             widget.values = values(child, child.bindings or {})
             child.widget = widget

@@ -1,13 +1,17 @@
 """The page layout: one macro, a data-driven nav bar, translation helpers.
 
-Subsystems add their own pages to the nav bar from their ``includeme``::
+The nav bar is configuration: a views module adds its pages from its ``includeme``
+(``views/__init__.py`` includes it) with the ``add_nav`` directive::
 
-    from duban_archive.views.layout import add_nav
-    add_nav("归档", "/@@records", "records", order=50)
+    def includeme(config):
+        config.add_nav("档案室", "/archive", permission="records", order=50)
 
-The entry shows only to users holding ``permission`` on the site.  Titles are
-msgids of the ``duban_archive`` domain (Chinese); add an English msgstr to
-``locale/en/LC_MESSAGES/duban_archive.po`` to translate them.
+The entry shows only to users holding ``permission`` on the site.  Entries live in
+the registry (``registry.duban_nav``), never in a module global; two entries for
+the same ``path`` conflict when the configuration is committed (an includer's
+entry overrides one from a package it includes, as Pyramid's directives do).
+Titles are msgids of the ``duban_archive`` domain (Chinese); add an English msgstr
+to ``locale/en/LC_MESSAGES/duban_archive.po`` to translate them.
 """
 
 from __future__ import annotations
@@ -33,23 +37,42 @@ class NavEntry:
     order: int = 100
 
 
-_NAV: dict[str, NavEntry] = {}
+NAV_CATEGORY = "duban nav entries"
 
 
-def add_nav(title: str, path: str, permission: str | None = "view", order: int = 100) -> None:
-    """Register a nav-bar link (idempotent: keyed by ``path``)."""
-    _NAV[path] = NavEntry(title, path, permission, order)
+def add_nav(config, title: str, path: str, permission: str | None = "view", order: int = 100) -> None:
+    """Directive ``config.add_nav(title, path, permission="view", order=100)``: a nav-bar link.
+
+    Discriminator ``("duban:nav", path)``: one entry per path.
+    """
+    entry = NavEntry(title, path, permission, order)
+    discriminator = ("duban:nav", path)
+    intr = config.introspectable(NAV_CATEGORY, path, title, "duban nav entry")
+    intr.update(title=title, path=path, permission=permission, order=order)
+
+    def register() -> None:
+        nav_registry(config.registry)[path] = entry
+
+    config.action(discriminator, register, introspectables=(intr,))
 
 
-# every logged-in user may change their own password (views/auth.py)
-add_nav("修改密码", "/@@password", "view", order=200)
+def nav_registry(registry) -> dict[str, NavEntry]:
+    """The registry's nav entries by path (created empty on first use)."""
+    nav = getattr(registry, "duban_nav", None)
+    if nav is None:
+        nav = registry.duban_nav = {}
+    return nav
+
+
+def includeme(config) -> None:
+    config.add_directive("add_nav", add_nav)
+    nav_registry(config.registry)
 
 
 def nav_entries(request, site) -> list[NavEntry]:
-    return [e for e in sorted(_NAV.values(), key=lambda e: (e.order, e.path))
+    entries = nav_registry(request.registry).values()
+    return [e for e in sorted(entries, key=lambda e: (e.order, e.path))
             if e.permission is None or request.has_permission(e.permission, site)]
-
-
 
 
 def translate(request, msgid: str, mapping: dict[str, Any] | None = None, domain: str = DOMAIN) -> str:

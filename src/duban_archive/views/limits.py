@@ -23,18 +23,13 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPRequestEntityTooLarge
 
-#: room for the multipart envelope and the small fields around the file
-FORM_OVERHEAD = 1 << 20
+from ..settings import FORM_OVERHEAD, body_limit  # noqa: F401 (moved there: scripts/serve.py uses it too)
+
 #: a login form or token request never needs more
 ANONYMOUS_BODY = 64 * 1024
 #: where a body without credentials is expected
 LOGIN_PATHS = frozenset({"/login", "/api/v1/auth/token"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def body_limit(settings) -> int:
-    """The largest request body the app accepts: the upload limit plus the envelope."""
-    return int(settings.get("duban.max_upload_bytes") or 500 * 1024 * 1024) + FORM_OVERHEAD
 
 
 def _has_credentials(request) -> bool:

@@ -6,6 +6,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
 from ..content_types.item import SupervisionItem
+from ..errors import Refusal
 from ..notifications.outbox import get_outbox
 from ..timeutil import as_cst
 
@@ -78,18 +79,26 @@ def reminders_panel(request, item) -> str | None:
 
 @view_config(context=SupervisionItem, name="escalate", request_method="POST", permission="view", require_csrf=True)
 def escalate_form(context, request):
-    from .api.errors import ApiError
-    from .api.notifications import escalate_item
+    """The 启动督办 form of the 催办督办 tab: a refusal is shown on the item page, field by field."""
+    from ..notifications.escalation import start_escalation
+    from ..security.policy import request_principals
+    from .errors import flash_refusal
 
     try:
         level = int(request.POST.get("level", "0"))
     except ValueError:
         level = 0
     try:
-        escalate_item(request, context, {"level": level, "reason": request.POST.get("reason", "")})
-    except ApiError as exc:
-        request.tm.doom()
-        request.session.flash(f"未能启动督办：{exc.message} {'；'.join(exc.fields.values())}", "error")
+        start_escalation(context, {"level": level, "reason": request.POST.get("reason", "")},
+                         actor=request.authenticated_userid, principals=request_principals(request),
+                         registry=request.registry)
+    except Refusal as exc:
+        flash_refusal(request, exc, "未能启动督办：{message}", {"level": "督办级别", "reason": "督办事由"})
     else:
         request.session.flash("已启动督办")
     return HTTPFound(request.resource_url(context))
+
+
+def includeme(config) -> None:
+    config.add_route("notifications.inbox", "/inbox")  # the bell in the nav bar (views/layout.py)
+    config.add_item_panel("reminders", "催办督办", reminders_panel, permission="view", order=30)

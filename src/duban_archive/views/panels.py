@@ -1,18 +1,23 @@
-"""Extra tabs on the item page, registered by other subsystems.
+"""Extra tabs on the item page, registered as configuration.
 
-Workflow buttons, deadlines, archive and grading live in their own packages;
-they add a tab from their ``includeme`` without editing the item template::
-
-    from duban_archive.views.panels import add_item_panel
+Workflow buttons, reminders, archive and the full-text notes are rendered by
+their views modules, which add a tab from their ``includeme`` with the
+``add_item_panel`` directive, without editing the item template::
 
     def deadlines_panel(request, item) -> str | None:
-        return render("duban_archive.workflows:templates/deadlines.pt", {...}, request)
+        return render("duban_archive.views:templates/deadlines.pt", {...}, request)
 
-    add_item_panel("deadlines", "时限", deadlines_panel, permission="view", order=20)
+    def includeme(config):
+        config.add_item_panel("deadlines", "时限", deadlines_panel, permission="view", order=20)
 
 The callable returns an HTML string (it must escape user data itself, e.g.
 by rendering a Chameleon template) or ``None`` to hide the tab for this item.
 Panels with ``order`` < 0 render above the tabs (e.g. workflow buttons).
+
+Panels live in the registry (``registry.duban_item_panels``), not in a module
+global.  Two panels of the same ``name`` conflict when the configuration is
+committed (``ConfigurationConflictError``), unless one comes from an includer of
+the other's package: as with Pyramid's own directives, the includer overrides.
 """
 
 from __future__ import annotations
@@ -33,17 +38,37 @@ class ItemPanel:
     order: int = 100
 
 
-_PANELS: dict[str, ItemPanel] = {}
+PANEL_CATEGORY = "duban item panels"
 
 
-def add_item_panel(name: str, title: str, renderer: PanelRenderer, permission: str | None = "view",
+def add_item_panel(config, name: str, title: str, render: PanelRenderer | str, permission: str | None = "view",
                    order: int = 100) -> None:
-    """Register (or replace, by ``name``) a panel of the item page."""
-    _PANELS[name] = ItemPanel(name, title, renderer, permission, order)
+    """Directive ``config.add_item_panel(name, title, render, permission="view", order=100)``.
+
+    ``render`` may be a dotted name.  Discriminator ``("duban:item_panel", name)``.
+    """
+    renderer = config.maybe_dotted(render)
+    panel = ItemPanel(name, title, renderer, permission, order)
+    intr = config.introspectable(PANEL_CATEGORY, name, title, "duban item panel")
+    intr.update(name=name, title=title, render=renderer, permission=permission, order=order)
+
+    def register() -> None:
+        panel_registry(config.registry)[name] = panel
+
+    config.action(("duban:item_panel", name), register, introspectables=(intr,))
 
 
-def remove_item_panel(name: str) -> None:
-    _PANELS.pop(name, None)
+def panel_registry(registry) -> dict[str, ItemPanel]:
+    """The registry's item panels by name (created empty on first use)."""
+    panels = getattr(registry, "duban_item_panels", None)
+    if panels is None:
+        panels = registry.duban_item_panels = {}
+    return panels
+
+
+def includeme(config) -> None:
+    config.add_directive("add_item_panel", add_item_panel)
+    panel_registry(config.registry)
 
 
 @dataclass
@@ -66,7 +91,7 @@ def render_panels(request, item) -> list[RenderedPanel]:
     from .layout import translate
 
     out = []
-    for panel in sorted(_PANELS.values(), key=lambda p: (p.order, p.name)):
+    for panel in sorted(panel_registry(request.registry).values(), key=lambda p: (p.order, p.name)):
         if panel.permission and not request.has_permission(panel.permission, item):
             continue
         try:

@@ -16,3 +16,11 @@ def reports_page(context, request):
     month = request.GET.get("month") or today().strftime("%Y-%m")
     return {"page_title": "通报与台账", "month": month,
             "boards": [(b.board_id, b.title) for b in context.boards.values()]}
+
+
+def includeme(config) -> None:
+    """The report pages' routes and nav entries (``/dashboard``: views/dashboard.py)."""
+    config.add_route("reports.dashboard", "/dashboard")
+    config.add_route("reports.index", "/reports")
+    config.add_nav("统计看板", "/dashboard", permission="view", order=40)
+    config.add_nav("通报台账", "/reports", permission="view", order=41)

@@ -4,22 +4,21 @@ Views only call :mod:`duban_archive.catalog.fulltext`; every hit is re-checked
 against the live item (``view`` permission) before it is shown or exported.
 An auditor's queries and the results they open go to the audit log.
 
-Search criteria are validated by ONE colander schema (:func:`criteria_schema`)
-for the search page, ``GET /api/v1/search`` and saved searches; saved searches
-are stored by ONE set of functions (:func:`saved_searches`, :func:`save_search`,
-:func:`delete_saved_search`) used by the page and by ``/api/v1/searches``.
+Search criteria are validated by ONE colander schema
+(:mod:`duban_archive.catalog.criteria`) for the search page, ``GET /api/v1/search``
+and saved searches; saved searches are stored by ONE set of functions
+(:mod:`duban_archive.catalog.saved_searches`) used by the page and by
+``/api/v1/saved-searches``.  This module only reads requests and renders.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
-from datetime import datetime
+from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import colander
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render
 from pyramid.response import Response
@@ -27,31 +26,36 @@ from pyramid.view import view_config
 
 from ..audit.log import record
 from ..audit.reads import log_read
+from ..catalog.criteria import CRITERIA, parse_criteria, query_string
 from ..catalog.fulltext import get_catalog
 from ..catalog.fulltext import search as catalog_search
-from ..catalog.search import FACETS, SORTS, QueryError
+from ..catalog.saved_searches import (  # noqa: F401 (the page's store; re-exported for older imports)
+    NAME_MAX,
+    SAVED_MAX,
+    SavedSearch,
+    delete_saved_search,
+    save_search,
+    saved_searches,
+)
+from ..catalog.search import FACETS, QueryError
 from ..content_types.site import Site
-from ..timeutil import now
-from ..validation import ValidationFailed, validate
+from ..errors import Refusal
+from ..timeutil import display, now
+from ..validation import ValidationFailed
 from .display import fmt_date, unit_title
 
-#: the criteria of a search (what a saved search keeps); ``page``/``per_page`` only page through it
-CRITERIA = ("q", "board", "state", "unit", "year", "retention", "overdue", "sort")
 SORT_TITLES = {"relevance": "相关度", "registered_on": "立项日期（新→旧）", "modified": "最近更新",
                "deadline": "办结时限（近→远）"}
 FACET_TITLES = {"board": "版块", "state": "状态", "unit": "承办单位", "year": "年度", "retention": "保管期限"}
 RETENTION_TITLES = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
 EXPORT_LIMIT = 5000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SAVED_MAX = 100  # per user
-NAME_MAX = 60
 
-try:  # the UI engineer's nav registry
-    from .layout import add_nav
 
-    add_nav("检索", "/search", "search", order=30)
-except ImportError:  # pragma: no cover
-    pass
+def includeme(config) -> None:
+    config.add_nav("检索", "/search", "search", order=30)
+    config.add_item_panel("index_problem", "全文索引", index_problem_panel, permission="view", order=-20)
+    config.add_item_panel("not_ocred", "未识别附件", not_ocred_panel, permission="view", order=95)
 
 
 class ParamError(ValueError):
@@ -60,112 +64,13 @@ class ParamError(ValueError):
         self.fields = fields
 
 
-# -- criteria: one colander schema for the page, the API and saved searches --------------------
-class _Text(colander.SchemaType):
-    """Stripped text; a JSON number or list is refused rather than turned into its repr."""
-
-    def serialize(self, node, appstruct):
-        return colander.null if appstruct in (colander.null, None) else str(appstruct)
-
-    def deserialize(self, node, cstruct):
-        if cstruct in (colander.null, None):
-            return colander.null
-        if not isinstance(cstruct, str):
-            raise colander.Invalid(node, "应为文本")
-        return cstruct.strip() or colander.null
-
-
-class _Int(colander.SchemaType):
-    """An integer in ``[low, high]`` from a query string or JSON, with one Chinese message."""
-
-    def __init__(self, low: int, high: int, message: str) -> None:
-        self.low, self.high, self.message = low, high, message
-
-    def serialize(self, node, appstruct):
-        return colander.null if appstruct in (colander.null, None) else str(appstruct)
-
-    def deserialize(self, node, cstruct):
-        if cstruct in (colander.null, None, ""):
-            return colander.null
-        text = cstruct.strip() if isinstance(cstruct, str) else cstruct
-        if isinstance(text, bool) or not (isinstance(text, int) or re.fullmatch(r"\d{1,9}", str(text))):
-            raise colander.Invalid(node, self.message)
-        value = int(text)
-        if not self.low <= value <= self.high:
-            raise colander.Invalid(node, self.message)
-        return value
-
-
-class _Flag(colander.SchemaType):
-    """true/false (also 1/0, yes/no) from a query string, or a JSON boolean."""
-
-    def serialize(self, node, appstruct):
-        return colander.null if appstruct in (colander.null, None) else ("true" if appstruct else "false")
-
-    def deserialize(self, node, cstruct):
-        if cstruct in (colander.null, None, ""):
-            return colander.null
-        if isinstance(cstruct, bool):
-            return cstruct
-        text = str(cstruct).strip().lower()
-        if text in ("true", "1", "yes"):
-            return True
-        if text in ("false", "0", "no"):
-            return False
-        raise colander.Invalid(node, "是否逾期应为 true 或 false")
-
-
-def _one_of(choices, message: str):
-    def check(node, value) -> None:
-        if value not in choices:
-            raise colander.Invalid(node, message)
-    return check
-
-
-def _criteria_nodes() -> list[colander.SchemaNode]:
-    return [
-        colander.SchemaNode(_Text(), name="q", missing="",
-                            validator=colander.Length(max=500, max_err="检索式不能超过 500 个字符")),
-        colander.SchemaNode(_Text(), name="board", missing=""),
-        colander.SchemaNode(_Text(), name="state", missing=""),
-        colander.SchemaNode(_Text(), name="unit", missing=""),
-        colander.SchemaNode(_Int(1900, 2999, "年度应为四位数字，如 2025"), name="year", missing=None),
-        colander.SchemaNode(_Text(), name="retention", missing="",
-                            validator=_one_of(RETENTION_TITLES, "保管期限应为 " + "、".join(RETENTION_TITLES))),
-        colander.SchemaNode(_Flag(), name="overdue", missing=None),
-        colander.SchemaNode(_Text(), name="sort", missing="relevance",
-                            validator=_one_of(SORTS, "排序方式应为 " + "、".join(SORTS))),
-    ]
-
-
-def criteria_schema(*, paging: bool = False, name: bool = False) -> colander.SchemaNode:
-    """The search criteria; ``paging`` adds page/per_page, ``name`` the name of a saved search."""
-    schema = colander.SchemaNode(colander.Mapping())
-    if name:
-        schema.add(colander.SchemaNode(
-            _Text(), name="name", missing_msg="请填写检索名称",
-            validator=colander.All(
-                colander.Length(max=NAME_MAX, max_err=f"名称不能超过 {NAME_MAX} 个字符"),
-                colander.Regex(r"^[^/\\?#]+$", "名称不能包含 / \\ ? #"))))
-    for node in _criteria_nodes():
-        schema.add(node)
-    if paging:
-        schema.add(colander.SchemaNode(_Int(1, 10_000, "应为 1 到 10000 之间的整数"), name="page", missing=1))
-        schema.add(colander.SchemaNode(_Int(1, 100, "应为 1 到 100 之间的整数"), name="per_page", missing=20))
-    return schema
-
-
-_PAGED = criteria_schema(paging=True)
-
-
 def read_params(get) -> dict[str, Any]:
     """Validated search parameters from a query string (Chinese messages per field).
 
     Other query-string keys (``format``, cache busters) are left to the caller.
     """
-    data = {k: get.get(k) for k in CRITERIA + ("page", "per_page") if get.get(k) not in (None, "")}
     try:
-        return validate(_PAGED, data)
+        return parse_criteria(get)
     except ValidationFailed as exc:
         raise ParamError(exc.fields) from None
 
@@ -241,15 +146,9 @@ def state_of(request, item) -> str:
     return state_title(request, item)
 
 
-def _url(params: dict[str, Any], path: str = "/search", **changes) -> str:
-    current = {k: params.get(k) for k in CRITERIA + ("page", "per_page")}
-    current.update(changes)
-    if isinstance(current.get("overdue"), bool):
-        current["overdue"] = "true" if current["overdue"] else "false"
-    clean = {k: str(v) for k, v in current.items()
-             if v not in (None, "") and not (k == "page" and str(v) == "1")
-             and not (k == "per_page" and str(v) == "20") and not (k == "sort" and v == "relevance")}
-    return path + ("?" + urlencode(clean) if clean else "")
+def _url(params: dict[str, Any], path: str = "/search", /, **changes: Any) -> str:
+    query = query_string({**params, **changes})
+    return path + ("?" + query if query else "")
 
 
 @view_config(context=Site, name="search", renderer="templates/search.pt", permission="search",
@@ -344,12 +243,19 @@ def not_ocred_panel(request, item) -> str | None:
     }, request)
 
 
-try:
-    from .panels import add_item_panel
+def index_problem_panel(request, item) -> str | None:
+    """A warning above the item's tabs when the full-text index could not take it (hidden otherwise)."""
+    from .layout import translate
 
-    add_item_panel("not_ocred", "未识别附件", not_ocred_panel, permission="view", order=95)
-except ImportError:  # pragma: no cover
-    pass
+    problem = getattr(item, "index_problem", None)
+    if not problem:
+        return None
+    note = translate(request, "此事项暂时无法被全文检索到，请按提示修改相关内容后保存，系统会自动重新索引。")
+    at = problem.get("at")
+    when = f' <span class="text-muted small">（{escape(display(at))}）</span>' if at else ""
+    return ('<div class="alert alert-warning mb-0 index-problem" role="alert" id="index-problem">'
+            f'<div>{escape(str(problem.get("message", "")))}{when}</div>'
+            f'<div class="small">{escape(note)}</div></div>')
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -404,83 +310,7 @@ def export_results(context, request):
         raise HTTPBadRequest(str(exc)) from exc
 
 
-# -- saved searches: one store for the page and the API --------------------------------------------
-@dataclass(frozen=True)
-class SavedSearch:
-    name: str
-    params: dict[str, Any]  # criteria that differ from the defaults (see CRITERIA)
-    created: datetime | None
-
-    @property
-    def query_string(self) -> str:
-        return _url(self.params, "").lstrip("?")
-
-
-_SAVE_SCHEMA = criteria_schema(name=True)
-
-
-def _stored(name: str, entry: dict[str, Any]) -> SavedSearch:
-    params = entry.get("params")
-    if params is None:  # saved before criteria were stored parsed: a query string
-        raw = dict(parse_qsl(entry.get("query", "")))
-        try:
-            params = _compact(read_params(raw))
-        except ParamError:
-            params = {"q": raw.get("q", "")}
-    return SavedSearch(name, dict(params), entry.get("created"))
-
-
-def _compact(params: dict[str, Any]) -> dict[str, Any]:
-    """Only the criteria that narrow or order the search (plain data, fit for ZODB and JSON)."""
-    return {k: params[k] for k in CRITERIA
-            if params.get(k) not in (None, "") and not (k == "sort" and params[k] == "relevance")}
-
-
-def saved_searches(site, user: str) -> list[SavedSearch]:
-    """``user``'s saved searches, by name."""
-    from ..catalog.queue import get_state
-
-    state = get_state(site, create=False)
-    mine = state.saved.get(user) if state is not None else None
-    return [_stored(name, entry) for name, entry in sorted((mine or {}).items())]
-
-
-def save_search(site, user: str, data: dict[str, Any]) -> tuple[SavedSearch, bool]:
-    """Validate ``{"name", <criteria>...}`` and save it for ``user``, replacing one of the same name.
-
-    Returns ``(saved, created)``; raises ValidationFailed (Chinese, by field).
-    """
-    from persistent.mapping import PersistentMapping
-
-    from ..catalog.queue import get_state
-
-    values = validate(_SAVE_SCHEMA, data)
-    params = _compact(values)
-    if not set(params) - {"sort"}:
-        raise ValidationFailed({"q": "请至少填写检索式或一个筛选条件"})
-    state = get_state(site)
-    mine = state.saved.get(user)
-    created = mine is None or values["name"] not in mine
-    if created and mine is not None and len(mine) >= SAVED_MAX:
-        raise ValidationFailed({"name": f"每人最多保存 {SAVED_MAX} 个检索，请先删除不用的"})
-    if mine is None:
-        mine = state.saved[user] = PersistentMapping()
-    mine[values["name"]] = {"params": params, "created": now()}
-    return _stored(values["name"], mine[values["name"]]), created
-
-
-def delete_saved_search(site, user: str, name: str) -> bool:
-    """Remove ``user``'s saved search ``name``; False when there is none."""
-    from ..catalog.queue import get_state
-
-    state = get_state(site, create=False)
-    mine = state.saved.get(user) if state is not None else None
-    if mine is None or name not in mine:
-        return False
-    del mine[name]
-    return True
-
-
+# -- saved searches (stored by catalog/saved_searches.py) ------------------------------------------
 @view_config(context=Site, name="search-save", permission="search", request_method="POST")
 def save_search_view(context, request):
     """Save (or with ``delete`` remove) a named search for the current user."""
@@ -496,8 +326,8 @@ def save_search_view(context, request):
     criteria = {k: v for k, v in parse_qsl(query) if k in CRITERIA}
     try:
         saved, _ = save_search(context, user, {"name": name, **criteria})
-    except ValidationFailed as exc:
-        for msg in exc.fields.values():
+    except Refusal as exc:  # the store's refusal (by field): flashed on the search page
+        for msg in exc.fields.values() or [exc.message]:
             request.session.flash(translate(request, msg), "error")
         return HTTPSeeOther(location="/search?" + query)
     request.session.flash(translate(request, "已保存检索：{name}", {"name": saved.name}))

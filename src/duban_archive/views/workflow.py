@@ -199,3 +199,14 @@ def _audit(site, request, year, holidays, workdays) -> None:
     record(site, "edit", request.identity.username, "calendar", field=f"calendar.{year}",
            new={"holidays": len(holidays), "workdays": len(workdays)})
 
+
+def includeme(config) -> None:
+    """Routes, nav entries and the 办理流转 panel of the workflow pages (``/worklist``: views/worklist.py)."""
+    config.add_route("workflow.admin", "/admin/workflows")
+    config.add_route("workflow.diagram", "/admin/workflows/{name}.svg")
+    config.add_route("workflow.calendar", "/admin/calendar")
+    config.add_route("workflow.worklist", "/worklist")
+    config.add_item_panel("workflow", "办理流转", transitions_panel, permission="view", order=-10)
+    config.add_nav("我的待办", "/worklist", permission="view", order=5)
+    config.add_nav("流程图", "/admin/workflows", permission="manage", order=90)
+    config.add_nav("工作日历", "/admin/calendar", permission="manage", order=91)

@@ -24,26 +24,7 @@ def includeme(config) -> None:
                                   f"未知流程 '{bdef.workflow}'，可选 {sorted(w.name for w in workflows)}")
     config.add_subscriber(_item_modified, ObjectModified)
     config.add_subscriber(_feedback_added, ObjectAdded)
-    config.add_route("workflow.admin", "/admin/workflows")
-    config.add_route("workflow.diagram", "/admin/workflows/{name}.svg")
-    config.add_route("workflow.calendar", "/admin/calendar")
-    config.add_route("workflow.worklist", "/worklist")
-    _register_ui()
-
-
-def _register_ui() -> None:
-    """Item panel and nav links (the UI engineer's registries, when present)."""
-    try:
-        from ..views.layout import add_nav
-        from ..views.panels import add_item_panel
-    except ImportError:  # pragma: no cover - UI not installed
-        return
-    from ..views.workflow import transitions_panel
-
-    add_item_panel("workflow", "办理流转", transitions_panel, permission="view", order=-10)
-    add_nav("我的待办", "/worklist", permission="view", order=5)
-    add_nav("流程图", "/admin/workflows", permission="manage", order=90)
-    add_nav("工作日历", "/admin/calendar", permission="manage", order=91)
+    # pages, nav entries and the item panel: views/workflow.py
 
 
 def workflow_for(item, registry=None) -> Workflow:

@@ -37,7 +37,7 @@ class WorkCalendar:
 
     @classmethod
     def for_site(cls, site: Any | None) -> WorkCalendar:
-        raw = {}
+        raw: Any = {}
         if site is not None:
             raw = getattr(site, "settings", {}).get(SETTINGS_KEY) or {}
         return cls(overrides=parse_table(raw))
@@ -104,7 +104,8 @@ def parse_table(raw: Any) -> dict[int, YearTable]:
             y = int(year)
         except (TypeError, ValueError):
             continue
-        holidays, workdays = set(), set()
+        holidays: set[date] = set()
+        workdays: set[date] = set()
         for key, bucket in (("holidays", holidays), ("workdays", workdays)):
             for text in (entry or {}).get(key, ()) or ():
                 try:

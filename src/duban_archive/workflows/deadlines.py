@@ -83,7 +83,9 @@ def compute_due(start: datetime, spec: str, cal: WorkCalendar | None = None) -> 
         if cal.is_workday(today) and start.time() < time(12, 0):
             return Due(_at(today, time(17, 30)), cal.known)
         return Due(_at(cal.next_workday(today), time(12, 0)), cal.known)
-    g = {k: int(v) for k, v in ISO_RE.match(spec).groupdict().items() if v}
+    iso = ISO_RE.match(spec)
+    assert iso is not None  # check_spec accepted it
+    g = {k: int(v) for k, v in iso.groupdict().items() if v}
     due = add_months(start, 12 * g.get("years", 0) + g.get("months", 0))
     due += timedelta(weeks=g.get("weeks", 0), days=g.get("days", 0), hours=g.get("hours", 0),
                      minutes=g.get("minutes", 0), seconds=g.get("seconds", 0))
@@ -253,7 +255,7 @@ def instantiate(item: Any, ddef: DeadlineDef, origin: str, cal: WorkCalendar,
     elif ddef.warn:
         warn = ddef.warn
         if isinstance(warn, dict):
-            warn = warn.get(_key(getattr(item, ddef.by, None))) or warn.get("default")
+            warn = warn.get(_key(getattr(item, ddef.by or "", None))) or warn.get("default")
         if warn:
             warn_from = _minus(due, warn)
     return {

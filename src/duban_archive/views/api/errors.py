@@ -1,8 +1,10 @@
 """API errors: one shape for every refusal (API.md "Errors").
 
-``{"error": "<code>", "message": "<中文说明>", "fields": {...}}``.  Raising
-ApiError anywhere in an API view aborts the transaction, so a refused request
-changes nothing.
+``{"error": "<code>", "message": "<中文说明>", "fields": {...}}``.  Domain
+operations raise :class:`duban_archive.errors.Refusal`; under ``/api/`` it is
+rendered here (status, code, message, fields as it says).  API views may raise
+:class:`ApiError`, the same refusal with the status first.  Either aborts the
+transaction, so a refused request changes nothing.
 """
 
 from __future__ import annotations
@@ -22,27 +24,21 @@ from pyramid.view import exception_view_config
 from ... import vardir
 from ...content_types.actions import Frozen
 from ...content_types.attachment import UploadRefused
+from ...errors import CODES, Refusal
 from ...validation import ValidationFailed
 from ...workflows.engine import WorkflowError
 
 log = logging.getLogger(__name__)
 
-CODES = {
-    400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    409: "conflict", 413: "too_large", 415: "unsupported_type", 429: "too_many_requests",
-    507: "insufficient_storage",
-}
+__all__ = ["CODES", "ApiError", "Refusal", "error_response"]
 
 
-class ApiError(Exception):
+class ApiError(Refusal):
+    """A refusal raised by an API view itself: ``ApiError(status, message, fields=None, code=None, headers=None)``."""
+
     def __init__(self, status: int, message: str, fields: dict[str, str] | None = None,
                  code: str | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.fields = fields or {}
-        self.code = code or CODES.get(status, "error")
-        self.headers = headers or {}
+        super().__init__(message, fields, status=status, code=code, headers=headers)
 
 
 def is_api(request) -> bool:
@@ -59,7 +55,9 @@ def error_response(request, status: int, message: str, fields=None, code=None):
 
 
 @exception_view_config(ApiError, renderer="json")
-def api_error(exc, request):
+@exception_view_config(Refusal, path_info=r"^/api/", renderer="json")
+def api_error(exc: Refusal, request):
+    """A refusal as API.md's error (an HTML page gets it from ``views/errors.py``)."""
     request.response.headers.update(exc.headers)
     return error_response(request, exc.status, exc.message, exc.fields, exc.code)
 

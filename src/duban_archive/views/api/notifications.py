@@ -11,8 +11,9 @@ from __future__ import annotations
 from pyramid.view import view_config
 
 from ...content_types.site_access import get_site
+from ...notifications.escalation import start_escalation
 from ...notifications.outbox import CHANNELS, KINDS, STATUSES, get_outbox
-from ...timeutil import now, parse_iso
+from ...timeutil import isoformat, parse_iso
 from .errors import ApiError
 from .openapi import document
 from .util import actor, json_body, principals
@@ -135,49 +136,15 @@ document("api.item.escalate", "POST", "启动督办（一级 / 二级 / 三级�
 
 @view_config(route_name="api.item.escalate", request_method="POST", renderer="json")
 def escalate_view(request):
-    actor(request)
+    me = actor(request)
     site = get_site(request)
     item = site.get_item(request.matchdict["id"])
     if item is None or not request.has_permission("view", item):
         raise ApiError(404, "事项不存在")
-    escalate_item(request, item, json_body(request))
-    return {"level": item.escalation_level, "history": _jsonable(item.history[-1])}
-
-
-def escalate_item(request, item, data: dict) -> None:
-    """Validate and start 督办 at ``data["level"]`` (shared by the API and the item page form)."""
-    from ...events import ObjectModified, notify
-    from ...notifications.reminders import escalate, rules_of
-
-    me = actor(request)
-    if "role:supervisor" not in principals(request):
-        raise ApiError(403, "只有督查室可以启动督办")
-    fields = {}
-    level = data.get("level")
-    if level not in (1, 2, 3) or isinstance(level, bool):
-        fields["level"] = "督办级别应为 1、2 或 3"
-    reason = data.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        fields["reason"] = "必填：请写明督办事由"
-    elif len(reason) > 2000:
-        fields["reason"] = "不能超过 2000 个字符"
-    for k in set(data) - {"level", "reason"}:
-        fields[k] = "未知字段"
-    if fields:
-        raise ApiError(400, "填写内容有误", fields)
-    if getattr(item, "archived", False) or item.state in ("closed", "archived", "cancelled"):
-        raise ApiError(409, "事项已办结，不能再启动督办")
-    current = int(getattr(item, "escalation_level", 0) or 0)
-    if level <= current:
-        raise ApiError(409, f"事项已处于{current}级督办，不能降级或重复启动", {"level": "应高于当前级别"})
-    rs = rules_of(request.registry).for_board(item.board_id)
-    from ...content_types.site import find_site
-
-    escalate(find_site(item), item, level, reason.strip(), rs, now(), actor=me)
-    notify(ObjectModified(item, me, {"escalation_level": (current, level)}), request.registry)
+    entry = start_escalation(item, json_body(request), actor=me, principals=principals(request),
+                             registry=request.registry)  # a Refusal -> its JSON error
+    return {"level": item.escalation_level, "history": _jsonable(entry)}
 
 
 def _jsonable(entry: dict) -> dict:
-    from ...timeutil import isoformat
-
     return {k: isoformat(v) if hasattr(v, "isoformat") else v for k, v in entry.items()}

@@ -6,15 +6,13 @@ Reports cover every item, so they are for 督查室, 领导, admin and 审计员
 
 from __future__ import annotations
 
-from datetime import date
-
 from pyramid.response import Response
 from pyramid.view import view_config
 
 from ...audit.reads import log_read
 from ...content_types.site_access import get_site
 from ...scoring import scoring_rules
-from ...scoring.book import get_book
+from ...scoring.adjustments import add_adjustment
 from ...scoring.engine import parse_period
 from ...scoring.ranking import rank
 from ...timeutil import today
@@ -159,57 +157,9 @@ def adjustment_view(request):
     site = get_site(request)
     if not request.has_permission("manage_rules", site):
         raise ApiError(403, "只有督查室可以录入加扣分")
-    data = json_body(request)
-    key = add_adjustment(site, request.registry, data, me)
+    key = add_adjustment(site, request.registry, json_body(request), me)  # a Refusal -> its JSON error
     request.response.status_int = 201
     return {"id": key}
-
-
-def add_adjustment(site, registry, data: dict, me: str) -> str:
-    """Validate (Chinese, field by field) and store one adjustment; shared by the HTML form."""
-    from ...audit.log import record
-
-    rules = scoring_rules(registry)
-    fields: dict[str, str] = {}
-    for k in set(data) - {"unit", "kind", "points", "date", "note", "item"}:
-        fields[k] = "未知字段"
-    unit = data.get("unit")
-    if not isinstance(unit, str) or unit not in site["units"]:
-        fields["unit"] = "承办单位不存在"
-    kind = rules.adjustments.get(data.get("kind") or "")
-    if kind is None:
-        fields["kind"] = f"可选：{'、'.join(rules.adjustments)}"
-    points = data.get("points")
-    if kind is not None:
-        if kind.points is None:
-            try:
-                points = float(points)
-            except (TypeError, ValueError):
-                fields["points"] = "此类加扣分须填写分值（数字，扣分为负数）"
-            else:
-                if not -100 <= points <= 100:
-                    fields["points"] = "分值应在 -100 到 100 之间"
-        else:
-            points = kind.points
-    try:
-        day = date.fromisoformat(data["date"]) if data.get("date") else today()
-    except (TypeError, ValueError):
-        fields["date"] = "日期格式应为 2026-05-06"
-        day = None
-    note = data.get("note") or ""
-    if not isinstance(note, str) or len(note) > 500:
-        fields["note"] = "说明不能超过 500 个字符"
-    item_id = data.get("item") or ""
-    if not isinstance(item_id, str):
-        fields["item"], item_id = "事项编号应为字符串", ""
-    elif item_id and site.get_item(item_id) is None:
-        fields["item"] = "事项不存在"
-    if fields:
-        raise ApiError(400, "填写内容有误", fields)
-    key = get_book(site).add(unit=unit, kind=kind.name, points=points, day=day, note=note.strip(), actor=me,
-                             item_id=item_id, ruleset=rules.name)
-    record(site, "edit", me, item_id, what="score_adjustment", unit=unit, kind=kind.name, points=points)
-    return key
 
 
 document("api.item.notice", "GET", "催办单（kind=remind）或督办单（kind=escalate）PDF", content_type="application/pdf",

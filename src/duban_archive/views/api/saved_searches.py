@@ -7,19 +7,33 @@ Each user sees and changes only their own.  Saving under an existing name replac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyramid.view import view_config
 
+from ...catalog.saved_searches import (
+    NAME_MAX,
+    SAVED_MAX,
+    SavedSearch,
+    delete_saved_search,
+    find_saved_search,
+    save_search,
+    saved_searches,
+)
 from ...content_types.site_access import get_site
 from ...timeutil import isoformat
-from ..search import NAME_MAX, SAVED_MAX, SavedSearch, delete_saved_search, save_search, saved_searches
 from .errors import ApiError
 from .openapi import OPERATIONS, document
 from .search import CRITERIA_PARAMS
 from .util import actor, json_body, require
 
-_CRITERIA = {p["name"]: {**p["schema"], "description": p["description"]} for p in CRITERIA_PARAMS}
+
+def _criterion(param: Mapping[str, Any]) -> dict[str, Any]:
+    return {**param["schema"], "description": param["description"]}
+
+
+_CRITERIA = {p["name"]: _criterion(p) for p in CRITERIA_PARAMS}
 SAVED = {"type": "object", "required": ["name"], "properties": {
     "name": {"type": "string", "maxLength": NAME_MAX, "description": "名称（本人范围内唯一，不含 / \\ ? #）"},
     **_CRITERIA,
@@ -66,7 +80,7 @@ OPERATIONS[("api.saved_searches", "POST")]["responses"]["200"] = {
 @view_config(route_name="api.saved_searches", request_method="POST", renderer="json")
 def create_view(request):
     site, user = _caller(request)
-    saved, created = save_search(site, user, json_body(request))  # ValidationFailed -> 400 by field
+    saved, created = save_search(site, user, json_body(request))  # a refusal -> 400 by field
     request.response.status_int = 201 if created else 200
     request.response.headers["Location"] = request.route_url("api.saved_search", name=saved.name)
     return saved_json(request, saved)
@@ -80,10 +94,10 @@ document("api.saved_search", "GET", "我保存的一个检索", response=SAVED, 
 def get_view(request):
     site, user = _caller(request)
     name = request.matchdict["name"]
-    for saved in saved_searches(site, user):
-        if saved.name == name:
-            return saved_json(request, saved)
-    raise ApiError(404, f"没有名为“{name}”的保存的检索")
+    saved = find_saved_search(site, user, name)
+    if saved is None:
+        raise ApiError(404, f"没有名为“{name}”的保存的检索")
+    return saved_json(request, saved)
 
 
 document("api.saved_search", "DELETE", "删除我保存的一个检索", params=NAME_PARAM, status=204,
