@@ -33,9 +33,6 @@ VIEWS_IMPORT_EXCEPTIONS = {
 KNOWN_CYCLES = [
     {"duban_archive.archive.assembly", "duban_archive.archive.render", "duban_archive.archive.warm"},
     {"duban_archive.catalog.matching", "duban_archive.catalog.search"},
-    {"duban_archive.evolve", "duban_archive.evolve.steps"},
-    {"duban_archive.storage.config", "duban_archive.storage.zeo"},
-    {"duban_archive.workflows", "duban_archive.workflows.deadlines", "duban_archive.workflows.engine"},
 ]
 
 
@@ -58,7 +55,11 @@ def imports_of(module: str) -> frozenset[str]:
     path = modules()[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            node.body = []  # imports for annotations only: never executed, no cycle at run time
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

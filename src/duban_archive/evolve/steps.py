@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import step
+from .registry import step
 
 
 @step(1, "remap_acls")

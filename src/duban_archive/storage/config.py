@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import zeo
+from .filestorage import filestorage_section
 
 log = logging.getLogger(__name__)
 
@@ -15,19 +16,6 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 20000
 
 MODES = ("embedded", "zeo")
-
-
-def filestorage_section(var: Path, indent: str = "  ") -> str:
-    """FileStorage with its native blob directory (never the BlobStorage wrapper).
-
-    ``pack-keep-old false``: a pack leaves no full ``Data.fs.old`` / ``blobs.old``
-    beside the data; ``duban-archive backup`` is where old states are kept.
-    """
-    return (f"{indent}<filestorage>\n"
-            f"{indent}  path {var / 'Data.fs'}\n"
-            f"{indent}  blob-dir {var / 'blobs'}\n"
-            f"{indent}  pack-keep-old false\n"
-            f"{indent}</filestorage>\n")
 
 
 def write_embedded_conf(var: Path) -> Path:

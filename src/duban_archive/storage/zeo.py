@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from .filestorage import filestorage_section
+
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
@@ -44,8 +46,6 @@ def server_alive(var: Path) -> bool:
 
 
 def write_server_conf(var: Path) -> Path:
-    from .config import filestorage_section
-
     path = var / "zeo.conf"
     path.write_text("# written by duban_archive.storage.zeo when the site starts\n"
                     f"<zeo>\n  address {socket_path(var)}\n</zeo>\n"

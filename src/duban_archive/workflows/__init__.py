@@ -8,13 +8,15 @@ current when an item's 办结时限 changes or a feedback report arrives.
 
 from __future__ import annotations
 
-from .engine import Workflow, WorkflowError, WorkflowRegistry  # noqa: F401
+from ..catalog.listing import reindex_item
+from ..definitions import DefinitionError
+from ..events import ObjectAdded, ObjectModified
+from .deadlines import on_feedback
+from .engine import Workflow, WorkflowError, WorkflowRegistry, _site_of  # noqa: F401
+from .lookup import workflow_for
 
 
 def includeme(config) -> None:
-    from ..definitions import DefinitionError
-    from ..events import ObjectAdded, ObjectModified
-
     settings = config.get_settings()
     workflows = WorkflowRegistry().load(settings.get("duban.profile_dir") or None)
     config.registry.duban_workflows = workflows
@@ -25,12 +27,6 @@ def includeme(config) -> None:
     config.add_subscriber(_item_modified, ObjectModified)
     config.add_subscriber(_feedback_added, ObjectAdded)
     # pages, nav entries and the item panel: views/workflow.py
-
-
-def workflow_for(item, registry=None) -> Workflow:
-    from pyramid.threadlocal import get_current_registry
-
-    return (registry or get_current_registry()).duban_workflows[item.workflow]
 
 
 def _item_modified(event) -> None:
@@ -52,20 +48,11 @@ def _feedback_added(event) -> None:
     item = getattr(folder, "__parent__", None)
     if item is None or not getattr(item, "workflow", None):
         return
-    from .deadlines import on_feedback
-    from .engine import _site_of
-
     if on_feedback(item, _site_of(item)):
         _reindex(item)
 
 
 def _reindex(item) -> None:
-    try:
-        from ..catalog.listing import reindex_item
-    except ImportError:  # pragma: no cover
-        return
-    from .engine import _site_of
-
     site = _site_of(item)
     if site is not None:
         reindex_item(site, item)

@@ -29,6 +29,7 @@ from typing import Any
 from ..definitions import DefinitionError
 from ..timeutil import CST, as_cst, isoformat, now
 from .calendar import WorkCalendar
+from .lookup import workflow_for
 
 ISO_RE = re.compile(
     r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -319,8 +320,6 @@ def on_feedback(item: Any, site: Any = None) -> bool:
             del current[name]
             changed = True
         elif d.get("feedback") == "repeat":
-            from . import workflow_for
-
             wf = workflow_for(item)
             ddef = wf.find_deadline(name)
             if ddef is None:

@@ -15,6 +15,7 @@ from typing import Any
 from ..timeutil import now, today
 from .deadlines import add_months, open_deadlines, store
 from .engine import WorkflowError
+from .lookup import workflow_for
 
 
 def _last_fields(item: Any, transition: str) -> dict[str, Any]:
@@ -88,8 +89,6 @@ def grant_extension(item, transition, appstruct, actor) -> None:
     if isinstance(requested, date):
         item.deadline = requested
         _audit_edit(item, actor, "deadline", old, requested)
-        from . import workflow_for
-
         workflow_for(item).recompute_deadline(item, "due")
 
 
