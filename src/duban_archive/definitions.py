@@ -69,10 +69,44 @@ def load_definitions(package: str, folder: str, profile_dir: str | Path | None =
             for stem, source, read in _files(package, folder, profile_dir, profile_folder)}
 
 
+#: a profile file of another kind in a folder: its tell-tale top-level key -> where it belongs
+#: (scoring rules, grading and retention once shared ``rules/`` and ``definitions/``)
+MISPLACED = {
+    "grades": "这是评价定义 (grading.toml)：应放在站点配置目录的 scoring/definitions/",
+    "retention": "这是保管期限表 (retention.toml)：应放在站点配置目录的 archive/rules/",
+    "archive": "这是保管期限表 (retention.toml)：应放在站点配置目录的 archive/rules/",
+    "method": "这是计分规则：应放在站点配置目录的 scoring/rules/",
+    "ruleset": "这是提醒规则：应放在站点配置目录的 rules/",
+    "type": "这是内容类型定义：应放在站点配置目录的 definitions/",
+    "boards": "这是版块定义：应放在站点配置目录的 boards/",
+    "workflow": "这是流程定义：应放在站点配置目录的 workflows/",
+}
+
+
+def _misplaced(node: colander.SchemaNode, data: dict[str, Any]) -> str | None:
+    """Why ``data`` looks like another kind's file (None when its top-level keys fit ``node``)."""
+    known = {child.name for child in node.children}
+    keys = set(data)
+    head = data.get("ruleset")
+    if isinstance(head, dict) and "method" in head and "ruleset" in known and "method" not in {
+            c.name for c in node["ruleset"].children}:
+        return MISPLACED["method"]
+    if isinstance(head, dict) and "method" not in head and {"boards", "notify"} <= set(head) and "ruleset" in known \
+            and "method" in {c.name for c in node["ruleset"].children}:
+        return MISPLACED["ruleset"]
+    if keys & known:
+        return None
+    for key in keys:
+        if key in MISPLACED:
+            return MISPLACED[key]
+    return None
+
+
 def load_checked(package: str, folder: str, profile_dir: str | Path | None,
                  schema: Callable[[], colander.SchemaNode], profile_folder: str | None = None) -> Loaded:
     """:func:`load_definitions`, every file checked against ``schema()``; all problems of all files
-    are raised together in one :class:`DefinitionError` (a file that is not TOML is one problem)."""
+    are raised together in one :class:`DefinitionError` (a file that is not TOML is one problem;
+    a file of another kind is one problem saying where it belongs)."""
     found: Loaded = {}
     problems: list[tuple[str, str]] = []
     node = schema()
@@ -85,7 +119,9 @@ def load_checked(package: str, folder: str, profile_dir: str | Path | None,
             continue
         found[stem] = (source, data)
     for source, data in found.values():
-        problems += [(source, p) for p in check(node, data)]
+        found_problems = check(node, data)
+        elsewhere = _misplaced(node, data) if found_problems else None
+        problems += [(source, f"(文件): {elsewhere}")] if elsewhere else [(source, p) for p in found_problems]
     if problems:
         raise DefinitionError("", problems=problems)
     return found

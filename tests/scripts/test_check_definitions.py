@@ -166,3 +166,24 @@ def test_get_app_raises_one_definition_error_listing_every_problem(tmp_path, mon
     with pytest.raises(DefinitionError) as exc:
         get_app(str(ini_for(tmp_path, make_profile(tmp_path, broken=True))))
     assert len(exc.value.problems) == EXPECTED
+
+
+def test_files_in_another_kinds_folder_are_told_where_they_belong(tmp_path):
+    """Scoring rules, grading and retention used to be read from the profile's ``rules/`` and
+    ``definitions/`` (and broke start-up there); a profile still using those places is told so."""
+    profile = tmp_path / "old"
+    for shipped, name in [("archive/rules/retention.toml", "rules/retention.toml"),
+                          ("scoring/rules/yunhe.toml", "rules/yunhe.toml"),
+                          ("scoring/definitions/grading.toml", "definitions/grading.toml"),
+                          ("notifications/rules/zdgc.toml", "scoring/rules/zdgc.toml")]:
+        (profile / name).parent.mkdir(parents=True, exist_ok=True)
+        (profile / name).write_text((SRC / shipped).read_text("utf-8"), "utf-8")
+    proc = run(tmp_path / "var", "check-definitions", "--profile", str(profile))
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"{profile}/definitions/grading.toml: (文件): 这是评价定义 (grading.toml)："
+        "应放在站点配置目录的 scoring/definitions/",
+        f"{profile}/rules/retention.toml: (文件): 这是保管期限表 (retention.toml)：应放在站点配置目录的 archive/rules/",
+        f"{profile}/rules/yunhe.toml: (文件): 这是计分规则：应放在站点配置目录的 scoring/rules/",
+        f"{profile}/scoring/rules/zdgc.toml: (文件): 这是提醒规则：应放在站点配置目录的 rules/",
+    ]
