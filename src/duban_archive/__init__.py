@@ -15,6 +15,9 @@ def main(global_config=None, **settings):
     from pyramid.config import Configurator  # imported here: `duban-archive` filters its warnings first
 
     settings = prepare_settings(global_config or {}, settings)
+    from .scripts.check_definitions import refuse_bad_definitions
+
+    refuse_bad_definitions(settings)  # every definition problem at once, before any subsystem loads
     with Configurator(settings=settings) as config:
         config.include(".retry")
         config.include("pyramid_tm")

@@ -33,7 +33,7 @@ def _ini(tmp_path: Path, profile: Path | None) -> str:
 @pytest.mark.parametrize("change,where", [
     (('to = "approved"', 'to = "nowhere"'), "transitions.approve.to"),
     (('to = "approved"\nroles = ["leader"]', 'to = "approved"\nroles = ["mayor"]'), "transitions.approve.roles"),
-    (('duration = "P3D"', 'duration = "3 days"'), "transitions.assign.deadlines[1].duration"),
+    (('duration = "P3D"', 'duration = "3 days"'), "transitions.assign.deadlines[1](report_3d).duration"),
     (('after = "duban_archive.workflows.hooks:store_problem_kind"', 'after = "duban_archive.nope:x"'),
      "transitions.assign.after"),
 ])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..definitions import DefinitionError, load_definitions, require
+from ..definitions import DefinitionError, load_checked, validate
+from .schema import RETENTIONS, retention_schema  # noqa: F401 - RETENTIONS is this module's API
 
-RETENTIONS = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
 CODE_FIELDS = {"全宗号", "门类", "年度", "保管期限", "机构代码", "件号"}
 DEFAULT_TEMPLATE = "{全宗号}-WS·{年度}-{保管期限}-{机构代码}-{件号:04d}"
 
@@ -20,6 +21,7 @@ class ArchiveRules:
     code_template: str = DEFAULT_TEMPLATE
     default_retention: str = "D30"
     board_retention: dict[str, str] = field(default_factory=dict)
+    source: str = ""
 
     def retention_for(self, board_id: str) -> str:
         return self.board_retention.get(board_id, self.default_retention)
@@ -29,41 +31,56 @@ class ArchiveRules:
                                             "保管期限": retention, "机构代码": unit_code, "件号": piece})
 
 
-def compile_rules(source: str, data: dict[str, Any]) -> ArchiveRules:
+def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> ArchiveRules:
+    """The rules from a parsed file: :func:`.schema.retention_schema` first (unless ``checked``),
+    then the 档号 template (known fields, ``{件号}``, formats)."""
+    if not checked:
+        validate(source, retention_schema(), data)
     head = data.get("archive", {})
     template = str(head.get("code_template", DEFAULT_TEMPLATE))
     names = {fname for _, fname, _, _ in string.Formatter().parse(template) if fname}
     unknown = names - CODE_FIELDS
     if unknown:
-        raise DefinitionError(source, f"archive.code_template 含未知字段：{'、'.join(sorted(unknown))}；"
+        raise DefinitionError(source, f"archive.code_template: 含未知字段：{'、'.join(sorted(unknown))}；"
                                       f"可用：{'、'.join(sorted(CODE_FIELDS))}")
     if "件号" not in names:
-        raise DefinitionError(source, "archive.code_template 必须包含 {件号}，否则档号不唯一")
+        raise DefinitionError(source, "archive.code_template: 必须包含 {件号}，否则档号不唯一")
     ret = data.get("retention", {})
-    default = str(ret.get("default", "D30"))
-    boards = require(source, ret, "boards", dict, "retention") if "boards" in ret else {}
-    for key, value in [("default", default), *[(f"boards.{b}", v) for b, v in boards.items()]]:
-        if value not in RETENTIONS:
-            raise DefinitionError(source, f"retention.{key} = '{value}' 无效，应为 Y、D30 或 D10")
+    boards = ret.get("boards", {})
     rules = ArchiveRules(fonds_code=str(head.get("fonds_code", "Z109")), category=str(head.get("category", "WS")),
-                         code_template=template, default_retention=default,
-                         board_retention={str(k): str(v) for k, v in boards.items()})
+                         code_template=template, default_retention=str(ret.get("default", "D30")),
+                         board_retention={str(k): str(v) for k, v in boards.items()}, source=source)
     try:
         rules.archival_code(fonds="X", year=2026, retention="Y", unit_code="U", piece=1)
     except (ValueError, KeyError, IndexError) as exc:
-        raise DefinitionError(source, f"archive.code_template 无法套用：{exc}") from exc
+        raise DefinitionError(source, f"archive.code_template: 无法套用：{exc}") from exc
     return rules
 
 
+#: where a site profile keeps its ``retention.toml`` (``rules/`` belongs to the reminder rules)
+PROFILE_FOLDER = "archive/rules"
+
+
 def load_rules(profile_dir: str | None = None, fonds_override: str | None = None) -> ArchiveRules:
-    found = load_definitions("duban_archive.archive", "rules", profile_dir)
+    found = load_checked("duban_archive.archive", "rules", profile_dir, retention_schema,
+                         profile_folder=PROFILE_FOLDER)
     if "retention" in found:
-        rules = compile_rules(*found["retention"])
+        rules = compile_rules(*found["retention"], checked=True)
     else:  # pragma: no cover - the file ships with the package
         rules = ArchiveRules()
     if fonds_override:
         rules.fonds_code = fonds_override
     return rules
+
+
+def check_references(rules: ArchiveRules, boards, dropped: Collection[str] = ()) -> list[tuple[str, str]]:
+    """``[retention.boards]`` names known boards (a misspelt one would file that board's items
+    under the default 保管期限); ``dropped``: shipped board ids a site profile no longer defines."""
+    from ..definitions import unknown_message
+
+    ids = {b.id for b in boards}
+    return [(rules.source, f"retention.boards.{name}: {unknown_message(name, ids, '版块')}")
+            for name in rules.board_retention if name not in ids and name not in dropped]
 
 
 def get_rules(registry) -> ArchiveRules:

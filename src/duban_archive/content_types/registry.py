@@ -22,14 +22,9 @@ from typing import Any
 import colander
 import deform.widget
 
-from ..definitions import DefinitionError, load_definitions, require
+from ..definitions import DefinitionError, load_checked
 from ..validation import text_node
-
-FIELD_KINDS = {
-    "text", "textarea", "date", "datetime", "choice", "multi_choice",
-    "unit", "units", "phone", "int", "bool", "user",
-}
-CLASS_KINDS = {"item", "feedback", "instruction"}
+from .schema import CLASS_KINDS, FIELD_KINDS, type_schema  # noqa: F401 - FIELD_KINDS: views.api.schemas
 
 PHONE_RE = re.compile(r"^[0-9０-９+\-() ]{5,30}$")
 
@@ -118,7 +113,7 @@ class FieldDef:
             return colander.Set(), deform.widget.SelectWidget(
                 values=deferred_unit_values, multiple=True
             ), v
-        raise AssertionError(kind)  # guarded by the loader
+        raise AssertionError(kind)  # guarded by the schema
 
 
 class StrippedString(colander.String):
@@ -242,82 +237,70 @@ class TypeRegistry:
         return [t for t in self.types.values() if t.kind == kind]
 
     def load(self, profile_dir: str | Path | None = None) -> TypeRegistry:
-        raw = load_definitions("duban_archive.content_types", "definitions", profile_dir)
+        """Shipped type definitions and the profile's ``definitions/``; every file is checked
+        against :func:`.schema.type_schema` first (all problems raised together)."""
+        raw = load_checked("duban_archive.content_types", "definitions", profile_dir, type_schema)
         # resolve ``extends`` in file order, parents first
         pending = dict(raw)
         while pending:
             progressed = False
             for stem, (source, data) in list(pending.items()):
-                parent = data.get("type", {}).get("extends")
+                parent = data["type"].get("extends")
                 if parent and parent not in self.types:
-                    if not any(d.get("type", {}).get("name") == parent for _, d in pending.values()):
-                        raise DefinitionError(source, f"type.extends 指向未知类型 '{parent}'")
+                    if not any(d["type"]["name"] == parent for _, d in pending.values()):
+                        raise DefinitionError(source, f"type.extends: 指向未知类型 '{parent}'")
                     continue
                 typedef = self._compile(source, data)
-                if typedef.name in self.types and not data.get("type", {}).get("override"):
+                if typedef.name in self.types and not data["type"].get("override"):
                     prior = self.types[typedef.name].source
                     if prior != source:
-                        raise DefinitionError(source, f"类型 '{typedef.name}' 与 {prior} 重名")
+                        raise DefinitionError(source, f"type.name: 类型 '{typedef.name}' 与 {prior} 重名")
                 self.types[typedef.name] = typedef
                 del pending[stem]
                 progressed = True
             if not progressed:
                 source = next(iter(pending.values()))[0]
-                raise DefinitionError(source, "type.extends 存在循环引用")
+                raise DefinitionError(source, "type.extends: 存在循环引用")
         return self
 
     def _compile(self, source: str, data: dict[str, Any]) -> TypeDef:
-        head = require(source, data, "type", dict)
-        name = require(source, head, "name", str, "type")
-        if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", name):
-            raise DefinitionError(source, f"type.name '{name}' 只能用小写字母、数字和下划线")
-        title = require(source, head, "title", str, "type")
+        """A type from a file the schema accepted (references to other types and vocabularies checked here)."""
+        head = data["type"]
         parent = head.get("extends")
         base = self.types[parent] if parent else None
         kind = head.get("kind", base.kind if base else None)
-        if kind not in CLASS_KINDS:
-            raise DefinitionError(source, f"type.kind 应为 {sorted(CLASS_KINDS)} 之一，实为 {kind!r}")
+        if kind is None:
+            raise DefinitionError(source, f"type.kind: 缺少必填键（可选：{', '.join(sorted(CLASS_KINDS))}）")
         vocab = data.get("vocabularies", {})
         fields = list(base.fields) if base else []
         for i, fdata in enumerate(data.get("fields", [])):
             fdef = self._field(source, fdata, vocab, f"fields[{i}]")
             fields = [f for f in fields if f.name != fdef.name] + [fdef]
         if not fields:
-            raise DefinitionError(source, "类型没有任何字段 (fields)")
+            raise DefinitionError(source, "fields: 类型没有任何字段")
         boards = tuple(head.get("boards", base.boards if base else ("*",)))
-        return TypeDef(name=name, title=title, kind=kind, fields=fields, boards=boards, source=source)
+        return TypeDef(name=head["name"], title=head["title"], kind=kind, fields=fields, boards=boards,
+                       source=source)
 
     def _field(self, source: str, fdata: dict, vocab: dict, where: str) -> FieldDef:
-        if not isinstance(fdata, dict):
-            raise DefinitionError(source, f"{where} 应为表 (table)")
-        name = require(source, fdata, "name", str, where)
-        where = f"{where}({name})"
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name):
-            raise DefinitionError(source, f"{where}.name 只能用小写字母、数字和下划线")
+        """A field from a ``[[fields]]`` entry the schema accepted (:func:`.schema.field_schema`)."""
         kind = fdata.get("kind", "text")
-        if kind not in FIELD_KINDS:
-            raise DefinitionError(source, f"{where}.kind 未知：{kind!r}，可选 {sorted(FIELD_KINDS)}")
         choices: list[Choice] = []
         if kind in ("choice", "multi_choice"):
-            vname = require(source, fdata, "vocabulary", str, where)
+            vname = fdata["vocabulary"]
             if vname not in vocab:
-                raise DefinitionError(source, f"{where}.vocabulary 指向未定义的词表 '{vname}'")
-            for j, c in enumerate(vocab[vname]):
-                cw = f"vocabularies.{vname}[{j}]"
-                choices.append(Choice(require(source, c, "value", str, cw),
-                                      require(source, c, "title", str, cw), c.get("refused")))
-        max_length = fdata.get("max_length")
-        if max_length is not None and (not isinstance(max_length, int) or max_length <= 0):
-            raise DefinitionError(source, f"{where}.max_length 应为正整数")
+                raise DefinitionError(source, f"{where}({fdata['name']}).vocabulary: 指向未定义的词表 '{vname}'"
+                                              f"（已定义：{', '.join(sorted(vocab)) or '无'}）")
+            choices = [Choice(c["value"], c["title"], c.get("refused")) for c in vocab[vname]]
         default = fdata.get("default")
         if default == "today" and kind == "date":
             default = colander.null  # filled in by the add operation
         return FieldDef(
-            name=name,
-            title=require(source, fdata, "title", str, where),
+            name=fdata["name"],
+            title=fdata["title"],
             kind=kind,
             required=bool(fdata.get("required", False)),
-            max_length=max_length,
+            max_length=fdata.get("max_length"),
             description=fdata.get("description", ""),
             choices=tuple(choices),
             default=default,

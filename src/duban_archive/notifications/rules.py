@@ -11,14 +11,14 @@ told.  Durations are ISO 8601 (``PT5H``, ``P1D``, ``P1M``) or working days
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..definitions import DefinitionError, load_definitions, require
-from ..security.roles import is_valid_token
-from .outbox import CHANNELS
+from ..definitions import DefinitionError, load_checked, validate
+from .schema import ruleset_schema
 
 _ISO = re.compile(r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
                   r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?)?$")
@@ -139,7 +139,7 @@ class RuleSet:
 
     def quiet_until(self, moment: datetime) -> datetime:
         """The end of the quiet period containing ``moment`` (moment itself if none)."""
-        if not self.in_quiet_hours(moment):
+        if not self.in_quiet_hours(moment) or self.quiet_end is None:
             return moment
         end = datetime.combine(moment.date(), self.quiet_end, moment.tzinfo)
         if end <= moment:
@@ -162,119 +162,104 @@ class ReminderRules:
 
     @classmethod
     def load(cls, profile_dir: str | Path | None = None) -> ReminderRules:
-        found = load_definitions("duban_archive.notifications", "rules", profile_dir)
-        rulesets = [compile_ruleset(src, data) for src, data in found.values()]
+        found = load_checked("duban_archive.notifications", "rules", profile_dir, ruleset_schema)
+        rulesets = [compile_ruleset(src, data, checked=True) for src, data in found.values()]
         seen: dict[str, str] = {}
         for rs in rulesets:
             for b in rs.boards:
                 if b in seen:
-                    raise DefinitionError(rs.source, f"版块 '{b}' 同时出现在提醒规则 {seen[b]} 中")
+                    raise DefinitionError(rs.source, f"ruleset.boards: 版块 '{b}' 同时出现在提醒规则 {seen[b]} 中")
                 seen[b] = rs.source
         return cls(rulesets)
 
 
-def _dur(source: str, text: Any, where: str) -> Duration:
-    if not isinstance(text, str):
-        raise DefinitionError(source, f"'{where}' 应为时长文本（如 PT5H、P1D、P1M、3WD），实为 {text!r}")
-    try:
-        return parse_duration(text)
-    except ValueError:
-        raise DefinitionError(source, f"'{where}' 不是有效时长：{text!r}（如 PT5H、P1D、P1M、3WD）") from None
+def check_references(rules: ReminderRules, boards, workflows, dropped: Collection[str] = ()) -> list[tuple[str, str]]:
+    """What a rule set names elsewhere: its boards exist; the states it acts in (``ruleset.states``,
+    ``monthly.states``, ``[due]``) and the transitions it sends notices on (``[notices]``) exist in
+    the workflows of its boards.  A misspelt name would silently remind no one.  ``dropped``: board
+    ids a site profile's boards no longer define (shipped ones), which rule sets may still name."""
+    from ..definitions import unknown_message, unknown_value
+
+    board_workflow = {b.id: b.workflow for b in boards}
+    by_name = {w.name: w for w in workflows}
+    problems: list[tuple[str, str]] = []
+    for rs in rules.rulesets:
+        states: set[str] = set()
+        transitions: set[str] = set()
+        for b in rs.boards:
+            if b in board_workflow:
+                wf = by_name.get(board_workflow[b])
+                if wf is not None:
+                    states |= set(wf.states)
+                    transitions |= set(wf.transitions)
+            elif b not in dropped:
+                problems.append((rs.source, f"ruleset.boards: {unknown_value(b, board_workflow, '版块')}"))
+        if not states:
+            continue
+        named = [("ruleset.states", s) for s in rs.states] + [("monthly.states", s) for s in rs.monthly_states]
+        for where, state in named:
+            if state not in states:
+                problems.append((rs.source, f"{where}: {unknown_value(state, states, '状态')}"))
+        for state in rs.due:
+            if state not in states:
+                problems.append((rs.source, f"due.{state}: {unknown_message(state, states, '状态')}"))
+        for name in rs.notices:
+            if name not in transitions:
+                problems.append((rs.source, f"notices.{name}: {unknown_message(name, transitions, '流转')}"))
+    return problems
 
 
-def _hhmm(source: str, text: Any, where: str) -> time:
-    try:
-        return time.fromisoformat(str(text))
-    except ValueError:
-        raise DefinitionError(source, f"'{where}' 应为 HH:MM 时间，实为 {text!r}") from None
-
-
-def _tokens(source: str, tokens: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(tokens, list) or not tokens:
-        raise DefinitionError(source, f"'{where}' 应为非空角色列表")
-    for t in tokens:
-        if not isinstance(t, str) or not is_valid_token(t):
-            raise DefinitionError(source, f"'{where}': 未知角色 '{t}'")
-    return tuple(tokens)
-
-
-def compile_ruleset(source: str, data: dict[str, Any]) -> RuleSet:
-    head = require(source, data, "ruleset", dict)
-    channels = tuple(head.get("channels", ["inbox"]))
-    for c in channels:
-        if c not in CHANNELS:
-            raise DefinitionError(source, f"'ruleset.channels': 未知渠道 '{c}'，可选 {sorted(CHANNELS)}")
+def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) -> RuleSet:
+    """A rule set from a parsed file: :func:`.schema.ruleset_schema` first (unless ``checked``),
+    then what spans keys (escalation levels defined under ``[levels]``)."""
+    if not checked:
+        validate(source, ruleset_schema(), data)
+    head = data["ruleset"]
     rs = RuleSet(
-        name=require(source, head, "name", str, "ruleset"),
-        title=require(source, head, "title", str, "ruleset"),
-        boards=tuple(require(source, head, "boards", list, "ruleset")),
-        states=tuple(require(source, head, "states", list, "ruleset")),
-        notify=_tokens(source, head.get("notify"), "ruleset.notify"),
-        channels=channels,
+        name=head["name"],
+        title=head["title"],
+        boards=tuple(head["boards"]),
+        states=tuple(head["states"]),
+        notify=tuple(head["notify"]),
+        channels=tuple(head.get("channels", ["inbox"])),
         source=source,
     )
-    for i, row in enumerate(data.get("before", [])):
-        w = f"before[{i}]"
-        rs.before.append((_dur(source, row.get("span_max"), f"{w}.span_max"),
-                          _dur(source, row.get("lead"), f"{w}.lead")))
+    for row in data.get("before", []):
+        rs.before.append((parse_duration(row["span_max"]), parse_duration(row["lead"])))
     rs.before.sort(key=lambda r: r[0].approx)
     if "long" in data:
-        rs.long_every = _dur(source, data["long"].get("every"), "long.every")
+        rs.long_every = parse_duration(data["long"]["every"])
         if "lead" in data["long"]:
-            rs.long_lead = _dur(source, data["long"]["lead"], "long.lead")
-    for i, row in enumerate(data.get("overdue", [])):
-        w = f"overdue[{i}]"
-        every = _dur(source, row.get("every"), f"{w}.every")
-        if every.approx <= timedelta(0):
-            raise DefinitionError(source, f"'{w}.every' 必须大于 0")
-        rs.overdue.append(OverdueWindow(_dur(source, row.get("from"), f"{w}.from"),
-                                        _dur(source, row.get("to"), f"{w}.to"), every))
+            rs.long_lead = parse_duration(data["long"]["lead"])
+    for row in data.get("overdue", []):
+        rs.overdue.append(OverdueWindow(parse_duration(row["from"]), parse_duration(row["to"]),
+                                        parse_duration(row["every"])))
     if "overdue_at" in data:
-        rs.overdue_at = [_dur(source, t, "overdue_at.offsets")
-                         for t in require(source, data["overdue_at"], "offsets", list, "overdue_at")]
-    for i, row in enumerate(data.get("escalation", [])):
-        w = f"escalation[{i}]"
-        level = require(source, row, "level", int, w)
-        if level not in (1, 2, 3):
-            raise DefinitionError(source, f"'{w}.level' 应为 1、2 或 3")
+        rs.overdue_at = [parse_duration(t) for t in data["overdue_at"]["offsets"]]
+    for row in data.get("escalation", []):
         if "overdue" in row:
-            rs.escalations.append(Escalation(level, overdue=_dur(source, row["overdue"], f"{w}.overdue")))
-        elif row.get("event") in ("returned", "dissatisfied"):
-            rs.escalations.append(Escalation(level, event=row["event"],
-                                             count=require(source, row, "count", int, w)))
+            rs.escalations.append(Escalation(row["level"], overdue=parse_duration(row["overdue"])))
         else:
-            raise DefinitionError(source, f"'{w}' 需要 overdue = 时长，或 event = \"returned\"/\"dissatisfied\"")
+            rs.escalations.append(Escalation(row["level"], event=row["event"], count=row["count"]))
     for key, row in data.get("levels", {}).items():
-        w = f"levels.{key}"
-        if key not in ("1", "2", "3"):
-            raise DefinitionError(source, f"'{w}' 督办级别只能是 1、2、3")
-        rs.levels[int(key)] = Level(int(key), require(source, row, "title", str, w),
-                                    _tokens(source, row.get("notify"), f"{w}.notify"))
-    for e in rs.escalations:
+        rs.levels[int(key)] = Level(int(key), row["title"], tuple(row["notify"]))
+    for i, e in enumerate(rs.escalations):
         if e.level not in rs.levels:
-            raise DefinitionError(source, f"督办级别 {e.level} 未在 [levels.{e.level}] 中定义")
+            raise DefinitionError(source, f"escalation[{i}].level: 督办级别 {e.level} 未在 [levels.{e.level}] 中定义")
     if "monthly" in data:
         m = data["monthly"]
-        rs.monthly_states = tuple(require(source, m, "states", list, "monthly"))
-        rs.monthly_days = tuple(require(source, m, "days", list, "monthly"))
-        times = require(source, m, "times", list, "monthly")
-        rs.monthly_times = tuple(_hhmm(source, t, "monthly.times") for t in times)
-        if any(not isinstance(d, int) or not 1 <= d <= 28 for d in rs.monthly_days):
-            raise DefinitionError(source, "'monthly.days' 应为 1–28 的日期")
+        rs.monthly_states = tuple(m["states"])
+        rs.monthly_days = tuple(m["days"])
+        rs.monthly_times = tuple(time.fromisoformat(t) for t in m["times"])
     if "quiet_hours" in data:
         q = data["quiet_hours"]
-        rs.quiet_start = _hhmm(source, q.get("start"), "quiet_hours.start")
-        rs.quiet_end = _hhmm(source, q.get("end"), "quiet_hours.end")
+        rs.quiet_start = time.fromisoformat(q["start"])
+        rs.quiet_end = time.fromisoformat(q["end"])
         rs.quiet_channels = tuple(q.get("channels", ["sms", "email"]))
-    for state, mode in data.get("due", {}).items():
-        if mode not in ("deadline", "next_due", "sign_by", "close_by"):
-            raise DefinitionError(source, f"'due.{state}' 应为 deadline、next_due、sign_by 或 close_by")
-        rs.due[state] = mode
-    for kind, text in data.get("close_by", {}).items():
-        rs.close_by[kind] = _dur(source, text, f"close_by.{kind}")
+    rs.due = dict(data.get("due", {}))
+    rs.close_by = {kind: parse_duration(text) for kind, text in data.get("close_by", {}).items()}
     for name, row in data.get("notices", {}).items():
-        rs.notices[name] = {"notify": _tokens(source, row.get("notify"), f"notices.{name}.notify"),
-                            "subject": str(row.get("subject", "新交办事项"))}
+        rs.notices[name] = {"notify": tuple(row["notify"]), "subject": str(row.get("subject", "新交办事项"))}
     return rs
 
 

@@ -18,11 +18,32 @@ GRADE_FIELD = "grade"
 STAGE_PREFIX = "stage_"
 
 
-def load_grading(profile_dir: str | None = None) -> dict[str, Any]:
-    """``definitions/grading.toml`` (a site profile's ``definitions/grading.toml`` wins)."""
-    from ..definitions import load_definitions
+#: where a site profile keeps its ``grading.toml`` (``definitions/`` belongs to the content types)
+PROFILE_FOLDER = "scoring/definitions"
 
-    return load_definitions("duban_archive.scoring", "definitions", profile_dir)["grading"][1]
+
+def load_grading(profile_dir: str | None = None) -> dict[str, Any]:
+    """``definitions/grading.toml`` (a site profile's ``scoring/definitions/grading.toml`` wins),
+    checked against :func:`.schema.grading_schema`."""
+    from ..definitions import load_checked
+    from .schema import grading_schema
+
+    found = load_checked("duban_archive.scoring", "definitions", profile_dir, grading_schema,
+                         profile_folder=PROFILE_FOLDER)
+    grading = dict(found["grading"][1])
+    grading["source"] = found["grading"][0]
+    return grading
+
+
+def check_stages(workflows, grading: dict[str, Any]) -> None:
+    """Each ``[[stages.<workflow>]]`` must name a known workflow (a misspelt one was silently ignored)."""
+    from ..definitions import DefinitionError, unknown_message
+
+    names = {wf.name for wf in workflows}
+    problems = [(grading.get("source", "grading.toml"), f"stages.{name}: {unknown_message(name, names, '流程')}")
+                for name in grading.get("stages", {}) if name not in names]
+    if problems:
+        raise DefinitionError("", problems=problems)
 
 
 def grade_titles(grading: dict[str, Any]) -> dict[str, str]:
@@ -31,6 +52,7 @@ def grade_titles(grading: dict[str, Any]) -> dict[str, str]:
 
 def register_grade_fields(workflows, grading: dict[str, Any]) -> None:
     """Add the grade fields to each workflow's close transition (idempotent)."""
+    check_stages(workflows, grading)
     compiler = TypeRegistry()
     vocab = {"grade": [{"value": g["value"], "title": f"{g['value']} {g['title']}"} for g in grading["grades"]]}
     criteria = "；".join(f"{g['value']}（{g['title']}）：{g['criteria']}" for g in grading["grades"])

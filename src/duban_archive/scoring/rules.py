@@ -15,21 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..definitions import DefinitionError, load_definitions, require
-
-METHODS = ("additive", "efficacy", "categories")
-EVENTS = {
-    "on_time": "按时办结并按时反馈",
-    "early": "提前办结",
-    "feedback_late": "按时办结但未按时反馈",
-    "unfinished": "未按时完成",
-    "late_notice": "进度滞后被通报",
-    "sign_late": "超时签收",
-    "overdue": "超期未办结",
-    "escalation1": "一级督办",
-    "escalation2": "二级督办",
-    "escalation3": "三级督办",
-}
+from ..definitions import DefinitionError, load_checked, validate
+from .schema import EVENTS, rules_schema
 
 
 @dataclass
@@ -67,59 +54,62 @@ class ScoringRules:
         return self.events.get(name, (EVENTS.get(name, name), 0))[0]
 
 
-def _num(source: str, value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DefinitionError(source, f"'{where}' 应为数字，实为 {value!r}")
-    return float(value)
-
-
-def compile_rules(source: str, data: dict[str, Any]) -> ScoringRules:
-    head = require(source, data, "ruleset", dict)
-    method = require(source, head, "method", str, "ruleset")
-    if method not in METHODS:
-        raise DefinitionError(source, f"'ruleset.method' 应为 {'、'.join(METHODS)} 之一，实为 {method!r}")
+def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> ScoringRules:
+    """A scoring rule set from a parsed file: :func:`.schema.rules_schema` first (unless
+    ``checked``), then what spans keys (an adjustment's category)."""
+    if not checked:
+        validate(source, rules_schema(), data)
+    head = data["ruleset"]
+    method = head["method"]
     rules = ScoringRules(
-        name=require(source, head, "name", str, "ruleset"),
-        title=require(source, head, "title", str, "ruleset"),
-        method=method, source=source,
-        base=_num(source, head.get("base", 100), "ruleset.base"),
-        item_points=_num(source, head.get("item_points", 20), "ruleset.item_points"),
-        bonus_min=_num(source, head.get("bonus_min", -5), "ruleset.bonus_min"),
-        bonus_max=_num(source, head.get("bonus_max", 5), "ruleset.bonus_max"),
+        name=head["name"], title=head["title"], method=method, source=source,
+        base=float(head.get("base", 100)),
+        item_points=float(head.get("item_points", 20)),
+        bonus_min=float(head.get("bonus_min", -5)),
+        bonus_max=float(head.get("bonus_max", 5)),
     )
     for name, row in data.get("events", {}).items():
-        if name not in EVENTS:
-            raise DefinitionError(source, f"'events.{name}' 不是已知的自动计分事件（{'、'.join(EVENTS)}）")
-        points = _num(source, row["points"], f"events.{name}.points") if "points" in row else 0.0
-        rules.events[name] = (str(row.get("title", EVENTS[name])), points)
-    for i, row in enumerate(data.get("categories", [])):
-        w = f"categories[{i}]"
-        cat = Category(require(source, row, "name", str, w), require(source, row, "title", str, w),
-                       _num(source, row.get("max"), f"{w}.max"))
-        for ev, pts in (row.get("events") or {}).items():
-            if ev not in EVENTS:
-                raise DefinitionError(source, f"'{w}.events.{ev}' 不是已知的自动计分事件")
-            cat.events[ev] = _num(source, pts, f"{w}.events.{ev}")
+        rules.events[name] = (str(row.get("title", EVENTS[name])), float(row.get("points", 0.0)))
+    for row in data.get("categories", []):
+        cat = Category(row["name"], row["title"], float(row["max"]))
+        cat.events = {ev: float(pts) for ev, pts in (row.get("events") or {}).items()}
         if "satisfaction_per_point" in row:
-            cat.satisfaction_per_point = _num(source, row["satisfaction_per_point"], f"{w}.satisfaction_per_point")
+            cat.satisfaction_per_point = float(row["satisfaction_per_point"])
         rules.categories.append(cat)
     names = {c.name for c in rules.categories} | {"bonus"}
     for name, row in data.get("adjustments", {}).items():
-        w = f"adjustments.{name}"
-        points = None if row.get("free") else _num(source, row.get("points"), f"{w}.points")
+        points = None if row.get("free") else float(row["points"])
         category = row.get("category")
         if method == "categories" and category not in names:
-            raise DefinitionError(source, f"'{w}.category' 应为已定义的类别或 bonus")
-        rules.adjustments[name] = AdjustmentKind(name, require(source, row, "title", str, w), points, category)
-    if method == "categories" and not rules.categories:
-        raise DefinitionError(source, "method = \"categories\" 需要至少一个 [[categories]]")
+            raise DefinitionError(source, f"adjustments.{name}.category: 应为已定义的类别或 bonus"
+                                          f"（可选：{', '.join(sorted(names))}）")
+        rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category)
     return rules
 
 
+#: where a site profile keeps its scoring rule sets (``rules/`` belongs to the reminder rules)
+PROFILE_FOLDER = "scoring/rules"
+
+
 def load_scoring_rules(profile_dir: str | Path | None = None) -> dict[str, ScoringRules]:
-    found = load_definitions("duban_archive.scoring", "rules", profile_dir)
+    found = load_checked("duban_archive.scoring", "rules", profile_dir, rules_schema,
+                         profile_folder=PROFILE_FOLDER)
     out = {}
     for source, data in found.values():
-        rules = compile_rules(source, data)
+        rules = compile_rules(source, data, checked=True)
         out[rules.name] = rules
     return out
+
+
+def check_choice(all_rules: dict[str, ScoringRules], chosen: str | None) -> str | None:
+    """Why the ini's ``duban.scoring_rules`` cannot be used (None when it can); unset means the default."""
+    from . import DEFAULT_RULES
+
+    name = (chosen or DEFAULT_RULES).strip()
+    if name in all_rules:
+        return None
+    from ..definitions import suggest
+
+    close = suggest(name, all_rules)
+    hint = f"是否应为 {close}？" if close else ""
+    return f"未知的计分规则 '{name}'（{hint}可选：{'、'.join(sorted(all_rules))}）"

@@ -12,11 +12,14 @@ import importlib
 import sys
 import warnings
 
+from ..definitions import DefinitionError
+
 # setuptools' notice about pyramid's use of pkg_resources is for developers, not for an office's admin
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 COMMAND_MODULES = [
     "duban_archive.scripts.site_commands",
+    "duban_archive.scripts.check_definitions",
     "duban_archive.workflows.commands",
     "duban_archive.catalog.commands",
     "duban_archive.archive.commands",
@@ -51,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except LookupError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except DefinitionError as exc:  # the site refuses to start: every problem, one a line, no traceback
+        print("错误：定义文件有误，站点不能启动 / invalid definition files:", file=sys.stderr)
+        for line in exc.lines:
+            print(f"  {line}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # a data directory it cannot write (vardir.VarDirUnusable): one line
         message = storage_refusal(exc)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from ..definitions import DefinitionError
 from ..timeutil import CST, as_cst, isoformat, now
 from .calendar import WorkCalendar
 from .lookup import workflow_for
@@ -159,44 +158,10 @@ def _key(value: Any) -> str:
 
 
 def compile_deadlines(source: str, where: str, raw: Any) -> list[DeadlineDef]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise DefinitionError(source, f"{where}.deadlines 应为表数组 ([[...deadlines]])")
+    """``[[...deadlines]]`` entries the workflow schema accepted (``schema.deadline_schema``: keys,
+    types, specs, ``rule``, ``feedback``) as DeadlineDefs; ``source`` / ``where`` are kept for callers."""
     out = []
-    for i, d in enumerate(raw):
-        w = f"{where}.deadlines[{i}]"
-        if not isinstance(d, dict):
-            raise DefinitionError(source, f"{w} 应为表")
-        unknown = set(d) - {"name", "title", "duration", "by", "durations", "date_field", "start_field",
-                            "warn", "warn_after", "done_by", "until", "feedback", "rule"}
-        if unknown:
-            raise DefinitionError(source, f"{w}: 未知键 {sorted(unknown)}")
-        for key in ("name", "title"):
-            if not isinstance(d.get(key), str) or not d.get(key):
-                raise DefinitionError(source, f"{w}.{key} 缺失")
-        if not (d.get("duration") or d.get("durations") or d.get("date_field") or d.get("rule")):
-            raise DefinitionError(source, f"{w}: 需要 duration、durations、date_field 或 rule 之一")
-        warn = d.get("warn")
-        specs = [("duration", d.get("duration")), ("warn_after", d.get("warn_after"))]
-        if isinstance(warn, dict):
-            specs += [(f"warn.{k}", v) for k, v in warn.items()]
-        else:
-            specs.append(("warn", warn))
-        specs += [(f"durations.{k}", v) for k, v in (d.get("durations") or {}).items()]
-        for key, spec in specs:
-            if spec is None or spec == "":
-                continue
-            try:
-                check_spec(spec)
-            except SpecError as exc:
-                raise DefinitionError(source, f"{w}.{key}: {exc}") from exc
-        if d.get("durations") and not d.get("by"):
-            raise DefinitionError(source, f"{w}.by 缺失（durations 需要按哪个字段选择）")
-        if d.get("rule") and d["rule"] not in RULES:
-            raise DefinitionError(source, f"{w}.rule 未知：{d['rule']!r}，可选 {sorted(RULES)}")
-        if d.get("feedback") not in (None, "done", "repeat"):
-            raise DefinitionError(source, f"{w}.feedback 应为 done 或 repeat")
+    for d in raw or ():
         out.append(DeadlineDef(
             name=d["name"], title=d["title"], duration=d.get("duration", ""), by=d.get("by"),
             durations={str(k): v for k, v in (d.get("durations") or {}).items()} or None,

@@ -19,12 +19,13 @@ from typing import Any
 import colander
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
-from ..content_types.registry import FIELD_KINDS, TypeRegistry
-from ..definitions import DefinitionError, load_definitions, require
-from ..security.roles import is_valid_token, principals_for_token
+from ..content_types.registry import TypeRegistry
+from ..definitions import DefinitionError, load_checked, validate
+from ..security.roles import principals_for_token
 from ..timeutil import now
 from ..validation import text_node
 from . import deadlines as _deadlines
+from .schema import ATTACHMENT_KINDS, workflow_schema
 
 
 class WorkflowError(Exception):
@@ -52,7 +53,6 @@ class State:
     deadlines: list = field(default_factory=list)  # deadlines.DeadlineDef
     #: entering this state stops every clock (办结, 归档)
     stop_clock: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,7 +77,6 @@ class Transition:
     deadlines: list = field(default_factory=list)
     #: deadline names this transition meets (removes)
     clears: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
     guard_kw: bool = False
     schema_cache: Any = field(default=None, repr=False, compare=False)
 
@@ -333,9 +332,6 @@ class Workflow:
         _deadlines.store(item, current)
 
 
-ATTACHMENT_KINDS = {"photo": "照片", "signed_report": "签字盖章的报告扫描件", "other": "其他附件"}
-
-
 def _snapshot(item: Any) -> list[dict[str, Any]]:
     """The deadline snapshot kept in the history entry (plain data)."""
     return [{"name": d["name"], "title": d["title"], "due": d["due"]}
@@ -395,16 +391,13 @@ class WorkflowRegistry:
     def load(self, profile_dir: str | Path | None = None) -> WorkflowRegistry:
         """Shipped definitions, then ``<profile_dir>/workflows/*.toml`` (same file name overrides).
 
-        (The profile's ``definitions/`` folder belongs to the content types.)
+        (The profile's ``definitions/`` folder belongs to the content types.)  Every file is
+        checked against :func:`.schema.workflow_schema` first; all problems are raised together.
         """
-        found = load_definitions("duban_archive.workflows", "definitions", None)
-        if profile_dir:
-            from ..definitions import _parse
-
-            for path in sorted((Path(profile_dir) / PROFILE_FOLDER).glob("*.toml")):
-                found[path.stem] = (str(path), _parse(str(path), path.read_text("utf-8")))
+        found = load_checked("duban_archive.workflows", "definitions", profile_dir, workflow_schema,
+                             profile_folder=PROFILE_FOLDER)
         for source, data in found.values():
-            wf = compile_workflow(source, data)
+            wf = compile_workflow(source, data, checked=True)
             self.workflows[wf.name] = wf
         return self
 
@@ -412,24 +405,19 @@ class WorkflowRegistry:
 PROFILE_FOLDER = "workflows"
 
 
-def compile_workflow(source: str, data: dict[str, Any]) -> Workflow:
-    head = require(source, data, "workflow", dict)
-    name = require(source, head, "name", str, "workflow")
+def compile_workflow(source: str, data: dict[str, Any], checked: bool = False) -> Workflow:
+    """A workflow from a parsed file: the schema first (unless ``checked``), then what refers
+    to other parts of the file (states, transitions, deadlines, vocabularies)."""
+    if not checked:
+        validate(source, workflow_schema(), data)
+    head = data["workflow"]
     states: dict[str, State] = {}
-    for sname, sdata in require(source, data, "states", dict).items():
+    for sname, sdata in data["states"].items():
         where = f"states.{sname}"
-        perms = sdata.get("permissions")
-        if not isinstance(perms, dict) or not perms:
-            raise DefinitionError(source, f"{where}.permissions 缺失或为空 (state without permission map)")
-        for perm, tokens in perms.items():
-            if not isinstance(tokens, list):
-                raise DefinitionError(source, f"{where}.permissions.{perm} 应为角色列表")
-            for t in tokens:
-                if not is_valid_token(t):
-                    raise DefinitionError(source, f"{where}.permissions.{perm}: 未知角色 '{t}'")
+        perms = sdata["permissions"]
         states[sname] = State(
             name=sname,
-            title=require(source, sdata, "title", str, where),
+            title=sdata["title"],
             permissions={p: tuple(ts) for p, ts in perms.items()},
             inherit=bool(sdata.get("inherit", False)),
             final=bool(sdata.get("final", False)),
@@ -437,65 +425,43 @@ def compile_workflow(source: str, data: dict[str, Any]) -> Workflow:
             worklist_roles=tuple(sdata.get("worklist_roles", ())),
             deadlines=_deadlines.compile_deadlines(source, where, sdata.get("deadlines")),
             stop_clock=bool(sdata.get("stop_clock", False)),
-            extra={k: v for k, v in sdata.items() if k not in {
-                "title", "permissions", "inherit", "final", "worklist", "worklist_roles",
-                "deadlines", "stop_clock"}},
         )
-        for t in states[sname].worklist_roles:
-            if not is_valid_token(t):
-                raise DefinitionError(source, f"{where}.worklist_roles: 未知角色 '{t}'")
-    initial = require(source, head, "initial_state", str, "workflow")
+    initial = head["initial_state"]
     if initial not in states:
-        raise DefinitionError(source, f"workflow.initial_state '{initial}' 不是已定义的状态")
+        raise DefinitionError(source, f"workflow.initial_state: '{initial}' 不是已定义的状态"
+                                      f"（可选：{', '.join(states)}）")
     field_compiler = TypeRegistry()
     transitions: dict[str, Transition] = {}
+    vocab = data.get("vocabularies", {})
+    problems: list[str] = []
     for tname, tdata in data.get("transitions", {}).items():
         where = f"transitions.{tname}"
-        sources = tdata.get("from")
+        sources = tdata["from"]
         if isinstance(sources, str):
             sources = [sources]
-        if not isinstance(sources, list) or not sources:
-            raise DefinitionError(source, f"{where}.from 缺失")
         for s in sources:
             if s not in states:
-                raise DefinitionError(source, f"{where}.from: 未知状态 '{s}'")
-        target = require(source, tdata, "to", str, where)
+                problems.append(f"{where}.from: 未知状态 '{s}'")
+        target = tdata["to"]
         if target not in states:
-            raise DefinitionError(source, f"{where}.to: 未知状态 '{target}'")
-        roles = tuple(tdata.get("roles", ()))
-        for t in roles:
-            if not is_valid_token(t):
-                raise DefinitionError(source, f"{where}.roles: 未知角色 '{t}'")
+            problems.append(f"{where}.to: 未知状态 '{target}'")
         fields = []
-        vocab = data.get("vocabularies", {})
         for i, fdata in enumerate(tdata.get("fields", [])):
-            if fdata.get("kind", "text") not in FIELD_KINDS:
-                raise DefinitionError(source, f"{where}.fields[{i}].kind 未知")
-            fields.append(field_compiler._field(source, fdata, vocab, f"{where}.fields[{i}]"))
-        for hook in ("guard", "before", "after"):
-            dotted = tdata.get(hook)
-            if dotted:
-                if not isinstance(dotted, str):
-                    raise DefinitionError(source, f"{where}.{hook} 应为点分路径字符串")
-                try:
-                    resolve(dotted)
-                except (ImportError, AttributeError, ValueError) as exc:
-                    raise DefinitionError(source, f"{where}.{hook}: 无法导入 '{dotted}' ({exc})") from exc
+            try:
+                fields.append(field_compiler._field(source, fdata, vocab, f"{where}.fields[{i}]"))
+            except DefinitionError as exc:
+                problems += [m for _, m in exc.problems]
         guard_kw = bool(tdata.get("guard")) and "principals" in inspect.signature(
             resolve(tdata["guard"])).parameters
         kinds = tdata.get("requires_attachments", [])
         if isinstance(kinds, str):
             kinds = [kinds]
-        for k in kinds:
-            if k not in ATTACHMENT_KINDS:
-                raise DefinitionError(source, f"{where}.requires_attachments: 未知附件类别 '{k}'，"
-                                              f"可选 {sorted(ATTACHMENT_KINDS)}")
         transitions[tname] = Transition(
             name=tname,
-            title=require(source, tdata, "title", str, where),
+            title=tdata["title"],
             sources=tuple(sources),
             target=target,
-            roles=roles,
+            roles=tuple(tdata.get("roles", ())),
             permission=tdata.get("permission"),
             guard=tdata.get("guard"),
             fields=fields,
@@ -507,26 +473,23 @@ def compile_workflow(source: str, data: dict[str, Any]) -> Workflow:
             deadlines=_deadlines.compile_deadlines(source, where, tdata.get("deadlines")),
             clears=tuple(tdata.get("clears", ())),
             guard_kw=guard_kw,
-            extra={k: v for k, v in tdata.items() if k not in {
-                "title", "from", "to", "roles", "permission", "guard", "fields",
-                "before", "after", "auto", "system", "requires_attachments", "deadlines", "clears"}},
         )
-        if transitions[tname].auto and transitions[tname].system:
-            raise DefinitionError(source, f"{where}: auto 与 system 不能同时为 true")
     wf_deadlines = _deadlines.compile_deadlines(source, "workflow", head.get("deadlines"))
     everything = list(wf_deadlines) + [d for st in states.values() for d in st.deadlines] + [
         d for t in transitions.values() for d in t.deadlines]
     for d in everything:
         for tn in d.done_by:
             if tn not in transitions:
-                raise DefinitionError(source, f"deadline '{d.name}'.done_by: 未知流转 '{tn}'")
+                problems.append(f"deadline '{d.name}'.done_by: 未知流转 '{tn}'")
         for sn in d.until:
             if sn not in states:
-                raise DefinitionError(source, f"deadline '{d.name}'.until: 未知状态 '{sn}'")
+                problems.append(f"deadline '{d.name}'.until: 未知状态 '{sn}'")
     for tname, t in transitions.items():
         for c in t.clears:
             if not any(d.name == c for d in everything):
-                raise DefinitionError(source, f"transitions.{tname}.clears: 未知时限 '{c}'")
-    return Workflow(name=name, title=require(source, head, "title", str, "workflow"),
+                problems.append(f"transitions.{tname}.clears: 未知时限 '{c}'")
+    if problems:
+        raise DefinitionError(source, problems=[(source, p) for p in problems])
+    return Workflow(name=head["name"], title=head["title"],
                     initial=initial, states=states, transitions=transitions, source=source,
                     deadlines=wf_deadlines)

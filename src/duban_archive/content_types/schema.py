@@ -1,0 +1,93 @@
+"""Schemas of the content type definitions (``definitions/*.toml``) and boards (``boards/*.toml``).
+
+What a file may say and of what type; :mod:`.registry` and :mod:`.board` check
+every file against these before compiling it (references between files —
+``extends``, a field's ``vocabulary`` — are resolved, and checked, there).
+The field schema serves the workflow definitions' transition fields too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import colander
+
+from ..definitions import (
+    anything,
+    array,
+    at_least,
+    flag,
+    integer,
+    key_problem,
+    matches,
+    one_of,
+    table,
+    table_of,
+    text,
+    texts,
+)
+
+FIELD_KINDS = {
+    "text", "textarea", "date", "datetime", "choice", "multi_choice",
+    "unit", "units", "phone", "int", "bool", "user",
+}
+CLASS_KINDS = {"item", "feedback", "instruction"}
+NAME_RE = r"[a-z][a-z0-9_]{0,40}"
+TYPE_NAME_RE = r"[a-z][a-z0-9_]{1,40}"
+
+
+def _field_checks(node: colander.SchemaNode, value: dict[str, Any]) -> None:
+    if value.get("kind") in ("choice", "multi_choice") and "vocabulary" not in value:
+        raise key_problem(node, "vocabulary", f"缺少必填键（kind = \"{value['kind']}\" 需要词表）")
+
+
+def field_schema(name: str = "") -> colander.SchemaNode:
+    """One ``[[fields]]`` entry."""
+    return table(
+        name,
+        text("name", required=True, validator=matches(NAME_RE, "只能用小写字母、数字和下划线")),
+        text("title", required=True),
+        text("kind", validator=one_of(FIELD_KINDS, "字段类型")),
+        flag("required"),
+        integer("max_length", validator=at_least(1, "应为正整数")),
+        text("description"),
+        text("vocabulary"),
+        anything("default"),
+        flag("editable"),
+        flag("ledger"),
+        validator=_field_checks,
+    )
+
+
+def vocabularies_schema() -> colander.SchemaNode:
+    """``[vocabularies]``: name -> array of ``{value, title, refused}``."""
+    choice = table("", text("value", required=True), text("title", required=True), text("refused"))
+    return table_of("vocabularies", array("", choice), what="词表")
+
+
+def type_schema() -> colander.SchemaNode:
+    return table(
+        "",
+        table("type",
+              text("name", required=True, validator=matches(TYPE_NAME_RE, "只能用小写字母、数字和下划线")),
+              text("title", required=True),
+              text("kind", validator=one_of(CLASS_KINDS, "类型种类")),
+              text("extends"),
+              texts("boards"),
+              flag("override"),
+              required=True),
+        array("fields", field_schema()),
+        vocabularies_schema(),
+    )
+
+
+def boards_schema() -> colander.SchemaNode:
+    board = table(
+        "",
+        text("id", required=True, validator=matches(r"[a-z][a-z0-9_]{1,30}", "只能用小写字母、数字和下划线")),
+        text("title", required=True),
+        text("prefix", required=True, validator=matches(r"[A-Z0-9]{1,10}", "只能用大写字母和数字")),
+        text("workflow", required=True),
+        text("item_type", required=True),
+    )
+    return table("", array("boards", board, required=True))

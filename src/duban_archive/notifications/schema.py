@@ -1,0 +1,108 @@
+"""Schema of a reminder rule set (``rules/*.toml``, profile ``rules/``).
+
+Every key at every depth with its type; durations, clock times, role tokens,
+channels, 督办 levels and due modes are checked here.  ``rules.compile_ruleset``
+checks what spans keys (an escalation level defined under ``[levels]``) and
+``ReminderRules.load`` that no board has two rule sets.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+import colander
+
+from ..definitions import (
+    array,
+    between,
+    integer,
+    key_problem,
+    one_of,
+    table,
+    table_of,
+    text,
+    texts,
+    value,
+)
+from ..workflows.schema import roles
+from .outbox import CHANNELS
+
+DUE_MODES = ("deadline", "next_due", "sign_by", "close_by")
+ESCALATION_EVENTS = ("returned", "dissatisfied")
+
+
+def _duration(node: colander.SchemaNode, text_: Any) -> None:
+    from .rules import parse_duration
+
+    try:
+        parse_duration(text_)
+    except ValueError:
+        raise colander.Invalid(node, f"不是有效时长：{text_!r}（如 PT5H、P1D、P1M、3WD）") from None
+
+
+def duration(name: str, *, required: bool = False) -> colander.SchemaNode:
+    return value(name, str, required=required, validator=_duration)
+
+
+def _clock(node: colander.SchemaNode, text_: Any) -> None:
+    try:
+        time.fromisoformat(str(text_))
+    except ValueError:
+        raise colander.Invalid(node, f"应为 HH:MM 时间，实为 {text_!r}") from None
+
+
+def _positive_every(node: colander.SchemaNode, row: dict[str, Any]) -> None:
+    from .rules import parse_duration
+
+    if parse_duration(row["every"]).approx.total_seconds() <= 0:
+        raise key_problem(node, "every", "必须大于 0")
+
+
+def _escalation(node: colander.SchemaNode, row: dict[str, Any]) -> None:
+    if "overdue" in row:
+        if "event" in row or "count" in row:
+            raise key_problem(node, "event", "overdue 与 event / count 只能选其一")
+        return
+    if "event" not in row:
+        raise colander.Invalid(node, "需要 overdue = 时长，或 event = \"returned\"/\"dissatisfied\" 与 count")
+    if "count" not in row:
+        raise key_problem(node, "count", "缺少必填键（event 需要次数 count）")
+
+
+def ruleset_schema() -> colander.SchemaNode:
+    return table(
+        "",
+        table("ruleset",
+              text("name", required=True),
+              text("title", required=True),
+              texts("boards", required=True),
+              texts("states", required=True),
+              roles("notify", required=True, non_empty=True),
+              texts("channels", validator=one_of(CHANNELS, "渠道")),
+              required=True),
+        array("before", table("", duration("span_max", required=True), duration("lead", required=True))),
+        table("long", duration("every", required=True), duration("lead")),
+        array("overdue", table("", duration("from", required=True), duration("to", required=True),
+                               duration("every", required=True), validator=_positive_every)),
+        table("overdue_at", array("offsets", duration(""), required=True)),
+        array("escalation", table("",
+                                  integer("level", required=True, validator=one_of((1, 2, 3), "督办级别")),
+                                  duration("overdue"),
+                                  text("event", validator=one_of(ESCALATION_EVENTS, "事件")),
+                                  integer("count", validator=between(1, 100)),
+                                  validator=_escalation)),
+        table_of("levels", table("", text("title", required=True), roles("notify", required=True, non_empty=True)),
+                 keys=("1", "2", "3"), what="督办级别"),
+        table("monthly",
+              texts("states", required=True),
+              array("days", integer("", validator=between(1, 28)), required=True),
+              array("times", value("", str, validator=_clock), required=True)),
+        table("quiet_hours",
+              value("start", str, required=True, validator=_clock),
+              value("end", str, required=True, validator=_clock),
+              texts("channels", validator=one_of(CHANNELS, "渠道"))),
+        table_of("due", text("", validator=one_of(DUE_MODES, "时限方式"))),
+        table_of("close_by", duration("")),
+        table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"))),
+    )

@@ -1,0 +1,76 @@
+"""Schemas of the scoring rule sets (``rules/*.toml``) and of grading (``definitions/grading.toml``).
+
+Every key at every depth with its type; the method, the automatic events and
+numbers are checked here.  ``rules.compile_rules`` checks what spans keys (an
+adjustment's category); ``grading.register_grade_fields`` that each ``stages``
+table names a known workflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import colander
+
+from ..definitions import array, flag, key_problem, number, one_of, table, table_of, text
+
+METHODS = ("additive", "efficacy", "categories")
+EVENTS = {
+    "on_time": "按时办结并按时反馈",
+    "early": "提前办结",
+    "feedback_late": "按时办结但未按时反馈",
+    "unfinished": "未按时完成",
+    "late_notice": "进度滞后被通报",
+    "sign_late": "超时签收",
+    "overdue": "超期未办结",
+    "escalation1": "一级督办",
+    "escalation2": "二级督办",
+    "escalation3": "三级督办",
+}
+
+
+def _adjustment(node: colander.SchemaNode, row: dict[str, Any]) -> None:
+    if row.get("free") and "points" in row:
+        raise key_problem(node, "points", "free = true 的调整项由督查室录入分值，不能再定分值")
+    if not row.get("free") and "points" not in row:
+        raise key_problem(node, "points", "缺少必填键（或写 free = true 由督查室录入分值）")
+
+
+def _categories_present(node: colander.SchemaNode, data: dict[str, Any]) -> None:
+    if data["ruleset"]["method"] == "categories" and not data.get("categories"):
+        raise key_problem(node, "categories", "method = \"categories\" 需要至少一个 [[categories]]")
+
+
+def rules_schema() -> colander.SchemaNode:
+    return table(
+        "",
+        table("ruleset",
+              text("name", required=True),
+              text("title", required=True),
+              text("method", required=True, validator=one_of(METHODS, "计分方法")),
+              number("base"),
+              number("item_points"),
+              number("bonus_min"),
+              number("bonus_max"),
+              required=True),
+        table_of("events", table("", text("title"), number("points")), keys=EVENTS, what="自动计分事件"),
+        array("categories", table("",
+                                  text("name", required=True),
+                                  text("title", required=True),
+                                  number("max", required=True),
+                                  table_of("events", number(""), keys=EVENTS, what="自动计分事件"),
+                                  number("satisfaction_per_point"))),
+        table_of("adjustments", table("", text("title", required=True), number("points"), flag("free"),
+                                      text("category"), validator=_adjustment)),
+        validator=_categories_present,
+    )
+
+
+def grading_schema() -> colander.SchemaNode:
+    grade = table("", text("value", required=True), text("title", required=True), text("criteria", required=True))
+    stage = table("", text("name", required=True), text("group", required=True), text("title", required=True))
+    return table(
+        "",
+        array("grades", grade, required=True, non_empty=True),
+        table_of("stages", array("", stage), what="流程"),
+    )
