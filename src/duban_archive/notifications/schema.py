@@ -26,6 +26,7 @@ from ..definitions import (
     value,
 )
 from ..workflows.schema import roles
+from .durations import parse_duration
 from .outbox import CHANNELS
 
 DUE_MODES = ("deadline", "next_due", "sign_by", "close_by")
@@ -33,8 +34,6 @@ ESCALATION_EVENTS = ("returned", "dissatisfied")
 
 
 def _duration(node: colander.SchemaNode, text_: Any) -> None:
-    from .rules import parse_duration
-
     try:
         parse_duration(text_)
     except ValueError:
@@ -53,8 +52,6 @@ def _clock(node: colander.SchemaNode, text_: Any) -> None:
 
 
 def _positive_every(node: colander.SchemaNode, row: dict[str, Any]) -> None:
-    from .rules import parse_duration
-
     if parse_duration(row["every"]).approx.total_seconds() <= 0:
         raise key_problem(node, "every", "必须大于 0")
 

@@ -8,21 +8,19 @@
 from __future__ import annotations
 
 from ..definitions import DefinitionError
-
-DEFAULT_RULES = "yunhe"
+from .rules import DEFAULT_RULES, check_choice, load_scoring_rules
 
 
 def includeme(config) -> None:
     from ..events import StateChanged
     from .grading import load_grading, on_close, register_grade_fields
-    from .rules import load_scoring_rules
 
     settings = config.get_settings()
     all_rules = load_scoring_rules(settings.get("duban.profile_dir") or None)
     chosen = (settings.get("duban.scoring_rules") or DEFAULT_RULES).strip()
-    if chosen not in all_rules:
-        raise DefinitionError("duban.scoring_rules",
-                              f"未知的计分规则 '{chosen}'，可选：{'、'.join(sorted(all_rules))}")
+    problem = check_choice(all_rules, chosen)
+    if problem:
+        raise DefinitionError("duban.scoring_rules", problem)
     config.registry.duban_scoring_rules_all = all_rules
     config.registry.duban_scoring_rules = all_rules[chosen]
     grading = load_grading(settings.get("duban.profile_dir") or None)

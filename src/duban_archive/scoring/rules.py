@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..definitions import DefinitionError, load_checked, validate
+from ..definitions import DefinitionError, load_checked, suggest, validate
 from .schema import EVENTS, rules_schema
+
+#: the rule set used when the ini names none (云和, seed 004)
+DEFAULT_RULES = "yunhe"
 
 
 @dataclass
@@ -103,13 +106,9 @@ def load_scoring_rules(profile_dir: str | Path | None = None) -> dict[str, Scori
 
 def check_choice(all_rules: dict[str, ScoringRules], chosen: str | None) -> str | None:
     """Why the ini's ``duban.scoring_rules`` cannot be used (None when it can); unset means the default."""
-    from . import DEFAULT_RULES
-
     name = (chosen or DEFAULT_RULES).strip()
     if name in all_rules:
         return None
-    from ..definitions import suggest
-
     close = suggest(name, all_rules)
     hint = f"是否应为 {close}？" if close else ""
     return f"未知的计分规则 '{name}'（{hint}可选：{'、'.join(sorted(all_rules))}）"

@@ -1,15 +1,14 @@
 """Workflows: the engine, definitions as data, deadlines, worklists.
 
-``includeme`` loads and validates every workflow definition (start-up refuses
-a broken one with a DefinitionError naming file and field), checks that each
-board binds to a known workflow, and wires the subscribers that keep deadlines
+``includeme`` loads every workflow definition (``main()`` has already refused
+broken ones, and boards bound to unknown workflows, with every problem named:
+``scripts/check_definitions.py``) and wires the subscribers that keep deadlines
 current when an item's 办结时限 changes or a feedback report arrives.
 """
 
 from __future__ import annotations
 
 from ..catalog.listing import reindex_item
-from ..definitions import DefinitionError
 from ..events import ObjectAdded, ObjectModified
 from .deadlines import on_feedback
 from .engine import Workflow, WorkflowError, WorkflowRegistry, _site_of  # noqa: F401
@@ -20,10 +19,6 @@ def includeme(config) -> None:
     settings = config.get_settings()
     workflows = WorkflowRegistry().load(settings.get("duban.profile_dir") or None)
     config.registry.duban_workflows = workflows
-    for i, bdef in enumerate(getattr(config.registry, "duban_boards", ()) or ()):
-        if workflows.get(bdef.workflow) is None:
-            raise DefinitionError("duban_archive/content_types/boards", f"boards[{i}]({bdef.id}).workflow: "
-                                  f"未知流程 '{bdef.workflow}'，可选 {sorted(w.name for w in workflows)}")
     config.add_subscriber(_item_modified, ObjectModified)
     config.add_subscriber(_feedback_added, ObjectAdded)
     # pages, nav entries and the item panel: views/workflow.py

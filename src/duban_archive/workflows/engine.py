@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from ..security.roles import principals_for_token
 from ..timeutil import now
 from ..validation import text_node
 from . import deadlines as _deadlines
+from .lookup import resolve
 from .schema import ATTACHMENT_KINDS, workflow_schema
 
 
@@ -366,13 +366,6 @@ def _plain(value: Any) -> Any:
     if value is colander.null:
         return None
     return value
-
-
-def resolve(dotted: str):
-    module, _, attr = dotted.partition(":")
-    if not attr:
-        module, _, attr = dotted.rpartition(".")
-    return getattr(import_module(module), attr)
 
 
 class WorkflowRegistry:

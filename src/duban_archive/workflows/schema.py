@@ -29,6 +29,7 @@ from ..definitions import (
     value,
 )
 from ..security.roles import ROLES, UNIT_ROLES, is_valid_token
+from .lookup import resolve
 
 #: permissions a state's map may grant on an item (HACKING "Security"; the views check these names)
 ITEM_PERMISSIONS = ("view", "edit", "add_feedback", "add_attachment", "add_instruction", "view_audit",
@@ -56,8 +57,6 @@ def _buckets():
 
 
 def _dotted(node: colander.SchemaNode, dotted: str) -> None:
-    from .engine import resolve
-
     try:
         resolve(dotted)
     except (ImportError, AttributeError, ValueError) as exc:
