@@ -16,6 +16,7 @@ from ...audit.reads import log_read
 from ...content_types.actions import add_feedback, add_instruction, create_item, edit_item
 from ...content_types.site_access import get_site
 from ...validation import ValidationFailed, validate
+from ..timeline import describer
 from .errors import ApiError
 from .openapi import document
 from .schemas import array_of, ref
@@ -270,14 +271,17 @@ def instruction_list_view(request):
 document("api.item.audit", "GET", "事项的审计记录（谁、何时、做了什么、旧值 → 新值）", response={
     "type": "array", "items": {"type": "object", "properties": {
         "time": {"type": "string"}, "action": {"type": "string"}, "action_title": {"type": "string"},
-        "actor": {"type": "string"}, "target": {"type": "string"}}, "additionalProperties": True}},
+        "actor": {"type": "string"}, "target": {"type": "string"},
+        "summary": {"type": "string", "description": "这条记录的中文说明（字段、状态用名称）"}},
+        "additionalProperties": True}},
     params=ID_PARAM)
 
 
 @view_config(route_name="api.item.audit", request_method="GET", renderer="json")
 def audit_view(request):
     site, item = get_item(request, "view_audit")
-    entries = [as_json(e) for e in site["audit"].for_target(item.item_id)]
+    summary = describer(request, item)
+    entries = [dict(as_json(e), summary=summary(e)) for e in site["audit"].for_target(item.item_id)]
     log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
     return entries
 
