@@ -129,7 +129,7 @@ def free_port() -> int:
 def served(tmp_path, monkeypatch, capsys):
     """``pserve testing.ini http_port=N`` on a fresh demo site in its own DUBAN_VAR_DIR."""
     var = tmp_path / "var"
-    cli(var, monkeypatch, capsys, "init", INI, "--demo")
+    cli(var, monkeypatch, capsys, "init", INI, "--demo=empty")
     port = free_port()
     log = open(tmp_path / "pserve.log", "wb")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen([str(BIN / "pserve"), INI, f"http_port={port}"],
