@@ -23,6 +23,7 @@ import colander
 import deform.widget
 
 from ..definitions import DefinitionError, load_checked
+from ..timeutil import today
 from ..validation import text_node
 from .schema import CLASS_KINDS, FIELD_KINDS, type_schema  # noqa: F401 - FIELD_KINDS: views.api.schemas
 
@@ -50,6 +51,8 @@ class FieldDef:
     editable: bool = True
     #: shown in listings / ledger exports
     ledger: bool = True
+    #: a date that may not come before this other date field (办结时限 not before 立项日期)
+    not_before: str | None = None
 
     def node(self, bound_site: Any = None) -> colander.SchemaNode:
         kw: dict[str, Any] = {"name": self.name, "title": self.title}
@@ -197,12 +200,17 @@ class TypeDef:
         return "*" in self.boards or board_id in self.boards
 
     def schema(self, mode: str = "add", site: Any = None, request: Any = None,
-               only: set[str] | None = None) -> colander.SchemaNode:
+               only: set[str] | None = None, context: Any = None,
+               registered_today: bool = True) -> colander.SchemaNode:
         """Schema for ``mode`` 'add' (all fields) or 'edit' (editable fields).
 
-        ``only`` limits the schema to the named fields (PATCH semantics).
+        ``only`` limits the schema to the named fields (PATCH semantics); ``context`` is the
+        record being edited, whose stored values count where the input leaves a field out.
+        ``registered_today=False`` (importing an old 台账, whose rows may lack 立项日期) does not
+        take an absent date to mean today.
         """
-        schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name)
+        schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name,
+                                     validator=self._date_order(context, registered_today))
         for f in self.fields:
             if mode == "edit" and not f.editable:
                 continue
@@ -213,6 +221,31 @@ class TypeDef:
                 node.missing = colander.drop if f.required else node.missing
             schema.add(node)
         return schema.bind(site=site, request=request)
+
+    def _date_order(self, context: Any, registered_today: bool):
+        """``not_before`` rules: a deadline before the registration date makes an item overdue at birth."""
+        rules = [f for f in self.fields if f.not_before]
+
+        def check(node: colander.SchemaNode, appstruct: dict[str, Any]) -> None:
+            problem = colander.Invalid(node)
+            for f in rules:
+                value = appstruct.get(f.name)
+                if f.name not in node or value in (None, colander.null):
+                    continue
+                if f.not_before in appstruct:
+                    earliest = appstruct.get(f.not_before)
+                else:
+                    earliest = getattr(context, f.not_before, None)
+                if earliest in (None, colander.null) and context is None and registered_today:
+                    earliest = today()  # 立项日期 left empty: the add operation fills in today
+                if earliest in (None, colander.null) or _day(value) >= _day(earliest):
+                    continue
+                other = self.field_map[f.not_before].title
+                problem[f.name] = f"{f.title}不能早于{other}（{_day(earliest).isoformat()}）"
+            if problem.children:
+                raise problem
+
+        return check
 
     def defaults(self) -> dict[str, Any]:
         return {f.name: f._missing() for f in self.fields}
@@ -278,6 +311,10 @@ class TypeRegistry:
             fields = [f for f in fields if f.name != fdef.name] + [fdef]
         if not fields:
             raise DefinitionError(source, "fields: 类型没有任何字段")
+        kinds = {f.name: f.kind for f in fields}
+        for f in fields:
+            if f.not_before and kinds.get(f.not_before) not in ("date", "datetime"):
+                raise DefinitionError(source, f"fields({f.name}).not_before: '{f.not_before}' 不是本类型的日期字段")
         boards = tuple(head.get("boards", base.boards if base else ("*",)))
         return TypeDef(name=head["name"], title=head["title"], kind=kind, fields=fields, boards=boards,
                        source=source)
@@ -306,6 +343,7 @@ class TypeRegistry:
             default=default,
             editable=bool(fdata.get("editable", True)),
             ledger=bool(fdata.get("ledger", True)),
+            not_before=fdata.get("not_before"),
         )
 
 
@@ -318,3 +356,7 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple | list):
         return sorted(value) if isinstance(value, set | frozenset) else list(value)
     return value
+
+
+def _day(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value

@@ -37,6 +37,8 @@ TYPE_NAME_RE = r"[a-z][a-z0-9_]{1,40}"
 
 
 def _field_checks(node: colander.SchemaNode, value: dict[str, Any]) -> None:
+    if "not_before" in value and value.get("kind") not in ("date", "datetime"):
+        raise key_problem(node, "not_before", "只用于日期字段（kind = \"date\" 或 \"datetime\"）")
     if value.get("kind") in ("choice", "multi_choice") and "vocabulary" not in value:
         raise key_problem(node, "vocabulary", f"缺少必填键（kind = \"{value['kind']}\" 需要词表）")
 
@@ -55,6 +57,7 @@ def field_schema(name: str = "") -> colander.SchemaNode:
         anything("default"),
         flag("editable"),
         flag("ledger"),
+        text("not_before", validator=matches(NAME_RE, "应为同一类型中另一个日期字段的名称")),
         validator=_field_checks,
     )
 

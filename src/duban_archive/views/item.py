@@ -100,7 +100,7 @@ def edit_view(context, request):
         raise _frozen(request)
     site = find_site(context)
     typedef = request.registry.duban_types[context.type_name]
-    schema = typedef.schema("edit", site=site, request=request)
+    schema = typedef.schema("edit", site=site, request=request, context=context)
     form = make_form(request, schema, button="保存", formid="edit-item")
     page = _form_page(request, context, translate(request, "修改事项"), form)
     if request.method == "POST":

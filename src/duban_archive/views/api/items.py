@@ -202,7 +202,7 @@ def patch_view(request):
             errors[name] = "必填，不能清空"
     rest = {k: v for k, v in data.items() if k not in errors}
     try:
-        appstruct = validate(typedef.schema("edit", site=site, request=request, only=set(rest)), rest)
+        appstruct = validate(typedef.schema("edit", site=site, request=request, only=set(rest), context=item), rest)
     except ValidationFailed as exc:
         errors.update(exc.fields)
     if errors:
