@@ -115,7 +115,8 @@ def _open(att: Attachment):
 
 
 def _item_of(att: Attachment) -> Any:
-    return att.__parent__.__parent__
+    folder: Any = att.__parent__  # the item's "attachments" folder
+    return folder.__parent__
 
 
 @view_config(context=Attachment, name="download", permission="view", request_method=("GET", "HEAD"))
