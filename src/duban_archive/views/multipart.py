@@ -458,5 +458,5 @@ def page_refused(exc: FormRefused, request):
 
     request.tm.doom()
     request.response.status = exc.status
-    title = translate(request, "文件过大" if exc.status == 413 else "提交内容有误")
+    title = translate(request, "提交内容过大" if exc.status == 413 else "提交内容有误")
     return {"page_title": title, "title": title, "message": translate(request, exc.message), "status": exc.status}
