@@ -47,6 +47,14 @@ def parse(raw: bytes, max_file: int = 10 << 20, length: int | None = -1):
                        max_body=50 << 20)
 
 
+@pytest.fixture(autouse=True)
+def own_temp_dir(tmp_path, monkeypatch):
+    """Spooled files go to a directory of this test's own (other test processes spool too)."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+
+
 def spooled_files() -> set[str]:
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "duban-upload-*")))
 
