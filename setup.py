@@ -30,6 +30,8 @@ requires = [
     "filetype>=1.2,<2",
     "pillow>=10,<14",
     "waitress>=3.0,<4",
+    # views/multipart.py: every multipart body, streaming (PushMultipartParser); replaces cgi.FieldStorage
+    "multipart>=2.0.1,<3",
     "tomli>=2.0,<3; python_version < '3.11'",
     "python-docx>=1.1,<2",
     "graphviz>=0.20,<1",
