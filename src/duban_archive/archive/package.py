@@ -137,7 +137,7 @@ def build_package(site, item, registry, *, dossier: bytes | Callable[[], bytes],
         summary = checks.summarize(report)
         if not summary["passed"]:
             raise PackageRefused(summary["failed"], summary)
-        checked_at = isoformat(now())
+        checked_at = isoformat(now()) or ""
         (bag_dir / "check-report.json").write_text(checks.dumps(summary), "utf-8")
         (bag_dir / "check-report.txt").write_text(
             checks.readable(summary, archival_code=archival_code, checked_at=checked_at), "utf-8")
