@@ -144,9 +144,9 @@ def _render(job: RenderJob, *, forked: bool = False) -> bytes:
     check_text(job.html)
     for css in job.stylesheets:
         check_text(css)
-    _downscale(job, set(job.downscale))
     if forked:
         _worker_shortcuts()
+    _downscale(job, set(job.downscale))
     fetcher = make_fetcher(job.assets)
     fonts = font_config()
     html = HTML(string=job.html, base_url="asset:/", url_fetcher=fetcher)
@@ -164,7 +164,7 @@ def _render(job: RenderJob, *, forked: bool = False) -> bytes:
 
 
 def _worker_shortcuts() -> None:
-    """Savings on WeasyPrint's fixed costs, only ever made in a throwaway worker process.
+    """Savings on WeasyPrint's fixed costs (and one strictness), only ever made in a throwaway worker process.
 
     * Fonts are subsetted by HarfBuzz in one pass instead of two.  WeasyPrint
       keeps the used glyph ids, then subsets again to trim the glyphs after
@@ -177,7 +177,12 @@ def _worker_shortcuts() -> None:
       faster (fonts, pages of text) for a PDF ~1.5 % larger.
     """
     import pydyf
+    from PIL import ImageFile
     from weasyprint.pdf import fonts
+
+    # WeasyPrint lets Pillow decode truncated images (grey below the cut) for the whole process; in this
+    # throwaway worker a photo cut short fails the render instead of going into a record as a grey block
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     if getattr(pydyf, "zlib", None) is zlib:
         pydyf.zlib = _FastZlib()

@@ -1,4 +1,4 @@
-"""保管期限表 and 档号 template: declarative, validated at start-up."""
+"""保管期限表, 档号 template and the 四性检测 rules: declarative, validated at start-up."""
 
 from __future__ import annotations
 
@@ -13,6 +13,46 @@ CODE_FIELDS = {"全宗号", "门类", "年度", "保管期限", "机构代码", 
 DEFAULT_TEMPLATE = "{全宗号}-WS·{年度}-{保管期限}-{机构代码}-{件号:04d}"
 
 
+UNCHECKED_MODES = {"block": "未检测即不得归档", "block_when_configured": "已配置检测工具而未检测则不得归档",
+                   "show": "仅标示未检测"}
+CHECK_SECTIONS = ("authenticity", "integrity", "usability", "security")
+
+
+@dataclass
+class UncheckedRules:
+    """``rules/checks.toml``: which checks that could not run (「未检测」) refuse filing."""
+
+    default: str = "show"
+    modes: dict[str, str] = field(default_factory=lambda: {"security.virus": "block_when_configured"})
+
+    def mode(self, check_id: str) -> str:
+        section = check_id.split(".", 1)[0]
+        return self.modes.get(check_id) or self.modes.get(section) or self.default
+
+    def blocks(self, check: dict[str, Any]) -> bool:
+        """True when ``check`` did not run and that refuses filing."""
+        if check.get("passed") is not None:
+            return False
+        mode = self.mode(str(check.get("id") or ""))
+        return mode == "block" or (mode == "block_when_configured" and bool(check.get("configured")))
+
+
+def compile_unchecked(source: str, data: dict[str, Any]) -> UncheckedRules:
+    table = data.get("unchecked", {})
+    if not isinstance(table, dict):
+        raise DefinitionError(source, "[unchecked] 应为表（table）")
+    modes: dict[str, str] = {}
+    for key, value in table.items():
+        if value not in UNCHECKED_MODES:
+            raise DefinitionError(source, f"unchecked.{key} = '{value}' 无效，应为 "
+                                          + "、".join(UNCHECKED_MODES))
+        if key != "default" and key.split(".", 1)[0] not in CHECK_SECTIONS:
+            raise DefinitionError(source, f"unchecked.{key}：未知的检测项，应以 {'、'.join(CHECK_SECTIONS)} 开头")
+        modes[str(key)] = str(value)
+    default = modes.pop("default", "show")
+    return UncheckedRules(default=default, modes=modes)
+
+
 @dataclass
 class ArchiveRules:
     fonds_code: str = "Z109"
@@ -20,6 +60,7 @@ class ArchiveRules:
     code_template: str = DEFAULT_TEMPLATE
     default_retention: str = "D30"
     board_retention: dict[str, str] = field(default_factory=dict)
+    unchecked: UncheckedRules = field(default_factory=UncheckedRules)
 
     def retention_for(self, board_id: str) -> str:
         return self.board_retention.get(board_id, self.default_retention)
@@ -61,6 +102,8 @@ def load_rules(profile_dir: str | None = None, fonds_override: str | None = None
         rules = compile_rules(*found["retention"])
     else:  # pragma: no cover - the file ships with the package
         rules = ArchiveRules()
+    if "checks" in found:
+        rules.unchecked = compile_unchecked(*found["checks"])
     if fonds_override:
         rules.fonds_code = fonds_override
     return rules
