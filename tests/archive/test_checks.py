@@ -323,3 +323,16 @@ def test_a_bad_rule_file_is_refused_at_start_up(tmp_path):
     (tmp_path / "rules" / "checks.toml").write_text('[unchecked]\n"speed" = "block"\n', "utf-8")
     with pytest.raises(DefinitionError):
         load_rules(str(tmp_path))
+
+
+def test_reports_sealed_before_this_change_read_honestly():
+    """Packages sealed earlier stored ``passed: True`` with a virus check that had not run (None)."""
+    from duban_archive.archive.checks import conclusion_of, readable, unchecked_count
+
+    old = {"passed": True, "failed": [], "sections": {
+        "authenticity": [{"name": "原件摘要", "passed": True, "detail": "本件无上传原件"}],
+        "security": [{"name": "病毒检测", "passed": None, "detail": "未运行：本机未安装 ClamAV（clamscan）"}]}}
+    assert conclusion_of(old) == "部分未检测" and unchecked_count(old) == 1
+    text = readable(old, archival_code="Z109-WS·2026-Y-ZJJ-0001", checked_at="2026-11-22T10:00:00+08:00")
+    assert "结论：部分未检测（1 项未检测，不视为通过）" in text and "[未检测] 病毒检测" in text
+    assert conclusion_of(None) == "未检测"

@@ -210,8 +210,8 @@ def signatures(source: Source, name: str, *, trust_roots: Iterable[bytes] = ()) 
         label = f"电子签名有效：{name}（{sig.field_name}）"
         try:
             context = _validation_context(ValidationContext, roots)
-            with _quiet():
-                status = validate_pdf_signature(sig, context)
+            _quiet_chain_warnings()
+            status = validate_pdf_signature(sig, context)
         except Exception as exc:  # noqa: BLE001 - malformed signature dictionaries, CMS …
             out.append(check("authenticity.signature", label, False, f"签名无法验证：{exc}"[:300]))
             continue
@@ -246,16 +246,21 @@ def _signer(status) -> str:
         return "（无法读取）"
 
 
-class _quiet:
-    """pyHanko logs an untrusted chain as an ERROR with a traceback; the check reports it itself."""
+class _ChainWarnings(logging.Filter):
+    """pyHanko logs an unverified certificate chain as a warning with a traceback, every time; the
+    check reports the chain itself (「证书链未验证」), so those records are dropped."""
 
-    def __enter__(self) -> None:
-        self.logger = logging.getLogger("pyhanko")
-        self.level = self.logger.level
-        self.logger.setLevel(logging.CRITICAL)
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Validation error [cert context")
 
-    def __exit__(self, *exc: object) -> None:
-        self.logger.setLevel(self.level)
+
+_chain_warnings = _ChainWarnings()
+
+
+def _quiet_chain_warnings() -> None:
+    logger = logging.getLogger("pyhanko.sign.validation.generic_cms")
+    if _chain_warnings not in logger.filters:
+        logger.addFilter(_chain_warnings)
 
 
 def trust_roots(settings: dict[str, Any] | None) -> list[bytes]:
