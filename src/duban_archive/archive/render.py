@@ -403,6 +403,11 @@ def warm_up() -> None:
 
             from . import attached_pages  # noqa: F401
 
+            try:  # filing's 四性检测 verifies signatures with it (0.3 s to import): not on the first filing
+                import pyhanko.sign.validation  # noqa: F401
+            except ImportError:  # pragma: no cover - a requirement; the check says 未检测 without it
+                pass
+
             Image.preinit()  # the JPEG/PNG/GIF decoders (~35 ms)
             mimetypes.init()
             covered()
