@@ -30,7 +30,17 @@ file size:
 
 The parts were no faster even alone on a shared machine, and slower under
 load, for files 18–62 % bigger: the dossier is now one document, one subset
-per face (figures of this version: run the bench).
+per face, page numbers laid out by WeasyPrint:
+
+    standard fixture   1 doc,   alone 0.428 s, 2 at once 0.459 s, 1609 KiB (6: Serif, Sans + the
+                                signed originals' own fonts on their pages)
+    stress (80 pages)  1 doc,   alone 1.369 s, 2 at once 1.431 s,  437 KiB (2)
+
+Interleaved with the old code on the same machine at load ~11 (2 at once):
+standard 2.92 s (2 parts) vs 2.91 s, stress 6.98 s vs 6.83 s.  CPU per
+dossier: ~0.05 s below the 2-part render, ~0.05 s above the old single part
+(WeasyPrint lays out the page-number margin boxes; the assembly no longer
+draws them).
 
 Wall-clock times depend on what else runs: the load average and the CPU
 seconds (this process + the workers) are printed with them; compare
