@@ -173,6 +173,7 @@ def build_job(site, item, registry, filing: Filing | None = None) -> RenderJob:
     names = Names(site, item, registry)
     assets: dict[str, tuple[bytes, str]] = {}
     downscale: set[str] = set()
+    asset_names: dict[str, str] = {}
     pdf_pages: dict[str, tuple[bytes, int]] = {}
     embedded: list[Embedded] = []
     photos: list[dict[str, Any]] = []
@@ -187,6 +188,7 @@ def build_job(site, item, registry, filing: Filing | None = None) -> RenderJob:
                 data = f.read()
             url = asset_url(f"img-{att.__name__}")
             assets[url] = (data, att.mimetype)
+            asset_names[url] = att.filename
             downscale.add(url)
             info["url"] = url
             (photos if att.kind == "photo" else signed).append(info)
@@ -253,7 +255,7 @@ def build_job(site, item, registry, filing: Filing | None = None) -> RenderJob:
     }
     return RenderJob(html=render_template(TEMPLATE, d=d), title=item.title, assets=assets,
                      stylesheets=[base_css(), dossier_css()], embedded=embedded, pdf_pages=pdf_pages,
-                     downscale=downscale)
+                     downscale=downscale, asset_names=asset_names)
 
 
 def dossier_css() -> str:

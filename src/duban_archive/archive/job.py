@@ -53,6 +53,8 @@ class RenderJob:
     #: asset URLs of photos to downscale (EXIF orientation applied) before layout
     downscale: set[str] = field(default_factory=set)
     image_max_side: int = 1200
+    #: asset URL -> what a person calls it (the uploaded file name), for error messages
+    asset_names: dict[str, str] = field(default_factory=dict)
 
 
 def asset_url(name: str) -> str:

@@ -303,7 +303,8 @@ def _downscale(job: RenderJob, urls: set[str]) -> None:
             out = io.BytesIO()
             img.save(out, "JPEG", quality=82, optimize=False)
         except Exception as exc:  # noqa: BLE001 - a broken photo fails the render, with its name
-            raise RenderFailed(f"照片无法解码：{url.removeprefix(ASSET_PREFIX)}（{exc}）") from exc
+            name = job.asset_names.get(url) or url.removeprefix(ASSET_PREFIX)
+            raise RenderFailed(f"照片无法解码：{name}（{exc}）") from exc
         job.assets[url] = (out.getvalue(), "image/jpeg")
         job.downscale.discard(url)  # once: a job rendered again in this process is not shrunk twice
 
