@@ -25,6 +25,7 @@ requires = [
     "bagit>=1.8,<2",
     "pikepdf>=9,<11",
     "pypdf>=5,<8",
+    "pyHanko>=0.38,<0.39",  # archive/originals.py: signatures of signed PDF originals (四性检测 真实性)
     "openpyxl>=3.1,<4",
     "chinesecalendar>=1.9,<2",
     "filetype>=1.2,<2",

@@ -11,7 +11,7 @@ Two refusals are decided from the headers alone:
 
 Reading happens early in two places, so both consult :func:`early_refusal`:
 pyramid_retry spools the body for retries before any tween runs (our
-execution policy, ``retry.py``, then asks for a single attempt, which skips
+execution policy, ``views/retry.py``, then asks for a single attempt, which skips
 the spooling), and Pyramid's CSRF check parses the form before the view.
 The tween here answers before either, and before ``views.multipart`` (the
 tween under this one) parses a multipart body.  waitress itself buffers a body up to

@@ -79,7 +79,7 @@ def conflict_response(environ) -> Response:
         response = Response(body=page.encode("utf-8"), status=409, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Retry-After"] = "1"
-    from .views.headers import secure
+    from .headers import secure
 
     return secure(response)
 
@@ -114,8 +114,8 @@ def execution_policy(attempts: int):
     pyramid_retry does not spool a copy of it first.  After the last attempt
     the files of a parsed multipart body are removed.
     """
-    from .views.limits import retry_attempts
-    from .views.multipart import discard
+    from .limits import retry_attempts
+    from .multipart import discard
 
     retrying = RetryableExecutionPolicy(attempts, activate_hook=retry_attempts)
 

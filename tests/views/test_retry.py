@@ -20,7 +20,7 @@ from duban_archive.events import ObjectAdded
 from duban_archive.testing import api, login
 from duban_archive.timeutil import now
 
-from .api.conftest import advance, png_bytes
+from ..api.conftest import advance, png_bytes
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_a_body_that_is_a_file_of_its_own_is_not_copied_for_retries():
     import io
     import tempfile
 
-    from duban_archive.retry import seekable_body
+    from duban_archive.views.retry import seekable_body
 
     with tempfile.TemporaryFile() as buffered:  # what waitress hands the app: the body alone, at its start
         buffered.write(b"x" * 1000)
