@@ -149,9 +149,74 @@ class JiebaTokenizer(Tokenizer):
             yield t
 
 
+#: whitespace, dropped from fragment matching (a pasted fragment may break lines anywhere)
+_SPACE = re.compile(r"\s+")
+
+
+def chars(text: str) -> str:
+    """The text a quoted fragment is matched against: NFKC, lower case, no whitespace.
+
+    Every other character (CJK, Latin, digits, punctuation such as ``、`` ``*`` ``(``) is kept,
+    so a fragment copied from an item matches whatever the word boundaries, and the
+    query syntax characters inside quotes are ordinary characters.
+    """
+    return _SPACE.sub("", normalize(text).lower())
+
+
+def gram_positions(value: str) -> dict[str, list[int]]:
+    """Character bigrams of :func:`chars` with their character positions.
+
+    The last character is also indexed alone, so every character starts at least one
+    term: a one-character fragment is the union of the terms it begins (a prefix).
+    """
+    s = chars(value)
+    poses: dict[str, list[int]] = defaultdict(list)
+    for i in range(len(s) - 1):
+        poses[s[i:i + 2]].append(i)
+    if s:
+        poses[s[-1]].append(len(s) - 1)
+    return poses
+
+
+def fragment_grams(fragment: str) -> list[tuple[int, str]]:
+    """``(offset, bigram)`` covering every character of a fragment (of :func:`chars`), fewest first.
+
+    A fragment occurs at position p where each of these bigrams stands at p + offset.
+    """
+    n = len(fragment)
+    if n < 2:
+        return []
+    offsets = sorted(set(range(0, n - 1, 2)) | {n - 2})
+    return [(o, fragment[o:o + 2]) for o in offsets]
+
+
 def query_terms(text: str) -> list[str]:
     """The words a query string analyses to (for highlighting)."""
     return [w for _, w, _, _ in words(normalize(text))]
+
+
+class GramTokenizer(Tokenizer):
+    """Whoosh tokenizer of the fragment fields: :func:`gram_positions` as tokens (see there)."""
+
+    def __eq__(self, other) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__.__name__)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        grams = sorted((p, g) for g, ps in gram_positions(value).items() for p in ps)
+        for pos, gram in grams:
+            t.text = t.original = gram
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + pos, start_char + pos + len(gram)
+            yield t
 
 
 class WordPositions(Positions):
@@ -161,9 +226,12 @@ class WordPositions(Positions):
     whoosh ``Token`` per word: indexing is the hot path of a rebuild.
     """
 
+    #: the analyzer whose output :meth:`positions_of` reproduces
+    analyzer_class: type = JiebaTokenizer
+
     def can_index(self, analyzer) -> bool:
         """Whether :meth:`positions_of` may stand in for whoosh's analysis of this field."""
-        return isinstance(analyzer, JiebaTokenizer)
+        return type(analyzer) is self.analyzer_class
 
     @staticmethod
     def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
@@ -180,3 +248,13 @@ class WordPositions(Positions):
         boost = self.field_boost
         for word, poslist in self.positions_of(value).items():
             yield word, len(poslist), len(poslist) * boost, self.encode(poslist)
+
+
+class GramPositions(WordPositions):
+    """Positions postings of a fragment field (character bigrams), fed from :func:`gram_positions`."""
+
+    analyzer_class = GramTokenizer
+
+    @staticmethod
+    def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
+        return gram_positions(value)

@@ -114,7 +114,6 @@ def build_document(item: Any, registry: Any, cache_dir: str | None = None) -> di
         "final": bool(state.final) if state is not None else False,
         "lead_unit": getattr(item, "lead_unit", "") or "",
         "units": ",".join(item.units),
-        "units_col": ",".join(item.units).encode("utf-8"),
         "grade": str(getattr(item, "grade", "") or ""),
         "archival_code": str(getattr(item, "archival_code", "") or ""),
         "retention": str(getattr(item, "retention", "") or ""),

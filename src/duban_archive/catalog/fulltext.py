@@ -19,6 +19,7 @@ from typing import Any
 from ..security.policy import request_principals
 from ..settings import asbool
 from .indexer import Indexer, Worker
+from .search import SearchResults, run
 from .store import get_store
 
 log = logging.getLogger(__name__)
@@ -47,16 +48,11 @@ class FulltextCatalog:
 
     def not_ocred(self, item_id: str) -> list[str]:
         """Attachments of the item whose text could not be read (no OCR available)."""
-        from whoosh.query import Term
+        stored = self.indexer.engine.stored(item_id) or {}
+        return [a for a in stored.get("unextracted", "").split(",") if a]
 
-        hits = self.store.searcher().search(Term("id", item_id), limit=1)
-        raw = hits[0].get("unextracted", "") if len(hits) else ""
-        return [a for a in raw.split(",") if a]
-
-    def search(self, principals, q: str = "", **kw):
-        from .search import run
-
-        return run(self.store, principals, q, **kw)
+    def search(self, principals, q: str = "", **kw) -> SearchResults:
+        return run(self.indexer.engine, principals, q, **kw)
 
 
 def get_catalog(registry: Any) -> FulltextCatalog:

@@ -31,9 +31,11 @@ from ..content_types.site_access import ROOT_KEY
 from ..timeutil import now
 from . import parallel
 from .documents import build_document, problem_reason, problem_text
+from .engine import IndexWriter
 from .postings import open_writer
 from .queue import get_state
 from .store import IndexStore, LockTimeout
+from .whoosh_engine import WhooshEngine
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class Indexer:
     def __init__(self, registry: Any, store: IndexStore, cache_dir: str | None) -> None:
         self.registry = registry
         self.store = store
+        self.engine = WhooshEngine(store)
         self.cache_dir = cache_dir
 
     def _db(self):
@@ -88,10 +91,9 @@ class Indexer:
             if not entries:
                 return 0
             ids = sorted({item_id for _, item_id in entries})
-            ix = self.store.open()
             skipped: dict[str, str] = {}
             while True:  # again without an item whose document the writer failed on
-                writer = open_writer(ix, timeout=30)
+                writer = self.engine.writer()
                 try:
                     indexed, failed = self._apply(site, writer, ids, skipped)
                 except BaseException:
@@ -113,7 +115,8 @@ class Indexer:
             tm.abort()
             conn.close()
 
-    def _apply(self, site, writer, ids: list[str], skipped: dict[str, str]) -> tuple[list[str], str | None]:
+    def _apply(self, site, writer: IndexWriter, ids: list[str],
+               skipped: dict[str, str]) -> tuple[list[str], str | None]:
         """Write the documents of ``ids`` (none of ``skipped``, which gains the items that fail).
 
         Returns the ids indexed that carry a flag from an earlier failure, and the id the *writer*
@@ -124,11 +127,11 @@ class Indexer:
         indexed: list[str] = []
         for item_id in ids:
             if item_id in skipped:
-                writer.delete_by_term("id", item_id)
+                writer.delete(item_id)
                 continue
             item = site.get_item(item_id)
             if item is None:
-                writer.delete_by_term("id", item_id)
+                writer.delete(item_id)
                 continue
             try:
                 doc = build_document(item, self.registry, self.cache_dir)
@@ -136,10 +139,10 @@ class Indexer:
                 raise
             except Exception as exc:  # one broken item must not block the queue for everyone
                 skipped[item_id] = self._skip(item_id, exc)
-                writer.delete_by_term("id", item_id)
+                writer.delete(item_id)
                 continue
             try:
-                writer.update_document(**doc)
+                writer.update(doc)
             except Exception as exc:  # noqa: BLE001 - the item is skipped, the batch written again
                 skipped[item_id] = self._skip(item_id, exc)
                 return indexed, item_id

@@ -70,7 +70,7 @@ class IndexStore:
 
     def up_to_date_schema(self) -> bool:
         name = self.current_name()
-        return bool(name) and name.endswith(f"-v{SCHEMA_VERSION}")
+        return name is not None and name.endswith(f"-v{SCHEMA_VERSION}")
 
     def open(self):
         """The active index (created empty when there is none)."""
