@@ -74,6 +74,11 @@ def _jieba():
     return _segmenter
 
 
+def warm_up() -> None:
+    """Load the segmenter now (a web process calls this at start, off the request path)."""
+    _jieba()
+
+
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 

@@ -26,15 +26,48 @@ here are those of the pinned ``Whoosh==2.7.4``.  The catalog's postings are
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from io import BytesIO
+from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfield
 from whoosh.filedb.structfile import BufferFile
 from whoosh.util.numeric import byte_to_length
 
 
+#: stored-field column readers by segment, shared by the readers whoosh makes anew on every
+#: refresh: building one decodes the offsets of every document (~20 ms per 100 000), which
+#: was most of the first query after each index change.  A segment's files never change.
+_STORED: OrderedDict[tuple, Any] = OrderedDict()
+_STORED_LOCK = threading.Lock()
+_STORED_KEPT = 64
+
+
 class PerDocReader(W3PerDocReader):
-    """W3's per-document reader with each field's length bytes read once."""
+    """W3's per-document reader with each field's length bytes read once, and the stored-field
+    column reader shared between the readers of one segment."""
+
+    def _cached_reader(self, fieldname, column):
+        if fieldname != "_stored" or fieldname in self._readers:
+            return super()._cached_reader(fieldname, column)
+        segment = self._segment
+        key = (segment.index_name(), segment.segment_id(), self._doccount)
+        with _STORED_LOCK:
+            shared = _STORED.get(key)
+            if shared is not None:
+                _STORED.move_to_end(key)
+        if shared is None:
+            shared = super()._cached_reader(fieldname, column)
+            colfile = self._colfiles.get(fieldname, (None,))[0]
+            if shared is None or not isinstance(colfile, _MapView):  # only a view of the map outlives its reader
+                return shared
+            with _STORED_LOCK:
+                _STORED[key] = shared
+                while len(_STORED) > _STORED_KEPT:
+                    _STORED.popitem(last=False)
+        self._readers[fieldname] = shared
+        return shared
 
     def __init__(self, storage, segment) -> None:
         super().__init__(storage, segment)

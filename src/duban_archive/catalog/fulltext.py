@@ -13,6 +13,7 @@ in a loop, is the index's single writer.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,18 @@ def setup(config) -> None:
     config.registry.duban_fulltext = catalog
     for event in (ObjectAdded, ObjectModified, ObjectRemoved, StateChanged):
         config.add_subscriber(on_content_event, event)
+    from pyramid.events import ApplicationCreated
+
+    def warm(event) -> None:  # the segmenter's dictionary (~0.4 s) before the first search, not in it
+        from .analysis import warm_up
+
+        threading.Thread(target=warm_up, name="duban-jieba-warm-up", daemon=True).start()
+
+    config.add_subscriber(warm, ApplicationCreated)
     if asbool(settings.get("duban.external_indexer", "false")):
         catalog.inline = False  # `duban-archive indexer INI` applies the queue
     elif asbool(settings.get("duban.run_workers", "false")):
         # started once the app is built: the ZODB databases must exist first
-        from pyramid.events import ApplicationCreated
-
         def start(event) -> None:
             catalog.start_worker(float(settings.get("duban.fulltext_poll", 5)))
 

@@ -9,6 +9,12 @@ whoosh's ``MpWriter(multisegment=True)`` does, with one difference that
 matters: the workers use our :class:`~.postings.ArrayWriter`, which
 ``MpWriter``'s sub-writers cannot be given.
 
+whoosh has no public API for committing segments written by other processes:
+``_finalize_segment``, ``_close_segment``, ``_commit_toc`` and ``_finish`` are
+``SegmentWriter`` internals of the pinned whoosh 2.7.4 (as is everything
+:class:`~.postings.ArrayWriter` overrides); reads of whoosh internals otherwise live in
+:mod:`.codec`.
+
 Only for a fresh generation directory that no one else writes: the caller
 holds the single-writer lock and switches ``CURRENT`` after :func:`build`
 returns.

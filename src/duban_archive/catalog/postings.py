@@ -66,6 +66,8 @@ _F64 = np.dtype("<f8")
 assert array("I").itemsize == 4
 #: distinct values per field whose analysis a writer remembers
 VALUE_CACHE = 4096
+#: term lookups a segment's field remembers (principals, boards, common words)
+TERMS_REMEMBERED = 50_000
 
 
 def _is_positional(fieldobj) -> bool:
@@ -326,6 +328,7 @@ class _Terms:
         self._ends = ends
         self.first = first
         self._n = count
+        self._seen: dict[bytes, int | None] = {}
 
     def __len__(self) -> int:
         return self._n
@@ -341,9 +344,17 @@ class _Terms:
         return (self[i] for i in range(self._n))
 
     def index(self, tbytes: bytes) -> int | None:
-        """The term's id in the segment, or None."""
+        """The term's id in the segment, or None (remembered: queries repeat their terms)."""
+        try:
+            return self._seen[tbytes]
+        except KeyError:
+            pass
         i = bisect_left(self, tbytes)
-        return self.first + i if i < self._n and self[i] == tbytes else None
+        t = self.first + i if i < self._n and self[i] == tbytes else None
+        if len(self._seen) >= TERMS_REMEMBERED:
+            self._seen.clear()
+        self._seen[tbytes] = t
+        return t
 
     def prefix(self, prefix: bytes) -> tuple[int, int]:
         """Term ids ``[lo, hi)`` of the terms beginning with ``prefix``."""

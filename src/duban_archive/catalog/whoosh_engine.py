@@ -5,7 +5,8 @@ with one change: a quoted string is a :class:`~.queries.Fragment` — the text c
 it, whatever the word boundaries, and every character inside the quotes is literal
 (``"*"``, ``"a:b"``, ``"("``).  A quoted string with a slop (``"老旧 改造"~3``) is a
 word phrase: its words in order, each 1…3 words after the previous.  A ``*`` outside
-quotes is not a wildcard (there is none): it is punctuation and drops out of the words.
+quotes is not a wildcard (there is none): it is punctuation and drops out of the words
+(``*燃气`` is ``燃气``); a query of stars only is every item the caller may view.
 
 The caller's principals are part of the query (an ``allowed`` filter that does not
 score), so totals, facets and pages only ever count what the caller may view.
@@ -89,6 +90,8 @@ def parse(schema, q: str):
                    for part in re.split(r'("[^"]*")', text))
     if not text or not text.strip('"'):
         return Q.Every() if not text else Q.NullQuery
+    if not text.strip("* "):  # only stars: what a user typing a wildcard expects, everything
+        return Q.Every()
     parser = _PARSERS.get(id(schema))
     if parser is None:
         parser = _PARSERS[id(schema)] = _parser(schema)
@@ -96,7 +99,15 @@ def parse(schema, q: str):
         parsed = parser.parse(text)
     except Exception as exc:  # whoosh raises plain exceptions for malformed ranges
         raise QueryError(f"无法理解的检索式：{exc}") from exc
-    return parsed.normalize()
+    return parsed.accept(_no_punctuation_terms).normalize()
+
+
+def _no_punctuation_terms(node):
+    """A bare word of punctuation only (``*``, ``-``) is no condition: the text fields' analysis
+    drops it, and 编号/档号 (kept whole) must not turn it into a required literal term."""
+    if type(node) is Q.Term and isinstance(node.text, str) and not any(c.isalnum() for c in node.text):
+        return Q.NullQuery
+    return node
 
 
 def overdue_query():
