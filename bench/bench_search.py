@@ -305,19 +305,20 @@ BOARDS_SEEN: list[str] = []
 STATES_SEEN: list[str] = []
 
 
-def bench_tantivy(index, rounds: int) -> list[float]:
+def bench_tantivy(index, rounds: int) -> tuple[list[float], list[float]]:
     users = [principals_for("supervisor"), principals_for("auditor")] + [
         principals_for("handler", u) for u, _ in UNITS[:6]]
     for q, kw in QUERIES:
         tantivy_search(index, q, kw, users[0])
-    times = []
+    times, cpu = [], []
     for r in range(rounds):
         for i, (q, kw) in enumerate(QUERIES):
             who = users[(r + i) % len(users)]
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             tantivy_search(index, q, kw, who)
             times.append((time.perf_counter() - t) * 1000)
-    return times
+            cpu.append((time.process_time() - c) * 1000)
+    return times, cpu
 
 
 def tantivy_after_change(app, index, times: int = 20) -> list[float]:
@@ -360,7 +361,7 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def reference(app, data: Path, times, after, size, n, rss_before, rounds) -> None:
+def reference(app, data: Path, times, cpu, after, size, n, rss_before, rounds) -> None:
     """The tantivy column and our ratio to it (median, p95, first query after a change, size, RSS)."""
     try:
         import tantivy  # noqa: F401
@@ -379,7 +380,7 @@ def reference(app, data: Path, times, after, size, n, rss_before, rounds) -> Non
     shutil.rmtree(path, ignore_errors=True)
     index, built = tantivy_build(app, path)
     tsize = dir_size(path)
-    ttimes = bench_tantivy(index, rounds)
+    ttimes, tcpu = bench_tantivy(index, rounds)
     tafter = tantivy_after_change(app, index)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     om, op = stats(times)
@@ -392,6 +393,10 @@ def reference(app, data: Path, times, after, size, n, rss_before, rounds) -> Non
     print("                       ours        tantivy     ratio")
     print(f"  median (ms)          {om:8.1f}    {tm:8.1f}    {om / tm:5.2f}")
     print(f"  p95 (ms)             {op:8.1f}    {tp:8.1f}    {op / tp:5.2f}")
+    ocm, ocp = stats(cpu)
+    tcm, tcp = stats(tcpu)
+    print(f"  CPU median (ms)      {ocm:8.1f}    {tcm:8.1f}    {ocm / tcm:5.2f}")
+    print(f"  CPU p95 (ms)         {ocp:8.1f}    {tcp:8.1f}    {ocp / tcp:5.2f}")
     print(f"  first after change   {am:8.1f}    {tam:8.1f}    {am / tam:5.2f}   (median of 20; max ours "
           f"{amax:.1f}, tantivy {tamax:.1f})")
     print(f"  index KiB per item   {size / n / 1024:8.2f}    {tsize / n / 1024:8.2f}    "
@@ -435,8 +440,7 @@ def main() -> int:
         cold = (time.perf_counter() - t) * 1000
         print(f"first query after the rebuild (a new generation, every segment cold): {cold:.1f} ms")
         times, cpu = bench_queries(catalog, args.rounds)
-        for label, values in (("wall", times), ("CPU", cpu)):
-            values.sort()
+        for label, values in (("wall", sorted(times)), ("CPU", sorted(cpu))):
             p95 = values[int(len(values) * 0.95) - 1]
             print(f"query {label} ({len(values)} queries, facets + snippets + permission filter): "
                   f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, max {values[-1]:.1f} ms")
@@ -456,7 +460,7 @@ def main() -> int:
         if args.no_tantivy:
             print("tantivy reference: skipped (--no-tantivy)")
         else:
-            reference(app, data, times, after, size, n, rss, args.rounds)
+            reference(app, data, times, cpu, after, size, n, rss, args.rounds)
         for db in app.registry._zodb_databases.values():
             db.close()
     return 0

@@ -163,7 +163,7 @@ def test_a_query_the_evaluator_does_not_know_is_a_query_error_not_a_crash(app, m
     from duban_archive.catalog.search import QueryError
 
     make_item(title="森林防火检查")
-    searcher = get_catalog(app.registry).store.searcher()
+    searcher = get_catalog(app.registry).engine.searcher()
     from whoosh import query as Q
 
     with pytest.raises(matching.Unsupported):

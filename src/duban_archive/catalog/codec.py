@@ -35,7 +35,6 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfi
 from whoosh.filedb.structfile import BufferFile
 from whoosh.util.numeric import byte_to_length
 
-
 #: stored-field column readers by segment, shared by the readers whoosh makes anew on every
 #: refresh: building one decodes the offsets of every document (~20 ms per 100 000), which
 #: was most of the first query after each index change.  A segment's files never change.

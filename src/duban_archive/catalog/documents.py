@@ -14,6 +14,7 @@ from pyramid.authorization import ACLHelper
 
 from ..content_types.attachment import ContainerLimits
 from ..timeutil import as_cst
+from .engine import IndexProblem
 from .extract import extract_attachment
 
 #: field kinds whose values are words worth searching
@@ -132,9 +133,6 @@ def build_document(item: Any, registry: Any, cache_dir: str | None = None) -> di
     check_document(doc)
     return doc
 
-
-class IndexProblem(ValueError):
-    """An item whose document the index cannot take; the message is for people (Chinese)."""
 
 
 #: document fields as people know them, for :class:`IndexProblem` messages

@@ -23,6 +23,18 @@ class IndexUnavailable(QueryError):
     """The index cannot answer yet (e.g. being rebuilt in a new format); the message says so."""
 
 
+class IndexProblem(ValueError):
+    """An item whose document the index cannot take; the message is for people (Chinese)."""
+
+
+class DocumentFailed(IndexProblem):
+    """The engine's writer failed on one document (the writer is spoiled): rebuild without it."""
+
+    def __init__(self, item_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.item_id = item_id
+
+
 @dataclass(frozen=True)
 class Filters:
     """Restrictions that do not score: facet choices, and whether overdue."""
@@ -64,7 +76,11 @@ class Engine(Protocol):
 
     def rebuild(self, documents: Iterable[dict[str, Any]], *, procs: int,
                 progress: Any = None) -> int:
-        """Index ``documents`` into a new generation and switch to it (caller holds the lock)."""
+        """Index ``documents`` into a new index and switch to it when complete; returns how many.
+
+        The caller holds the writer lock.  Raises :class:`DocumentFailed` for a document the
+        writer failed on (nothing is switched; the caller starts over without that item).
+        """
 
     def search(self, principals: list[str], q: str, filters: Filters, *, sort: str | None, reverse: bool,
                page: int, per_page: int, facets: bool) -> EngineResult:

@@ -22,6 +22,7 @@ from ..settings import asbool
 from .indexer import Indexer, Worker
 from .search import SearchResults, run
 from .store import get_store
+from .whoosh_engine import FORMAT_VERSION, WhooshEngine
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ class FulltextCatalog:
     def __init__(self, registry: Any, var_dir: str | Path) -> None:
         var = Path(var_dir)
         self.cache_dir = str(var / "cache")
-        self.store = get_store(var)
-        self.indexer = Indexer(registry, self.store, self.cache_dir)
+        self.store = get_store(var, FORMAT_VERSION)
+        self.engine = WhooshEngine(self.store)
+        self.indexer = Indexer(registry, self.store, self.engine, self.cache_dir)
         self.worker: Worker | None = None
         #: apply the queue right after commit when no worker runs (settable in tests)
         self.inline = True
@@ -49,11 +51,11 @@ class FulltextCatalog:
 
     def not_ocred(self, item_id: str) -> list[str]:
         """Attachments of the item whose text could not be read (no OCR available)."""
-        stored = self.indexer.engine.stored(item_id) or {}
+        stored = self.engine.stored(item_id) or {}
         return [a for a in stored.get("unextracted", "").split(",") if a]
 
     def search(self, principals, q: str = "", **kw) -> SearchResults:
-        return run(self.indexer.engine, principals, q, **kw)
+        return run(self.engine, principals, q, **kw)
 
 
 def get_catalog(registry: Any) -> FulltextCatalog:

@@ -27,7 +27,8 @@ import queue
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .documents import IndexProblem, problem_reason
+from .documents import problem_reason
+from .engine import DocumentFailed
 from .postings import open_writer
 
 #: documents per message to a worker
@@ -36,12 +37,7 @@ BATCH = 200
 MAX_POSTINGS = 10_000_000
 
 
-class DocumentFailed(IndexProblem):
-    """The index writer failed on one document (its writer is spoiled): rebuild without the item."""
-
-    def __init__(self, item_id: str, reason: str) -> None:
-        super().__init__(reason)
-        self.item_id = item_id
+__all__ = ["DocumentFailed", "build"]
 
 
 def _work(storage, indexname: str, jobs, results, max_postings: int) -> None:

@@ -22,8 +22,11 @@ Writing (:class:`ArrayWriter`) appends each document's postings to flat
 arrays and sorts them by term once, in numpy, when the segment is flushed.
 Reading (:class:`ArrayTermsReader`) maps the file (zero copy) and hands the
 arrays of a term to :mod:`.matching`, which evaluates a whole query with set
-operations; whoosh's own matchers still work on top (:meth:`matcher`), for
-whatever query that module leaves to whoosh, and for merging segments.
+operations; whoosh's own matchers still work on top (:meth:`matcher`): the
+tests use them as the reference, and whoosh's merging reads through them.
+Integer arrays are stored in the narrowest unsigned type their values need
+(docnums of a segment of at most 65 536 documents in two bytes, most
+frequencies in one), so a reader must never assume a width.
 
 The class names end up in the index's table of contents, so they must stay
 importable; the schema version (``schema.SCHEMA_VERSION``) makes the indexer
@@ -58,7 +61,7 @@ from .schema import FRAGMENT_FIELDS, pack_text
 
 EXT = ".apo"
 MAGIC = b"DUBANAPO"
-VERSION = 2
+VERSION = 3
 _HEADER = struct.Struct("<8sII")  # magic, version, length of the pickled directory (at the end)
 _U32 = np.dtype("<u4")
 _I64 = np.dtype("<i8")
@@ -74,10 +77,11 @@ def _is_positional(fieldobj) -> bool:
     return fieldobj.format is not None and fieldobj.format.supports("positions")
 
 
-def _narrow(values: np.ndarray) -> np.ndarray:
-    """The narrowest unsigned type holding every value (frequencies, positions: mostly small)."""
-    top = int(values.max()) if len(values) else 0
-    return values.astype(np.uint8 if top < 256 else np.uint16 if top < 65536 else _U32)
+def _narrow(values: np.ndarray, at_least: int = 0) -> np.ndarray:
+    """The narrowest unsigned type holding every value (and ``at_least``)."""
+    top = max(int(values.max()) if len(values) else 0, at_least)
+    dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else _U32 if top < 2**32 else np.uint64
+    return values.astype(dtype)
 
 
 class PostingBuffer:
@@ -258,11 +262,14 @@ class PostingBuffer:
         weights = (np.add.reduceat(freqs, starts_at, dtype=_F64) if len(freqs) else np.zeros(nterms)) * boosts
         maxfreq = np.maximum.reduceat(freqs, starts_at) if len(freqs) else np.zeros(nterms, _U32)
         directory: dict[str, Any] = {"fields": fields, "nterms": nterms, "ndocs": self.ndocs, "sections": {}}
-        sections = [("docs", docs.astype(_U32)), ("freqs", _narrow(freqs)),
-                    ("positions", _narrow(positions)), ("offsets", offsets), ("counts", counts),
-                    ("posoffsets", posoffsets), ("poscounts", poscounts), ("weights", weights.astype(_F64)),
-                    ("maxfreq", maxfreq), ("boosts", boosts), ("positional", positional.astype(np.uint8)),
-                    ("termends", ends), ("termblob", np.frombuffer(bytes(blob), np.uint8))]
+        # every integer array in the narrowest type its values need (docnums of a segment of
+        # ≤ 65 536 documents in two bytes, most frequencies in one …)
+        sections = [("docs", _narrow(docs, at_least=max(self.ndocs - 1, 0))), ("freqs", _narrow(freqs)),
+                    ("positions", _narrow(positions)), ("offsets", _narrow(offsets)), ("counts", _narrow(counts)),
+                    ("posoffsets", _narrow(posoffsets)), ("poscounts", _narrow(poscounts)),
+                    ("weights", weights.astype(np.float32)), ("maxfreq", _narrow(maxfreq)),
+                    ("boosts", boosts.astype(np.float32)), ("positional", positional.astype(np.uint8)),
+                    ("termends", _narrow(ends)), ("termblob", np.frombuffer(bytes(blob), np.uint8))]
         for fn, table in sorted(self.lengths.items()):
             codes = np.zeros(self.ndocs, np.uint8)
             got = np.frombuffer(bytes(table), np.uint8)[:self.ndocs]

@@ -23,17 +23,125 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections import defaultdict
 from typing import Any
 
+from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Positions
 
-from .analysis import GramPositions, GramTokenizer, JiebaTokenizer, WordPositions
+from .analysis import gram_positions, normalize, words
 
 #: bump when the schema or the analysis changes: the indexer then rebuilds
 SCHEMA_VERSION = 4
 #: text field -> its fragment field (filled by the writer from the text field)
 FRAGMENT_FIELDS = {"title": "title_g", "body": "body_g", "files": "files_g"}
 TEXT_FIELDS = tuple(FRAGMENT_FIELDS)
+
+
+# -- the analysis as whoosh tokenizers and posting formats ---------------------
+# (the analysis itself, engine-independent, is :mod:`.analysis`)
+
+class JiebaTokenizer(Tokenizer):
+    """Whoosh tokenizer: jieba accurate-mode words with real positions (see module doc)."""
+
+    def __eq__(self, other) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__.__name__)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        text = normalize(value)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = text
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        search = mode != "query"
+        for pos, word, start, end in words(text, search=search):
+            t.text = word
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = word
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + start, start_char + end
+            yield t
+
+
+class GramTokenizer(Tokenizer):
+    """Whoosh tokenizer of the fragment fields: :func:`gram_positions` as tokens (see there)."""
+
+    def __eq__(self, other) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__.__name__)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        grams = sorted((p, g) for g, ps in gram_positions(value).items() for p in ps)
+        for pos, gram in grams:
+            t.text = t.original = gram
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + pos, start_char + pos + len(gram)
+            yield t
+
+
+class WordPositions(Positions):
+    """Whoosh's ``Positions`` postings, fed straight from :func:`words` when indexing.
+
+    The same bytes as ``Positions`` with :class:`JiebaTokenizer`, without a
+    whoosh ``Token`` per word: indexing is the hot path of a rebuild.
+    """
+
+    #: the analyzer whose output :meth:`positions_of` reproduces
+    analyzer_class: type = JiebaTokenizer
+
+    def can_index(self, analyzer) -> bool:
+        """Whether :meth:`positions_of` may stand in for whoosh's analysis of this field."""
+        return type(analyzer) is self.analyzer_class
+
+    @staticmethod
+    def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
+        """Each indexed word (sub-words included) with its positions, in order of appearance."""
+        poses: dict[str, list[int]] = defaultdict(list)
+        for pos, word, _start, _end in words(normalize(value), search=True):
+            poses[word].append(pos)
+        return poses
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not self.can_index(analyzer) or kwargs.get("mode") == "query":
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for word, poslist in self.positions_of(value).items():
+            yield word, len(poslist), len(poslist) * boost, self.encode(poslist)
+
+
+class GramPositions(WordPositions):
+    """Positions postings of a fragment field (character bigrams), fed from :func:`gram_positions`."""
+
+    analyzer_class = GramTokenizer
+
+    @staticmethod
+    def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
+        return gram_positions(value)
 
 
 def _date(**kw) -> DATETIME:

@@ -15,21 +15,28 @@ score), so totals, facets and pages only ever count what the caller may view.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import shutil
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from whoosh import index as windex
 from whoosh import qparser
 from whoosh import query as Q
 from whoosh.qparser import syntax
 from whoosh.qparser.plugins import PhrasePlugin
 
-from . import matching
+from . import matching, parallel
 from .analysis import chars, normalize
-from .engine import EngineResult, Filters, IndexUnavailable, QueryError
+from .documents import problem_reason
+from .engine import DocumentFailed, EngineResult, Filters, IndexUnavailable, QueryError
 from .postings import open_writer
 from .queries import Fragment, Unscored
-from .schema import TEXT_FIELDS, unpack_text
+from .schema import SCHEMA_VERSION, TEXT_FIELDS, make_schema, unpack_text
 from .store import IndexStore
+
+#: the index format this engine writes and reads (the store's generation names carry it)
+FORMAT_VERSION = SCHEMA_VERSION
 
 #: field names users may type in Chinese (``状态:assigned``, ``年度:2025``)
 ALIASES = {
@@ -173,20 +180,90 @@ class _Writer:
         self._w.cancel()
 
 
+def _write_all(ix, documents: Iterable[dict[str, Any]], progress: Callable[[int], None] | None) -> int:
+    writer = open_writer(ix)
+    n = 0
+    try:
+        for doc in documents:
+            try:
+                writer.add_document(**doc)
+            except Exception as exc:  # noqa: BLE001 - this writer is spoiled: the caller starts over
+                raise DocumentFailed(doc.get("id", ""), problem_reason(exc)) from exc
+            n += 1
+            if progress is not None and n % 100 == 0:
+                progress(n)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    if progress is not None:
+        progress(n)
+    return n
+
+
 class WhooshEngine:
     """:class:`.engine.Engine` on a whoosh index with array postings (see module doc)."""
 
     def __init__(self, store: IndexStore) -> None:
         self.store = store
+        self._opened: tuple[str, Any] | None = None
+        self._mutex = threading.Lock()
+        self._local = threading.local()
+
+    def open(self):
+        """The active whoosh index (an empty one is made when there is none)."""
+        with self._mutex:
+            name = self.store.current_name()
+            if name is None:
+                path = self._new_generation()
+                self.store.activate(path)
+                name = path.name
+            if self._opened is None or self._opened[0] != name:
+                self._opened = (name, windex.open_dir(str(self.store.root / name)))
+            return self._opened[1]
+
+    def _new_generation(self):
+        path = self.store.new_generation()
+        windex.create_in(str(path), make_schema())
+        return path
+
+    def searcher(self):
+        """A per-thread searcher, refreshed when the index changed."""
+        ix = self.open()
+        cached = getattr(self._local, "searcher", None)
+        if cached is not None and cached[0] is ix:
+            s = cached[1].refresh()
+        else:
+            if cached is not None:
+                cached[1].close()
+            s = ix.searcher()
+        self._local.searcher = (ix, s)
+        return s
 
     def writer(self) -> _Writer:
-        return _Writer(self.store.open())
+        return _Writer(self.open())
 
-    def rebuild(self, documents, *, procs: int, progress=None) -> int:  # pragma: no cover - Indexer does it
-        raise NotImplementedError("Indexer.rebuild builds whoosh generations (store + parallel)")
+    def rebuild(self, documents: Iterable[dict[str, Any]], *, procs: int,
+                progress: Callable[[int], None] | None = None) -> int:
+        """A new generation directory beside the live one, switched to atomically when complete."""
+        path = self._new_generation()
+        ix = windex.open_dir(str(path))
+        try:
+            if procs > 1:
+                n = parallel.build(ix, documents, procs=procs, progress=progress)
+            else:
+                n = _write_all(ix, documents, progress)
+        except BaseException:
+            ix.close()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        self.store.activate(path)
+        return n
 
     def stored(self, item_id: str) -> dict[str, Any] | None:
-        searcher = self.store.searcher()
+        if self.store.exists() and not self.store.up_to_date_schema():
+            return None  # an older format: rebuilt before it is read
+        searcher = self.searcher()
         docnum = searcher.document_number(id=item_id)
         return None if docnum is None else unpack_text(searcher.stored_fields(docnum))
 
@@ -196,7 +273,7 @@ class WhooshEngine:
             # an index of an older format (after an upgrade): the indexer rebuilds it on its next
             # cycle (or `duban-archive reindex`); until then it cannot be read by this code
             raise IndexUnavailable("全文索引正在按新版本格式重建，请稍后再检索")
-        searcher = self.store.searcher()
+        searcher = self.searcher()
         parsed = parse(searcher.schema, q)
         full = Q.And([parsed] + filters(principals, f))
         try:
