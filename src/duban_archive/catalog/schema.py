@@ -33,7 +33,7 @@ from whoosh.formats import Positions
 from .analysis import gram_positions, normalize, words
 
 #: bump when the schema or the analysis changes: the indexer then rebuilds
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: text field -> its fragment field (filled by the writer from the text field)
 FRAGMENT_FIELDS = {"title": "title_g", "body": "body_g", "files": "files_g"}
 TEXT_FIELDS = tuple(FRAGMENT_FIELDS)
