@@ -165,3 +165,18 @@ def test_an_index_of_the_previous_format_is_rebuilt_and_searches_say_so_meanwhil
         transaction.commit()
     assert found(app, '"查室按照"') == {a}
     assert store.up_to_date_schema()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.text(alphabet=list('"*~:()[]{}^-+ \n\t“”「」、，。?!ANDORNOT') + list("老旧小区改造督查ab12"),
+                 max_size=24))
+def test_any_query_string_is_answered_or_refused_never_a_crash(app, make_item, q):
+    from duban_archive.catalog.engine import QueryError
+
+    if not hasattr(app, "_any_query_item"):
+        app._any_query_item = make_item(title="老旧小区改造督查", content=CONTENT)
+    try:
+        res = get_catalog(app.registry).search(SUPERVISOR, q)
+    except QueryError:
+        return
+    assert res.total == len(res.hits) <= 1
