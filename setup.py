@@ -91,7 +91,8 @@ setup(
     },
     zip_safe=False,
     install_requires=requires,
-    extras_require={"test": tests_require, "relstorage": relstorage_require},
+    # bench/bench_search.py's reference column (tantivy-py); never needed to run the site
+    extras_require={"test": tests_require, "relstorage": relstorage_require, "bench": ["tantivy>=0.22"]},
     entry_points={
         "paste.app_factory": ["main = duban_archive:main"],
         "paste.server_runner": ["main = duban_archive.scripts.serve:serve_paste"],
