@@ -224,23 +224,23 @@ class TypeDef:
 
     def _date_order(self, context: Any, registered_today: bool):
         """``not_before`` rules: a deadline before the registration date makes an item overdue at birth."""
-        rules = [f for f in self.fields if f.not_before]
+        rules = [(f, f.not_before) for f in self.fields if f.not_before]
 
         def check(node: colander.SchemaNode, appstruct: dict[str, Any]) -> None:
             problem = colander.Invalid(node)
-            for f in rules:
+            for f, before in rules:
                 value = appstruct.get(f.name)
                 if f.name not in node or value in (None, colander.null):
                     continue
-                if f.not_before in appstruct:
-                    earliest = appstruct.get(f.not_before)
+                if before in appstruct:
+                    earliest = appstruct.get(before)
                 else:
-                    earliest = getattr(context, f.not_before, None)
+                    earliest = getattr(context, before, None)
                 if earliest in (None, colander.null) and context is None and registered_today:
                     earliest = today()  # 立项日期 left empty: the add operation fills in today
                 if earliest in (None, colander.null) or _day(value) >= _day(earliest):
                     continue
-                other = self.field_map[f.not_before].title
+                other = self.field_map[before].title
                 problem[f.name] = f"{f.title}不能早于{other}（{_day(earliest).isoformat()}）"
             if problem.children:
                 raise problem
