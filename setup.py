@@ -53,6 +53,7 @@ tests_require = [
     "aiosmtpd>=1.4,<2",
     "playwright>=1.45,<2",
     "ruff>=0.6",
+    "mypy>=1.11,<3",  # `make test` type-checks src/duban_archive (configuration in pyproject.toml)
     "wheel>=0.43,<1",  # tests/scripts/test_packaging.py builds a wheel without build isolation
 ]
 
