@@ -219,6 +219,8 @@ def check_visit(item, transition, appstruct, actor) -> None:
 
 def record_visit(item, transition, appstruct, actor) -> None:
     item.satisfaction = appstruct.get("satisfaction")
+    if appstruct.get("resolved"):
+        item.resolved = appstruct["resolved"]
 
 
 def count_redo(item, transition, appstruct, actor) -> None:
