@@ -57,9 +57,11 @@ def on_state_changed(event: StateChanged) -> None:
     if registry is None or not _is_item(event.object):
         return
     from ..content_types.site import find_site
+    from .accountability import on_transition
     from .reminders import notice_on_transition, touch
 
     notice_on_transition(find_site(event.object), event.object, event.transition, registry)
+    on_transition(find_site(event.object), event.object, event.transition, registry)
     touch(event.object, registry)
 
 

@@ -124,7 +124,7 @@ def plan(item, rs: RuleSet, calendar, moment: datetime) -> list[Fire]:
     for off in rs.overdue_at:
         fires.append(Fire(off.add(due), "overdue", "overdue_at", since=due, due=due))
     for e in rs.escalations:
-        if e.overdue is not None:
+        if e.overdue is not None and e.applies(item):
             fires.append(Fire(e.overdue.add(due), "escalation", f"escalate{e.level}", since=due, due=due,
                               level=e.level))
     return fires
@@ -257,6 +257,8 @@ def event_escalations(site, item, rs: RuleSet, moment: datetime, directory=None)
     returned = sum(1 for e in item.history if e.get("transition") == "return")
     dissatisfied = sum(1 for e in item.history if _dissatisfied(e))
     for esc in sorted(rs.escalations, key=lambda e: e.level):
+        if not esc.applies(item):
+            continue
         if esc.event == "returned" and returned >= esc.count:
             escalate(site, item, esc.level, f"被退回重办 {returned} 次", rs, moment, directory=directory)
         elif esc.event == "dissatisfied" and dissatisfied >= esc.count:
