@@ -394,6 +394,8 @@ def notice_on_transition(site, item, transition: str, registry, moment: datetime
     due = item_due(item, rs, calendar_of(site)) if item.state in rs.states else None
     limit = f"，办理时限 {_fmt(due)}" if due else ""
     body = f"{item.number}《{item.title}》已交办贵单位办理{limit}，请及时签收。"
+    if notice.get("body"):
+        body = notice["body"].format(number=item.number, title=item.title, limit=limit)
     n = len(produce(get_outbox(site), rs, item, users, "notice", transition, f"【{notice['subject']}】{item.number}",
                     body, moment, f"{item.item_id}|notice|{transition}|{len(item.history)}", rs.channels))
     return n

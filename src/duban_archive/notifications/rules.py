@@ -173,7 +173,7 @@ def check_references(rules: ReminderRules, boards, workflows, dropped: Collectio
             if state not in states:
                 problems.append((rs.source, f"due.{state}: {unknown_message(state, states, '状态')}"))
         for name in rs.notices:
-            if name not in transitions:
+            if name not in transitions and name != "feedback":
                 problems.append((rs.source, f"notices.{name}: {unknown_message(name, transitions, '流转')}"))
     return problems
 
@@ -233,7 +233,8 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
     rs.due = dict(data.get("due", {}))
     rs.close_by = {kind: parse_duration(text) for kind, text in data.get("close_by", {}).items()}
     for name, row in data.get("notices", {}).items():
-        rs.notices[name] = {"notify": tuple(row["notify"]), "subject": str(row.get("subject", "新交办事项"))}
+        rs.notices[name] = {"notify": tuple(row["notify"]), "subject": str(row.get("subject", "新交办事项")),
+                            "body": row.get("body")}
     return rs
 
 

@@ -112,5 +112,7 @@ def ruleset_schema() -> colander.SchemaNode:
               texts("channels", validator=one_of(CHANNELS, "渠道"))),
         table_of("due", text("", validator=one_of(DUE_MODES, "时限方式"))),
         table_of("close_by", duration("")),
-        table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"))),
+        # key: a transition, or "feedback" (a 反馈报告 was added); body: {number} {title} {limit}
+        table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"),
+                                  text("body"))),
     )

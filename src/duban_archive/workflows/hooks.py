@@ -156,7 +156,8 @@ def mark_dispatched(item, transition, appstruct, actor) -> None:
     """
     previous = item.history[-1].get("to") if item.history else ""
     moment = now()
-    if getattr(item, "dispatched_at", None) is None or previous == "declined":
+    first = not any(e.get("transition") == "dispatch" for e in item.history)
+    if first or previous == "declined":  # a system field: whatever it held before 派单 is replaced
         item.dispatched_at = moment
     unit = getattr(item, "lead_unit", "") or ""
     if previous == "declined" and unit and unit == getattr(item, "last_declined_by", None):

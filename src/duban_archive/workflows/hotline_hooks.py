@@ -53,6 +53,9 @@ def extension_cutoff(item: Any, due: datetime, option: str | None) -> datetime:
 
 def check_extension(item, transition, appstruct, actor) -> None:
     """``before`` of ``request_extension``: in time (the cut-off) and not longer than the original limit."""
+    if getattr(item, "ticket_kind", "") == "emergency":
+        raise TransitionRefused(400, "突发类工单应马上处置、当天答复，不能申请延期",
+                                {"days": "突发类工单不能延期（附件2 四(四)：马上处置、当天答复）"})
     rec = open_deadlines(item).get("limit")
     if rec is not None:
         due = rec["due"]

@@ -195,7 +195,9 @@ def patch_view(request):
     errors: dict[str, str] = {}
     for name, value in data.items():
         fdef = typedef.field_map.get(name)
-        if fdef is not None and not fdef.editable:
+        if fdef is not None and fdef.system:
+            errors[name] = f"{fdef.title}由系统在办理中记录，不可修改"
+        elif fdef is not None and not fdef.editable:
             errors[name] = "立项后不可修改"
         elif fdef is not None and fdef.required and (value is None or (isinstance(value, str) and not value.strip())):
             errors[name] = "必填，不能清空"
