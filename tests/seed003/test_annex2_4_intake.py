@@ -91,3 +91,27 @@ def test_seed003_annex2_4_3_dispatch_time_is_written_by_dispatch_only(testapp):
     res = d.sup.patch(f"/api/v1/items/{t}", {"dispatched_at": "2026-03-12T09:00:00+08:00"}, status=400)
     assert res.json["fields"] == {"dispatched_at": "派单时间由系统在办理中记录，不可修改"}
     assert _item(d, t)["dispatched_at"].startswith("2026-03-09T09:00:00") and _dues(d, t)["limit"] == limit
+
+
+def test_seed003_evolve_6_restores_dispatch_time_and_undue_declines(app, testapp):
+    import transaction
+
+    from duban_archive.evolve.steps import hotline_dispatch_facts
+
+    d = Desk(testapp)
+    t = d.new_ticket("complaint", "2026-03-09 08:00")
+    d.fire(d.sup, t, "dispatch", "2026-03-09 09:00")
+    d.fire(d.head, t, "decline", "2026-03-09 10:00", reason="不属于")
+    d.fire(d.sup, t, "dispatch", "2026-03-09 11:00")
+    with open_site(app.registry) as site:  # as older code left it: edited 派单时间, no 不当退单 record
+        item = site.get_item(t)
+        item.dispatched_at = at("2026-03-12 09:00")
+        del item.undue_declines
+        transaction.commit()
+    with open_site(app.registry) as site:
+        assert "更正 1 件" in hotline_dispatch_facts(site, app.registry)
+        item = site.get_item(t)
+        assert item.dispatched_at == at("2026-03-09 11:00")
+        assert [(u, w) for u, w in item.undue_declines] == [("zjj", at("2026-03-09 11:00"))]
+        transaction.commit()
+    assert "dispatched_at" in d.sup.get(f"/api/v1/items/{t}/audit").text  # the correction is audited
