@@ -115,3 +115,30 @@ def test_seed003_evolve_6_restores_dispatch_time_and_undue_declines(app, testapp
         assert [(u, w) for u, w in item.undue_declines] == [("zjj", at("2026-03-09 11:00"))]
         transaction.commit()
     assert "dispatched_at" in d.sup.get(f"/api/v1/items/{t}/audit").text  # the correction is audited
+
+
+def test_seed003_annex2_4_3_dispatch_time_corrections_are_audited(testapp):
+    d = Desk(testapp)
+    t = d.new_ticket("complaint", "2026-03-09 08:00")
+    d.fire(d.sup, t, "dispatch", "2026-03-09 15:00")  # Monday afternoon: 签收 by Tue 12:00
+    assert _dues(d, t)["sign_by"] == "2026-03-10T12:00:00+08:00"
+    url = f"/api/v1/items/{t}/dispatch-time"
+    with frozen_now(at("2026-03-09 16:00")):
+        # only 督查室, with a reason, inside the ticket's own record; a refusal changes nothing
+        res = d.head.post(url, {"dispatched_at": "2026-03-09T09:00:00+08:00", "reason": "x"}, status=403)
+        assert "只有督查室" in res.json["message"]
+        res = d.sup.post(url, {"dispatched_at": "2026-03-09 09:00"}, status=400)
+        assert set(res.json["fields"]) == {"dispatched_at", "reason"}
+        res = d.sup.post(url, {"dispatched_at": "2026-03-09T07:00:00+08:00", "reason": "纸质派单"}, status=400)
+        assert "之间" in res.json["fields"]["dispatched_at"]
+        assert _item(d, t)["dispatched_at"].startswith("2026-03-09T15:00:00")
+        # the paper dispatch was at 09:00: 「上午派发的工单 … 当日下午17:30前签收」
+        got = d.sup.post(url, {"dispatched_at": "2026-03-09T09:00:00+08:00", "reason": "系统故障，当日上午已纸质派单"})
+    assert got.json["dispatched_at"].startswith("2026-03-09T09:00:00")
+    dues = _dues(d, t)
+    assert dues["sign_by"] == "2026-03-09T17:30:00+08:00"
+    assert dues["limit"] == "2026-03-18T23:59:59+08:00"  # Mon + 7 working days
+    history = _item(d, t)["history"]
+    assert history[-1]["transition"] == "correct_dispatch" and history[-1]["comment"].startswith("系统故障")
+    audit = [e for e in d.sup.get(f"/api/v1/items/{t}/audit").json if e.get("field") == "dispatched_at"]
+    assert len(audit) == 1 and audit[0]["reason"].startswith("系统故障") and audit[0]["actor"] == "supervisor"

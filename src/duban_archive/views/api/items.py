@@ -283,3 +283,22 @@ def audit_view(request):
     log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
     return entries
 
+
+
+# -- 12345: 派单时间 corrections (issue 14, seed 003) ----------------------------------------------
+
+document("api.item.dispatch_time", "POST",
+         "更正 12345 工单的派单时间（督查室；须写明理由，留痕审计，重算签收、退单、办结时限）",
+         request={"type": "object", "required": ["dispatched_at", "reason"], "properties": {
+             "dispatched_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}},
+         response=ITEM, params=ID_PARAM, errors=(400, 401, 403, 404, 409))
+
+
+@view_config(route_name="api.item.dispatch_time", request_method="POST", renderer="json")
+def dispatch_time_view(request):
+    from ...workflows.dispatch_time import correct_dispatched_at
+
+    site, item = get_item(request, "view")
+    correct_dispatched_at(site, item, json_body(request), actor=request.authenticated_userid,
+                          principals=principals(request), registry=request.registry)  # a Refusal -> its JSON error
+    return item_json(request, item)
