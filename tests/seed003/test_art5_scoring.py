@@ -116,3 +116,25 @@ def test_seed003_art5_switches_are_checked_by_the_schema():
     full = compile_rules("x.toml", {**head, "key_work": {"category": "kw", "missing": "full", "units": []}})
     got = score_units(full, MAY, [], [Adjustment("zjj", "none", 0, date(2026, 5, 2))], UNITS, date(2026, 5, 31))
     assert got[0].score == 100  # missing = "full": the 20 points are given
+
+
+def test_seed003_art5_4_1_2_5_satisfaction_against_the_average_of_the_units_class():
+    def visited(item_id, unit, dissatisfied=False):
+        return fact(item_id, unit, date(2026, 5, 8), date(2026, 5, 8), visited=True, dissatisfied=dissatisfied)
+
+    facts = [
+        # 城管局 (三类): 4 tickets, 1 still 不满意 at the second evaluation: (1 - 1/4) × 100% = 75%
+        visited("c1", "cgj", True), visited("c2", "cgj"), visited("c3", "cgj"), visited("c4", "cgj"),
+        # 交通运输局 (三类): 2 tickets, none: 100%
+        visited("j1", "jtj"), visited("j2", "jtj"),
+        # 住建局 (二类): 2 tickets, 1: 50% — alone in its class in this example
+        visited("z1", "zjj", True), visited("z2", "zjj"),
+    ]
+    scores = {u.unit: u for u in score_units(RULES, MAY, facts, [], UNITS, as_of=date(2026, 5, 31))}
+    # 「承办单位分类分别计算平均满意率，每低于平均满意率1个百分点，扣0.5分」: 三类 average (75 + 100) / 2 = 87.5;
+    # 城管局 is 87.5 - 75 = 12.5 -> 12 whole points below: 10 - 12 × 0.5 = 4
+    assert scores["cgj"].categories["satisfaction"] == 10 - 12 * 0.5
+    assert scores["jtj"].categories["satisfaction"] == 10
+    # 住建局's class average is its own 50%: nothing below it (against every unit, (75 + 100 + 50) / 3 = 75,
+    # it would be 25 points below: 10 - 25 × 0.5, 扣完为止 at 0)
+    assert scores["zjj"].categories["satisfaction"] == 10

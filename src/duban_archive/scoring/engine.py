@@ -229,7 +229,16 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
         visited = [f for f in facts if u in f.units and f.visited and f.counting_day in period]
         if visited:
             rates[u] = (1 - sum(f.dissatisfied for f in visited) / len(visited)) * 100
-    average = sum(rates.values()) / len(rates) if rates else None
+    def group(u: str) -> str:
+        if rules.satisfaction_average != "class":
+            return ""
+        title = scores[u].title
+        return next((c for c, members in rules.unit_classes.items() if u in members or title in members), "*")
+
+    groups: dict[str, list[float]] = {}
+    for u, r in rates.items():
+        groups.setdefault(group(u), []).append(r)
+    averages = {g: sum(rs) / len(rs) for g, rs in groups.items()}
     kw = rules.key_work
     for us in scores.values():
         exempt = kw is not None and us.unit not in kw.units and us.title not in kw.units
@@ -241,6 +250,7 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
                 if ev in cat.events:
                     lines.append(Line(ev, rules.event_title(ev), cat.events[ev], fact.item_id, fact.number, day,
                                       cat.name))
+            average = averages.get(group(us.unit)) if us.unit in rates else None
             if cat.satisfaction_per_point and average is not None and us.unit in rates:
                 below = math.floor(average - rates[us.unit] + 1e-9)
                 if below > 0:

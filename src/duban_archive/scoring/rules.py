@@ -64,6 +64,9 @@ class ScoringRules:
     bonus_min: float = -5.0
     bonus_max: float = 5.0
     bonus_caps: dict[str, float] = field(default_factory=dict)
+    #: "all" (every unit's average) or "class" (the average of the unit's class in ``unit_classes``)
+    satisfaction_average: str = "all"
+    unit_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     key_work: KeyWork | None = None
     source: str = ""
 
@@ -84,6 +87,8 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
         item_points=float(head.get("item_points", 20)),
         bonus_min=float(head.get("bonus_min", -5)),
         bonus_max=float(head.get("bonus_max", 5)),
+        satisfaction_average=head.get("satisfaction_average", "all"),
+        unit_classes={str(k): tuple(v) for k, v in (data.get("unit_classes") or {}).items()},
     )
     for name, row in data.get("events", {}).items():
         rules.events[name] = (str(row.get("title", EVENTS[name])), float(row.get("points", 0.0)))

@@ -55,7 +55,11 @@ def rules_schema() -> colander.SchemaNode:
               number("item_points"),
               number("bonus_min"),
               number("bonus_max"),
+              # the average a unit's 满意率 is compared with: of every unit, or of its class (``[unit_classes]``)
+              text("satisfaction_average", validator=one_of(("all", "class"), "平均满意率的范围")),
               required=True),
+        # classes of units (seed 003 考核对象: 县区、园区、一类…四类单位): class -> unit ids or titles
+        table_of("unit_classes", texts(""), what="单位类别"),
         table_of("events", table("", text("title"), number("points")), keys=EVENTS, what="自动计分事件"),
         array("categories", table("",
                                   text("name", required=True),
