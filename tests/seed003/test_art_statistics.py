@@ -43,6 +43,17 @@ def test_seed003_main_3_6_3_rates_from_the_1_3_7_working_day_limits(testapp):
     d.fire(d.sup, c, "approve_reply", "2026-03-13 11:00")
     d.fire(d.sup, c, "close", "2026-03-13 16:00", satisfaction="dissatisfied", resolved="unresolved", grade="C")
     # x (complex consultation, due Thu 03-12) is never answered
+    # f: 「经核查，行政调解类、执法办案类 … 的工单不纳入考核」 — 不满意 twice, but left out of the 满意率
+    f = d.new_ticket("consultation", "2026-03-09 08:00")
+    d.sup.patch(f"/api/v1/items/{f}", {"not_assessed": "administrative_mediation"})
+    d.fire(d.sup, f, "dispatch", "2026-03-09 09:00")
+    d.fire(d.head, f, "accept", "2026-03-09 10:00")
+    d.fire(d.handler, f, "reply", "2026-03-09 11:00", reply="已调解", approved_by="王科长")
+    d.fire(d.sup, f, "approve_reply", "2026-03-09 12:00")
+    d.fire(d.sup, f, "redo", "2026-03-09 13:00", reason="不满意")
+    d.fire(d.handler, f, "reply", "2026-03-09 14:00", reply="再次调解", approved_by="王科长")
+    d.fire(d.sup, f, "approve_reply", "2026-03-09 15:00")
+    d.fire(d.sup, f, "close", "2026-03-09 16:00", satisfaction="dissatisfied", grade="C")
 
     from duban_archive.timeutil import frozen_now
 
@@ -51,13 +62,13 @@ def test_seed003_main_3_6_3_rates_from_the_1_3_7_working_day_limits(testapp):
     with frozen_now(at("2026-03-20 12:00")):
         stats = d.sup.get("/api/v1/stats?board=hotline").json
         page = d.sup.get("/dashboard").text  # the dashboard shows the same figures
-    # 按时反馈率: first 答复 by the limit — a, e, b (03-17 ≤ 03-18), c; not x -> 4/5
-    assert stats["feedback_on_time"] == {"rate": round(4 / 5 * 100, 1), "num": 4, "den": 5}
-    # 按时办结率: accepted 答复 by the limit — a, e, c (03-11 ≤ 03-12); b completed 03-19 > 03-18; x never
-    assert stats["closed_on_time"] == {"rate": round(3 / 5 * 100, 1), "num": 3, "den": 5}
+    # 按时反馈率: first 答复 by the limit — a, e, f, b (03-17 ≤ 03-18), c; not x -> 5/6
+    assert stats["feedback_on_time"] == {"rate": round(5 / 6 * 100, 1), "num": 5, "den": 6}
+    # 按时办结率: accepted 答复 by the limit — a, e, f, c (03-11 ≤ 03-12); b completed 03-19 > 03-18; x never
+    assert stats["closed_on_time"] == {"rate": round(4 / 6 * 100, 1), "num": 4, "den": 6}
     # 满意率 = (1 - 第二次评价不满意数 / 办理工单数) × 100% = (1 - 1/4) × 100% = 75%: only c was 不满意 at
-    # the second evaluation; b's first 不满意 without reason counts as 默认满意
+    # the second evaluation; b's first 不满意 without reason counts as 默认满意; f is not counted at all
     assert stats["satisfaction"] == {"rate": (1 - 1 / 4) * 100, "num": 3, "den": 4}
     # 问题解决率: 已解决 / 回访 recorded = a, e of a, e, b, c -> 2/4
     assert stats["resolution"] == {"rate": 50.0, "num": 2, "den": 4}
-    assert "问题解决率" in page and "3/5" in page and "3/4" in page and "2/4" in page
+    assert "问题解决率" in page and "4/6" in page and "3/4" in page and "2/4" in page

@@ -9,7 +9,8 @@ time is up), as the other rates of :mod:`.stats` do:
 * 按时办结率 — the 答复 the platform accepted by the 办结时限 (附件2 四(四): a 答复 sent back must be
   completed 在办理时限内);
 * 满意率 — 附件5 四(一)2(5): 满意率 = (1 - 第二次评价不满意数 / 办理工单数) × 100%; 办理工单数 = the
-  tickets evaluated at 回访; a first 不满意 without a reasonable claim is 默认满意;
+  tickets evaluated at 回访, less those 「行政调解类、执法办案类和不属于《指导意见》明确受理范围」
+  (``not_assessed``); a first 不满意 without a reasonable claim is 默认满意;
 * 问题解决率 — the seed names it without a formula: 已解决 / tickets whose 回访 recorded whether the
   problem was solved (the ``resolved`` field of 办结归档).
 """
@@ -33,7 +34,7 @@ def ticket_figures(item: Any, moment: datetime, cal: WorkCalendar) -> dict[str, 
         done = done_at(item)
         if done is not None or due < moment:
             out["closed_ok"] = (int(done is not None and done <= due), 1)
-    if getattr(item, "satisfaction", None):
+    if getattr(item, "satisfaction", None) and not getattr(item, "not_assessed", None):
         out["satisfied"] = (int(not second_dissatisfied(item)), 1)
     resolved = getattr(item, "resolved", None)
     if resolved in ("resolved", "unresolved"):

@@ -34,5 +34,7 @@ def ticket_fact(item: Any, fact: ItemFact) -> None:
     done = done_at(item)
     fact.deadline = due.date() if due is not None else None
     fact.closed_on = done.date() if done is not None else None
+    if getattr(item, "not_assessed", None):  # 附件5 四(一)2(5): 「… 的工单不纳入考核」 (满意率)
+        fact.visited = fact.dissatisfied = False
     for unit, when in getattr(item, "undue_declines", ()) or ():
         fact.unit_events.append(("undue_decline", unit, as_cst(when).date()))
