@@ -49,6 +49,8 @@ class FieldDef:
     default: Any = None
     #: editable after creation (an item's number and dates of record are not)
     editable: bool = True
+    #: written only by the system (a transition's hook), never by a form or the API: implies not editable
+    system: bool = False
     #: shown in listings / ledger exports
     ledger: bool = True
     #: a date that may not come before this other date field (办结时限 not before 立项日期)
@@ -191,6 +193,10 @@ class TypeDef:
     fields: list[FieldDef]
     boards: tuple[str, ...] = ("*",)
     source: str = ""
+    #: ``module:function`` checked before an item of this type is created (may raise Refusal)
+    before_create: str | None = None
+    #: repeat-complaint switches (``[repeat]``: ``match`` fields, ``states`` of the earlier item)
+    repeat: dict[str, tuple[str, ...]] = field(default_factory=dict)
     field_map: dict[str, FieldDef] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -212,7 +218,7 @@ class TypeDef:
         schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name,
                                      validator=self._date_order(context, registered_today))
         for f in self.fields:
-            if mode == "edit" and not f.editable:
+            if (mode == "edit" and not f.editable) or f.system:
                 continue
             if only is not None and f.name not in only:
                 continue
@@ -316,8 +322,10 @@ class TypeRegistry:
             if f.not_before and kinds.get(f.not_before) not in ("date", "datetime"):
                 raise DefinitionError(source, f"fields({f.name}).not_before: '{f.not_before}' 不是本类型的日期字段")
         boards = tuple(head.get("boards", base.boards if base else ("*",)))
+        repeat = {k: tuple(v) for k, v in (data.get("repeat") or {}).items()}
         return TypeDef(name=head["name"], title=head["title"], kind=kind, fields=fields, boards=boards,
-                       source=source)
+                       source=source, before_create=head.get("before_create", base.before_create if base else None),
+                       repeat=repeat or (dict(base.repeat) if base else {}))
 
     def _field(self, source: str, fdata: dict, vocab: dict, where: str) -> FieldDef:
         """A field from a ``[[fields]]`` entry the schema accepted (:func:`.schema.field_schema`)."""
@@ -341,7 +349,8 @@ class TypeRegistry:
             description=fdata.get("description", ""),
             choices=tuple(choices),
             default=default,
-            editable=bool(fdata.get("editable", True)),
+            editable=bool(fdata.get("editable", True)) and not fdata.get("system", False),
+            system=bool(fdata.get("system", False)),
             ledger=bool(fdata.get("ledger", True)),
             not_before=fdata.get("not_before"),
         )

@@ -56,6 +56,8 @@ def field_schema(name: str = "") -> colander.SchemaNode:
         text("vocabulary"),
         anything("default"),
         flag("editable"),
+        # written only by the system (e.g. 12345 派单时间 by the dispatch transition): in no add/edit form
+        flag("system"),
         flag("ledger"),
         text("not_before", validator=matches(NAME_RE, "应为同一类型中另一个日期字段的名称")),
         validator=_field_checks,
@@ -78,8 +80,14 @@ def type_schema() -> colander.SchemaNode:
               text("extends"),
               texts("boards"),
               flag("override"),
+              # ``module:function(site, board, values, typedef)`` run before anything is written; raises Refusal
+              text("before_create", validator=matches(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", "应为 包.模块:函数")),
               required=True),
         array("fields", field_schema()),
+        # seed 003 附件2 四(一): 「同一事实、同一理由重复反映的，不再受理」 — what makes a new item a repeat
+        table("repeat",
+              texts("match", required=True, non_empty=True),
+              texts("states", required=True, non_empty=True)),
         vocabularies_schema(),
     )
 

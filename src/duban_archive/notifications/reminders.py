@@ -124,7 +124,7 @@ def plan(item, rs: RuleSet, calendar, moment: datetime) -> list[Fire]:
     for off in rs.overdue_at:
         fires.append(Fire(off.add(due), "overdue", "overdue_at", since=due, due=due))
     for e in rs.escalations:
-        if e.overdue is not None:
+        if e.overdue is not None and e.applies(item):
             fires.append(Fire(e.overdue.add(due), "escalation", f"escalate{e.level}", since=due, due=due,
                               level=e.level))
     return fires
@@ -257,6 +257,8 @@ def event_escalations(site, item, rs: RuleSet, moment: datetime, directory=None)
     returned = sum(1 for e in item.history if e.get("transition") == "return")
     dissatisfied = sum(1 for e in item.history if _dissatisfied(e))
     for esc in sorted(rs.escalations, key=lambda e: e.level):
+        if not esc.applies(item):
+            continue
         if esc.event == "returned" and returned >= esc.count:
             escalate(site, item, esc.level, f"被退回重办 {returned} 次", rs, moment, directory=directory)
         elif esc.event == "dissatisfied" and dissatisfied >= esc.count:
@@ -392,6 +394,8 @@ def notice_on_transition(site, item, transition: str, registry, moment: datetime
     due = item_due(item, rs, calendar_of(site)) if item.state in rs.states else None
     limit = f"，办理时限 {_fmt(due)}" if due else ""
     body = f"{item.number}《{item.title}》已交办贵单位办理{limit}，请及时签收。"
+    if notice.get("body"):
+        body = notice["body"].format(number=item.number, title=item.title, limit=limit)
     n = len(produce(get_outbox(site), rs, item, users, "notice", transition, f"【{notice['subject']}】{item.number}",
                     body, moment, f"{item.item_id}|notice|{transition}|{len(item.history)}", rs.channels))
     return n

@@ -31,6 +31,7 @@ from .outbox import CHANNELS
 
 DUE_MODES = ("deadline", "next_due", "sign_by", "close_by")
 ESCALATION_EVENTS = ("returned", "dissatisfied")
+ACCOUNTABILITY_EVENTS = ("returned",)
 
 
 def _duration(node: colander.SchemaNode, text_: Any) -> None:
@@ -57,6 +58,8 @@ def _positive_every(node: colander.SchemaNode, row: dict[str, Any]) -> None:
 
 
 def _escalation(node: colander.SchemaNode, row: dict[str, Any]) -> None:
+    if ("field" in row) != ("values" in row):
+        raise key_problem(node, "values" if "field" in row else "field", "field 与 values 须同时给出")
     if "overdue" in row:
         if "event" in row or "count" in row:
             raise key_problem(node, "event", "overdue 与 event / count 只能选其一")
@@ -88,7 +91,15 @@ def ruleset_schema() -> colander.SchemaNode:
                                   duration("overdue"),
                                   text("event", validator=one_of(ESCALATION_EVENTS, "事件")),
                                   integer("count", validator=between(1, 100)),
+                                  texts("states"),
+                                  text("field"),
+                                  texts("values"),
                                   validator=_escalation)),
+        array("accountability", table("",
+                                      text("event", required=True, validator=one_of(ACCOUNTABILITY_EVENTS, "事件")),
+                                      integer("count", required=True, validator=between(1, 100)),
+                                      text("title"),
+                                      roles("notify", required=True, non_empty=True))),
         table_of("levels", table("", text("title", required=True), roles("notify", required=True, non_empty=True)),
                  keys=("1", "2", "3"), what="督办级别"),
         table("monthly",
@@ -101,5 +112,7 @@ def ruleset_schema() -> colander.SchemaNode:
               texts("channels", validator=one_of(CHANNELS, "渠道"))),
         table_of("due", text("", validator=one_of(DUE_MODES, "时限方式"))),
         table_of("close_by", duration("")),
-        table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"))),
+        # key: a transition, or "feedback" (a 反馈报告 was added); body: {number} {title} {limit}
+        table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"),
+                                  text("body"))),
     )

@@ -165,6 +165,9 @@ def transition_schema() -> colander.SchemaNode:
         text_or_texts("requires_attachments", validator=one_of(ATTACHMENT_KINDS, "附件类别")),
         array("deadlines", deadline_schema()),
         texts("clears"),
+        # per-site switches the transition's hooks read (``transition.options``), e.g. seed 003's
+        # 延期 cut-off; each hook documents its own keys
+        table_of("options", value("", str, int, float, bool), what="选项"),
         validator=_transition_checks,
     )
 

@@ -196,7 +196,9 @@ def patch_view(request):
     errors: dict[str, str] = {}
     for name, value in data.items():
         fdef = typedef.field_map.get(name)
-        if fdef is not None and not fdef.editable:
+        if fdef is not None and fdef.system:
+            errors[name] = f"{fdef.title}由系统在办理中记录，不可修改"
+        elif fdef is not None and not fdef.editable:
             errors[name] = "立项后不可修改"
         elif fdef is not None and fdef.required and (value is None or (isinstance(value, str) and not value.strip())):
             errors[name] = "必填，不能清空"
@@ -285,3 +287,22 @@ def audit_view(request):
     log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
     return entries
 
+
+
+# -- 12345: 派单时间 corrections (issue 14, seed 003) ----------------------------------------------
+
+document("api.item.dispatch_time", "POST",
+         "更正 12345 工单的派单时间（督查室；须写明理由，留痕审计，重算签收、退单、办结时限）",
+         request={"type": "object", "required": ["dispatched_at", "reason"], "properties": {
+             "dispatched_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}},
+         response=ITEM, params=ID_PARAM, errors=(400, 401, 403, 404, 409))
+
+
+@view_config(route_name="api.item.dispatch_time", request_method="POST", renderer="json")
+def dispatch_time_view(request):
+    from ...workflows.dispatch_time import correct_dispatched_at
+
+    site, item = get_item(request, "view")
+    correct_dispatched_at(site, item, json_body(request), actor=request.authenticated_userid,
+                          principals=principals(request), registry=request.registry)  # a Refusal -> its JSON error
+    return item_json(request, item)

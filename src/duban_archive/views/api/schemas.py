@@ -282,7 +282,8 @@ def _record(typedef) -> dict[str, Any]:
 def _record_input(typedef) -> dict[str, Any]:
     fields = typedef.fields if typedef is not None else ()
     schema: dict[str, Any] = {"type": "object", "additionalProperties": typedef is None,
-                              "properties": {f.name: field_input(f) for f in fields}}
+                              "properties": {f.name: field_input(f) for f in fields
+                                             if not getattr(f, "system", False)}}
     required = [f.name for f in fields if f.required]
     if required:
         schema["required"] = required
