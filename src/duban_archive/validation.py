@@ -111,6 +111,20 @@ def text_problem(text: str, *, multiline: bool = False, glyphs: bool = True) -> 
     return None
 
 
+#: the longest reason (督办事由, 更正理由 …) a free-text reason field takes
+REASON_MAX = 2000
+
+
+def reason_problem(value: Any, purpose: str, *, max_length: int = REASON_MAX) -> str | None:
+    """What is wrong with a required free-text reason (``None`` when nothing): missing or blank,
+    too long, or text the text policy refuses — the message names the ``purpose`` (「督办事由」)."""
+    if not isinstance(value, str) or not value.strip():
+        return f"必填：请写明{purpose}"
+    if len(value) > max_length:
+        return f"不能超过 {max_length} 个字符"
+    return text_problem(value, multiline=True)
+
+
 def normalize_text(text: str) -> str:
     """Accepted text as it is stored: Unicode NFC (a decomposed “é” becomes one character)."""
     return text if text.isascii() else unicodedata.normalize("NFC", text)

@@ -17,10 +17,10 @@ from ..content_types.site import find_site
 from ..errors import Refusal
 from ..events import ObjectModified, notify
 from ..timeutil import now
+from ..validation import REASON_MAX, reason_problem
 from .reminders import escalate, rules_of
 
 LEVELS = (1, 2, 3)
-REASON_MAX = 2000
 #: the principal that may start 督办 by hand
 SUPERVISOR = "role:supervisor"
 #: states in which an item can no longer be escalated
@@ -40,10 +40,9 @@ def check_escalation(item, data: Mapping[str, Any], principals: Iterable[str]) -
     if isinstance(level, bool) or level not in LEVELS:
         fields["level"] = "督办级别应为 1、2 或 3"
     reason = data.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        fields["reason"] = "必填：请写明督办事由"
-    elif len(reason) > REASON_MAX:
-        fields["reason"] = f"不能超过 {REASON_MAX} 个字符"
+    problem = reason_problem(reason, "督办事由", max_length=REASON_MAX)
+    if problem:
+        fields["reason"] = problem
     for k in set(data) - {"level", "reason"}:
         fields[k] = "未知字段"
     if fields:

@@ -16,10 +16,10 @@ from typing import Any
 
 from ..errors import Refusal
 from ..timeutil import as_cst, now
+from ..validation import REASON_MAX, reason_problem
 from .lookup import workflow_for
 
 SUPERVISOR = "role:supervisor"
-REASON_MAX = 2000
 #: the open deadlines that start at 派单 (``start_field = "dispatched_at"`` in ``definitions/hotline.toml``)
 CLOCKS = ("sign_by", "decline_by", "limit")
 
@@ -49,10 +49,9 @@ def correct_dispatched_at(site, item, data: Mapping[str, Any], *, actor: str, pr
     if new is None:
         fields["dispatched_at"] = "应为带时区的时间，如 2026-03-09T09:00:00+08:00"
     reason = data.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        fields["reason"] = "必填：请写明更正理由及依据"
-    elif len(reason) > REASON_MAX:
-        fields["reason"] = f"不能超过 {REASON_MAX} 个字符"
+    problem = reason_problem(reason, "更正理由及依据", max_length=REASON_MAX)
+    if problem:
+        fields["reason"] = problem
     if fields:
         raise Refusal("填写内容有误", fields)
     assert new is not None and isinstance(reason, str)
