@@ -122,3 +122,15 @@ def repair_text(site, registry) -> str:
     if unprintable:
         out += f"；{len(unprintable)} 个事项含无可用字体的字符，须人工修改后才能归档：{'、'.join(unprintable[:20])}"
     return out
+
+
+# -- 3: lean listing index (issue 16) -------------------------------------------------------------
+
+@step(3, "lean_listing")
+def lean_listing(site, registry) -> str:
+    """Rebuild the listing index in the issue-16 layout: per-board, per-principal postings in
+    small-bucket sets, sort orders as sorted sets, what each item is indexed under kept on the
+    item (``_listing_doc``).  The hypatia catalog it replaces is dropped.  Idempotent (a rebuild)."""
+    from ..catalog.listing import rebuild
+
+    return f"重建列表索引：{rebuild(site, registry)} 个事项"
