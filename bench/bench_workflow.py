@@ -181,8 +181,8 @@ def bench_requests(app, board: str, rounds: int) -> None:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"  {label}: GET /api/v1/worklist median {statistics.median(work):.2f} ms, p95 {pct(work, 0.95):.2f} ms "
               f"({', '.join(f'{k} {v}' for k, v in totals.items())})")
-        deep_text = (f"deep pages (to {last_page}) median {statistics.median(deep):.2f} ms, p95 {pct(deep, 0.95):.2f} ms"
-                     if deep else "no deep pages")
+        deep_text = (f"deep pages (to {last_page}) median {statistics.median(deep):.2f} ms, "
+                     f"p95 {pct(deep, 0.95):.2f} ms" if deep else "no deep pages")
         print(f"  {label}: board {board} ({first} visible) pages 1-2 median {statistics.median(pages):.2f} ms, "
               f"p95 {pct(pages, 0.95):.2f} ms; {deep_text} (every sort, both directions); peak RSS {rss:.0f} MB")
 

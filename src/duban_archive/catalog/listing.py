@@ -35,7 +35,7 @@ a union of due-sorted sets: the page is a slice.
 
 Listings pickled before this layout (hypatia ``catalog``) are still read and kept
 up to date by the legacy code at the end of this module until evolve step 3
-(``lean_listing``) rebuilds them.  Only attribute values and plain tuples are
+(``lean_writes``) rebuilds them.  Only attribute values and plain tuples are
 pickled — never callables (pickles outlive code).
 """
 
@@ -139,15 +139,26 @@ def _is_open(item: Any, state: Any) -> bool:
     return not (state.final if state is not None else False) and item.state not in ("closed", "archived")
 
 
+def _implied(principal: str) -> tuple[str, ...]:
+    """Principals every holder of ``principal`` holds too (``security.roles.user_principals``):
+    a unit role ``unit:<u>:<r>`` comes with ``unit:<u>`` and ``role:<r>``."""
+    parts = principal.split(":")
+    if len(parts) == 3 and parts[0] == "unit":
+        return (principal, f"unit:{parts[1]}", f"role:{parts[2]}")
+    return (principal,)
+
+
 def _worklist(item: Any, state: Any, viewers: list[str]) -> tuple:
-    """``((principal, bucket, may_view), …)`` for the state's worklist roles."""
+    """``((principal, bucket, may_view), …)`` for the state's worklist roles; ``may_view``: whoever
+    holds the principal may view the item (then no view check is needed at query time)."""
     if state is None or not state.worklist:
         return ()
     from ..security.roles import principals_for_token
 
     lead = getattr(item, "lead_unit", None)
     assist = getattr(item, "assist_units", ()) or ()
-    found = {(p, state.worklist, p in viewers)
+    seen = set(viewers)
+    found = {(p, state.worklist, not seen.isdisjoint(_implied(p)))
              for token in state.worklist_roles for p in principals_for_token(token, lead, assist)}
     return tuple(sorted(found))
 
@@ -386,25 +397,15 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
     if worklist:
         due_sorted = _worklist_composites(listing, site, principals, worklist, open_only=(
             overdue is True or due_before is not None))
-        if overdue is not None or due_before is not None:
-            moment = now()
-            late = set(_late(listing, [due_sorted], moment, site, lambda d, m: d < m))
-            if overdue is True:
-                keep = late
-            elif overdue is False:
-                keep = set(due_sorted) - late
-            else:
-                keep = set(due_sorted)
-            if due_before is not None:
-                keep &= set(_late(listing, [due_sorted], due_before, site, lambda d, m: d < m))
-            due_sorted = LL.Set(keep)
+        parts = _due_window(listing, site, due_sorted, overdue, due_before)
         narrowed = _filters(listing, boards, board, state, states, unit, year)
         if narrowed is not None:
-            due_sorted = LL.Set([c for c in due_sorted if (c & DOC_MASK) in narrowed])
-        total = len(due_sorted)
+            parts = [("l", [c for c in _members(due_sorted, parts) if (c & DOC_MASK) in narrowed])]
+        total = sum(_part_len(p) for p in parts)
         if sort == "due":
-            return total, _load(site, listing, [c & DOC_MASK for c in _slice(due_sorted, start, limit, reverse)])
-        result = _docids(due_sorted)
+            page = _parts_slice(due_sorted, parts, start, limit, reverse)
+            return total, _load(site, listing, [c & DOC_MASK for c in page])
+        result = _docids(_members(due_sorted, parts))
     else:
         result = listing.visible(principals, boards)
         narrowed = _filters(listing, boards, board, state, states, unit, year)
@@ -421,6 +422,87 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
     else:
         page = _page_sorted(listing, boards, result, field, start, limit, reverse)
     return total, _load(site, listing, page)
+
+
+# -- windows of a due-sorted set (worklists): position ranges, never set copies --------------------
+
+def _bisect(found, composite: int) -> int:
+    """Index of the first member >= ``composite`` in a sorted LLSet."""
+    lo, hi = 0, len(found)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if found[mid] < composite:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _split_at(listing: Listing, site: Any, found, moment: datetime) -> tuple[int, list[int], list[int], int]:
+    """Where ``moment`` cuts a due-sorted set: ``(end of the surely-earlier range, late members of
+    moment's minute, the rest of that minute, start of the surely-later range)``."""
+    code = minute_code(moment)
+    lo, hi = _bisect(found, code << DOC_BITS), _bisect(found, (code + 1) << DOC_BITS)
+    late: list[int] = []
+    rest: list[int] = []
+    for i in range(lo, hi):
+        c = found[i]
+        item = site.item_index.get(listing.item_id_of(c & DOC_MASK))
+        due = getattr(item, "next_due", None) if item is not None else None
+        (late if isinstance(due, datetime) and _aware(due) < moment else rest).append(c)
+    return lo, late, rest, hi
+
+
+def _due_window(listing: Listing, site: Any, found, overdue: bool | None, due_before: datetime | None) -> list:
+    """The members of a due-sorted set the ``overdue`` / ``due_before`` filters keep, as parts:
+    ``("r", lo, hi)`` index ranges and ``("l", [members])`` lists, in order."""
+    n = len(found)
+    if overdue is None and due_before is None:
+        return [("r", 0, n)]
+    parts: list = [("r", 0, n)]
+    if overdue is not None:
+        lo, late, rest, hi = _split_at(listing, site, found, now())
+        parts = [("r", 0, lo), ("l", late)] if overdue else [("l", rest), ("r", hi, n)]
+    if due_before is not None:
+        lo, late, _, _ = _split_at(listing, site, found, due_before)
+        kept = set(late)
+        clipped: list = []
+        for part in parts:
+            if part[0] == "r":
+                clipped.append(("r", part[1], min(part[2], lo)))
+                clipped.append(("l", [c for c in late if part[1] <= _bisect(found, c) < part[2]]))
+            else:
+                before = due_before
+                clipped.append(("l", [c for c in part[1] if c < (minute_code(before) << DOC_BITS) or c in kept]))
+        parts = clipped
+    return parts
+
+
+def _part_len(part) -> int:
+    return max(0, part[2] - part[1]) if part[0] == "r" else len(part[1])
+
+
+def _members(found, parts) -> list[int]:
+    out: list[int] = []
+    for part in parts:
+        out.extend(found[i] for i in range(part[1], part[2])) if part[0] == "r" else out.extend(part[1])
+    return out
+
+
+def _parts_slice(found, parts, start: int, limit: int, reverse: bool) -> list[int]:
+    total = sum(_part_len(p) for p in parts)
+    lo, hi = (max(total - start - limit, 0), max(total - start, 0)) if reverse else (start, min(start + limit, total))
+    out: list[int] = []
+    offset = 0
+    for part in parts:
+        n = _part_len(part)
+        a, b = max(lo - offset, 0), min(hi - offset, n)
+        if a < b:
+            out.extend(found[part[1] + i] for i in range(a, b)) if part[0] == "r" else out.extend(part[1][a:b])
+        offset += n
+    if reverse:
+        out.reverse()
+    return out
 
 
 def _worklist_composites(listing: Listing, site: Any, principals: list[str], bucket: str,

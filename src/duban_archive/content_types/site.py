@@ -14,7 +14,7 @@ from persistent.mapping import PersistentMapping
 from .folder import Folder
 
 #: Schema generation this code writes; see ``duban_archive.evolve``.
-SCHEMA_GENERATION = 3  # 2: text policy (evolve step repair_text); 3: lean listing index (lean_listing)
+SCHEMA_GENERATION = 3  # 2: text policy (evolve step repair_text); 3: lean writes (lean_writes)
 
 
 class Site(Folder):
