@@ -585,8 +585,9 @@ def _page_sorted(listing: Listing, boards, result, field: str, start: int, limit
 
     chunks = [np.fromiter(s, dtype=np.int64, count=len(s)) for s in sets]
     composites = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-    wanted = np.fromiter(result, dtype=np.int64, count=len(result))
-    composites = composites[np.isin(composites & DOC_MASK, wanted, assume_unique=False)]
+    if len(composites) != len(result):  # not every item in scope: keep the result's
+        wanted = np.fromiter(result, dtype=np.int64, count=len(result))
+        composites = composites[np.isin(composites & DOC_MASK, wanted)]
     if len(sets) > 1:
         composites.sort()
     total = len(composites)
