@@ -384,8 +384,12 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
                 states=None, unit: str | None = None, year: int | None = None,
                 overdue: bool | None = None, due_before: datetime | None = None,
                 worklist: str | None = None, sort: str = "number", reverse: bool = False,
-                start: int = 0, limit: int = 50) -> tuple[int, list[Any]]:
-    """Items the principals may view, filtered, sorted and paged: ``(total, items)``."""
+                start: int = 0, limit: int = 50, memo: dict | None = None) -> tuple[int, list[Any]]:
+    """Items the principals may view, filtered, sorted and paged: ``(total, items)``.
+
+    ``memo``: a dict shared by the queries of one request (the worklist asks for every bucket):
+    unions already made are reused.
+    """
     listing = get_listing(site)
     if listing.postings is None:
         return _legacy_query_items(site, principals, board=board, state=state, states=states, unit=unit,
@@ -395,8 +399,13 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
     boards = [board] if board else listing.boards()
     start = max(0, start)
     if worklist:
-        due_sorted = _worklist_composites(listing, site, principals, worklist, open_only=(
-            overdue is True or due_before is not None))
+        open_only = overdue is True or due_before is not None
+        key = ("worklist", worklist, open_only, tuple(sorted(set(principals))))
+        due_sorted = memo.get(key) if memo is not None else None
+        if due_sorted is None:
+            due_sorted = _worklist_composites(listing, site, principals, worklist, open_only)
+            if memo is not None:
+                memo[key] = due_sorted
         parts = _due_window(listing, site, due_sorted, overdue, due_before)
         narrowed = _filters(listing, boards, board, state, states, unit, year)
         if narrowed is not None:
