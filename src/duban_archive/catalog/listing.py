@@ -346,9 +346,13 @@ def rebuild(site: Any, registry: Any) -> int:
         site.remove("listing")
     site.add("listing", listing)
     count = 0
+    jar = getattr(site, "_p_jar", None)
     for item in site.item_index.values():
         listing.index(item, registry)
         count += 1
+        if jar is not None and count % 2000 == 0:  # a 100k-item site: keep memory flat in one transaction
+            jar.transaction_manager.get().savepoint(optimistic=True)
+            jar.cacheGC()
     return count
 
 
