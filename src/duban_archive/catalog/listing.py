@@ -408,10 +408,12 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
     start = max(0, start)
     if worklist:
         open_only = overdue is True or due_before is not None
-        key = ("worklist", worklist, open_only, tuple(sorted(set(principals))))
+        # a due window is cut by bisection: that wants a flat set; a plain bucket is read in place
+        in_place = overdue is None and due_before is None
+        key = ("worklist", worklist, open_only, in_place, tuple(sorted(set(principals))))
         due_sorted = memo.get(key) if memo is not None else None
         if due_sorted is None:
-            due_sorted = _worklist_composites(listing, site, principals, worklist, open_only)
+            due_sorted = _worklist_composites(listing, site, principals, worklist, open_only, in_place)
             if memo is not None:
                 memo[key] = due_sorted
         parts = _due_window(listing, site, due_sorted, overdue, due_before)
@@ -444,7 +446,7 @@ def query_items(site: Any, principals, *, board: str | None = None, state: str |
 # -- windows of a due-sorted set (worklists): position ranges, never set copies --------------------
 
 def _bisect(found, composite: int) -> int:
-    """Index of the first member >= ``composite`` in a sorted LLSet."""
+    """Index of the first member >= ``composite`` in a sorted LLSet (random access is O(1) there)."""
     lo, hi = 0, len(found)
     while lo < hi:
         mid = (lo + hi) // 2
@@ -523,7 +525,7 @@ def _parts_slice(found, parts, start: int, limit: int, reverse: bool) -> list[in
 
 
 def _worklist_composites(listing: Listing, site: Any, principals: list[str], bucket: str,
-                         open_only: bool) -> Any:
+                         open_only: bool, in_place: bool = False) -> Any:
     """Due-sorted composites of the caller's worklist ``bucket`` (``*``: every bucket), viewable only."""
     keys: list[str] = []
     odd: list[str] = []
@@ -534,7 +536,7 @@ def _worklist_composites(listing: Listing, site: Any, principals: list[str], buc
             else:
                 found = [f"{kind}|{p}|{bucket}", f"{kind}|{p}|{bucket}|c"]
             into.extend(k for k in found if not (open_only and k.endswith("|c")))
-    result = listing.union(keys, view=True)
+    result = listing.union(keys, view=in_place)
     extra = listing.union(odd)
     if extra:  # worked by a principal without view: shown when another of the caller's principals may view
         seen = listing.visible(principals, listing.boards())
