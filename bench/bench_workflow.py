@@ -9,11 +9,14 @@
    as in production): 审签 -> 交办 -> 签收 -> 申请办结 -> 核查 -> 办结
    -> 归档, committed every ``--batch`` items.  Target ≥ 200 transitions/s.
 2. ``--open`` open items spread over 12 units and the states of 待审签 /
-   待签收 / 待办理 / 待核查, then the worklist (every bucket, the way
-   ``GET /api/v1/worklist`` asks) for a unit head, a handler, the supervisor
-   and the leader.  Target: median ≤ 20 ms per bucket query.
+   待签收 / 待办理 / 待核查, then whole requests through the WSGI app (routing,
+   bearer auth, query, item loading, JSON) for a unit head, a handler, the
+   supervisor and the leader: ``GET /api/v1/worklist`` (every bucket and the
+   total) and the largest board's ``GET /api/v1/items?board=…&page=…&sort=…``,
+   first and deep pages, every sort, both directions.  Target (issue 16):
+   median ≤ 10 ms, p95 ≤ 30 ms per request at 100k items.
 
-Prints median, p95 and peak RSS.
+Prints median, p95 and peak RSS per role.
 """
 
 from __future__ import annotations
@@ -116,7 +119,6 @@ def bench_worklist(app, n_open: int, batch: int, rounds: int) -> None:
 
     from duban_archive.content_types.actions import create_item
     from duban_archive.content_types.site_access import open_site
-    from duban_archive.workflows.worklist import BUCKETS, bucket
 
     reg = app.registry
     rnd = random.Random(5)
@@ -134,22 +136,62 @@ def bench_worklist(app, n_open: int, batch: int, rounds: int) -> None:
                 site._p_jar.cacheGC()
                 print(f"  {i + 1} open items, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         transaction.commit()
-        print(f"worklist: {n_open} open items created in {time.perf_counter() - t0:.0f} s")
-        users = [("unit_head", "zjj"), ("handler", "jtj"), ("supervisor", "zfb"), ("leader", "zfb")]
-        for role, unit in users:
-            who = principals(role, unit)
-            timings: list[float] = []
-            totals = {}
-            for r in range(rounds):
-                site._p_jar.cacheMinimize() if r == 0 else None  # the first round starts cold
-                for name in BUCKETS:
-                    t = time.perf_counter()
-                    totals[name], items = bucket(site, who, name, limit=20)
-                    [it.title for it in items]  # noqa: B018 — load what a page shows
-                    timings.append((time.perf_counter() - t) * 1000)
-            shown = ", ".join(f"{BUCKETS[k]} {v}" for k, v in totals.items() if v)
-            print(f"  {role}@{unit}: median {statistics.median(timings):.2f} ms, p95 {pct(timings, 0.95):.2f} ms "
-                  f"per bucket query ({shown})")
+        board_sizes = {b.board_id: len(b) for b in boards}
+    print(f"worklist: {n_open} open items created in {time.perf_counter() - t0:.0f} s "
+          f"(boards: {', '.join(f'{k} {v}' for k, v in board_sizes.items())})")
+    bench_requests(app, max(board_sizes, key=lambda k: board_sizes[k]), rounds)
+
+
+#: demo users (content_types/bootstrap.py): unit head of zjj, handler of jtj, supervisor, leader
+USERS = [("unit_head", "unit_head@zjj"), ("handler2", "handler@jtj"), ("supervisor", "supervisor"),
+         ("leader", "leader")]
+SORT_ORDERS = ("number", "deadline", "registered_on", "modified", "due")
+
+
+def bench_requests(app, board: str, rounds: int) -> None:
+    """Whole requests through the WSGI app (routing, security, query, JSON): the worklist and board pages."""
+    from webtest import TestApp
+
+    from duban_archive.content_types.bootstrap import DEMO_PASSWORD
+
+    testapp = TestApp(app)
+    for username, label in USERS:
+        token = testapp.post_json("/api/v1/auth/token", {"username": username, "password": DEMO_PASSWORD}).json
+        headers = {"Authorization": f"Bearer {token['token']}"}
+        work: list[float] = []
+        pages: list[float] = []
+        deep: list[float] = []
+        cpu: dict[str, list[float]] = {"work": [], "pages": [], "deep": []}
+        totals: dict[str, int] = {}
+        first = testapp.get(f"/api/v1/items?board={board}&per_page=50", headers=headers).json["total"]
+        last_page = max(1, -(-first // 50))
+        for r in range(rounds):
+            t, c = time.perf_counter(), time.process_time()
+            res = testapp.get("/api/v1/worklist", headers=headers)
+            work.append((time.perf_counter() - t) * 1000)
+            cpu["work"].append((time.process_time() - c) * 1000)
+            totals = {b["name"]: b["total"] for b in res.json["buckets"] if b["total"]}
+            sort = SORT_ORDERS[r % len(SORT_ORDERS)]
+            for page in sorted({1, 2, max(1, last_page // 2), last_page}):
+                for reverse in ("false", "true"):
+                    t, c = time.perf_counter(), time.process_time()
+                    got = testapp.get(f"/api/v1/items?board={board}&page={page}&per_page=50&sort={sort}"
+                                      f"&reverse={reverse}", headers=headers).json
+                    ms = (time.perf_counter() - t) * 1000
+                    (deep if page > 2 else pages).append(ms)
+                    cpu["deep" if page > 2 else "pages"].append((time.process_time() - c) * 1000)
+                    assert got["total"] == first
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  {label}: GET /api/v1/worklist median {statistics.median(work):.2f} ms, p95 {pct(work, 0.95):.2f} ms "
+              f"({', '.join(f'{k} {v}' for k, v in totals.items())})")
+        deep_text = (f"deep pages (to {last_page}) median {statistics.median(deep):.2f} ms, "
+                     f"p95 {pct(deep, 0.95):.2f} ms" if deep else "no deep pages")
+        print(f"  {label}: board {board} ({first} visible) pages 1-2 median {statistics.median(pages):.2f} ms, "
+              f"p95 {pct(pages, 0.95):.2f} ms; {deep_text} (every sort, both directions); peak RSS {rss:.0f} MB")
+        names = {"work": "worklist", "pages": "board pages 1-2", "deep": "deep pages"}
+        print(f"  {label}: CPU per request (not inflated by a busy machine): "
+              + "; ".join(f"{names[k]} median {statistics.median(v):.2f} ms, p95 {pct(v, 0.95):.2f} ms"
+                          for k, v in cpu.items() if v))
 
 
 def main() -> int:

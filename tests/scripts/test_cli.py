@@ -110,7 +110,7 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     listed = cli(var, monkeypatch, capsys, "evolve", INI, "--list")[1]
     assert "待执行：1 remap_acls" in listed and "待执行：2 repair_text" in listed
     done = run(var, "evolve", INI).stdout
-    assert "已执行 1 remap_acls" in done and "已执行 2 repair_text" in done
+    assert "已执行 1 remap_acls" in done and "已执行 2 repair_text" in done and "已执行 3 lean_writes" in done
     assert "已执行 6 hotline_dispatch_facts" in done
     assert "数据已是最新（第 6 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
 

@@ -21,6 +21,12 @@ buckets once in :data:`SHARDS` times, and conflict only if one of them also
 splits a bucket there.  Readers merge the shards by key (``heapq.merge``),
 which is time order.  The count is a conflict-resolving ``BTrees.Length``.
 
+Shard trees keep few entries per bucket (:class:`ShardEntries`, :class:`ShardTargets`): appends go
+to a shard's last bucket, and a bucket of 30 entries meant rewriting ~5 KiB for each new entry
+(issue 16).  Shards pickled before that (plain OOBTrees) are *retired* by evolve step 3: they stay
+where they are as read-only sources beside new small-bucket shards (:meth:`AuditLog.retire_shards`),
+read in the same merge; no entry is copied or moved.
+
 Logs pickled before the shards (``entries`` + ``by_target``) stay readable as
 they are: :meth:`AuditLog.__setstate__` takes their two trees as a read-only
 first source, and the first append adds the shards (one write of the log
@@ -71,6 +77,22 @@ ACTIONS = {
     "pack": "压缩数据库",
     "ballast_released": "启用磁盘应急空间",
 }
+
+
+class ShardEntries(OOBTree):
+    """A shard's entries in buckets of at most 12: an append rewrites its bucket, which held up to 30
+    entries (~5 KiB on average in a filled log).  Smaller still would split buckets so often that two
+    writers in one shard would conflict noticeably more (tests/audit/test_log.py)."""
+
+    max_leaf_size = 12
+    max_internal_size = 64
+
+
+class ShardTargets(OOTreeSet):
+    """A shard's target index (``"<target>NUL<key>"`` strings, about 45 bytes each)."""
+
+    max_leaf_size = 30
+    max_internal_size = 64
 
 
 def writer_shard(obj: Any, shards: int) -> int:
@@ -146,8 +168,10 @@ class AuditLog(Persistent):
     #: per shard: key -> entry (pairs), and an OOTreeSet of "<target>\0<key>" for the shard's entries
     shards: tuple = ()
     targets: tuple = ()
+    #: ``((entries, targets), …)`` of shards written before small buckets: read, never written
+    retired: tuple = ()
     #: entries in the shards (a conflict-resolving counter); None until the shards exist
-    count = None
+    count: Any = None
     #: the single pair of trees of a log pickled before the shards; read-only since
     legacy_entries = None
     legacy_by_target = None
@@ -163,13 +187,25 @@ class AuditLog(Persistent):
         super().__setstate__(state)
 
     def _add_shards(self) -> None:
-        self.shards = tuple(OOBTree() for _ in range(SHARDS))
-        self.targets = tuple(OOTreeSet() for _ in range(SHARDS))
-        self.count = Length()
+        self.shards = tuple(ShardEntries() for _ in range(SHARDS))
+        self.targets = tuple(ShardTargets() for _ in range(SHARDS))
+        if self.count is None:
+            self.count = Length()
+
+    def retire_shards(self) -> bool:
+        """Keep big-bucket shards as read-only sources and write new entries to small-bucket ones.
+
+        The entry count (``count``) goes on counting both.  Returns False when there was nothing to do.
+        """
+        if not self.shards or all(isinstance(s, ShardEntries) for s in self.shards):
+            return False
+        self.retired = tuple(zip(self.shards, self.targets, strict=True)) + tuple(self.retired)
+        self._add_shards()
+        return True
 
     def _sources(self) -> list[Any]:
-        """The entry trees to read: the legacy one first, then the shards."""
-        trees = list(self.shards)
+        """The entry trees to read: the legacy one first, then the retired shards, then the shards."""
+        trees = list(self.shards) + [entries for entries, _ in self.retired]
         if self.legacy_entries is not None:
             trees.insert(0, self.legacy_entries)
         return trees
@@ -194,6 +230,10 @@ class AuditLog(Persistent):
     def get(self, key: str, default: Any = None) -> Any:
         n = shard_of(key, len(self.shards))
         stored = self.shards[n].get(key) if n is not None else None
+        for entries, _ in self.retired if stored is None else ():
+            stored = entries.get(key)
+            if stored is not None:
+                break
         if stored is None and self.legacy_entries is not None:
             stored = self.legacy_entries.get(key)
         return as_entry(stored) if stored is not None else default
@@ -211,7 +251,8 @@ class AuditLog(Persistent):
             for key in by_target.get(target, ()):
                 yield key, entries[key]
 
-        sources = [shard(e, i) for e, i in zip(self.shards, self.targets, strict=True)]
+        pairs = list(zip(self.shards, self.targets, strict=True)) + list(self.retired)
+        sources = [shard(e, i) for e, i in pairs]
         if self.legacy_entries is not None and self.legacy_by_target is not None:
             sources.insert(0, legacy(self.legacy_entries, self.legacy_by_target))
         for _, stored in merged(sources):

@@ -4,9 +4,79 @@ from __future__ import annotations
 
 from typing import Any
 
+from persistent import Persistent
 from persistent.list import PersistentList
 
 from .folder import Folder
+
+
+class History(Persistent):
+    """The append-only workflow history, list-like (iterate, ``len``, ``[i]``, ``[-1]``, slices,
+    ``reversed``, ``append``, ``[i] = entry``), entries plain dicts.
+
+    A PersistentList is rewritten whole on every append, so a transition wrote the item's entire
+    history again (issue 16).  Here the newest entries (fewer than :attr:`PAGE`) live in this
+    object and full pages are sealed into PersistentLists of their own that later appends never
+    touch: an append writes this small object (and, every PAGE entries, one new page).  Items
+    pickled before keep their PersistentList, which offers the same operations.
+    """
+
+    PAGE = 4
+
+    def __init__(self) -> None:
+        self.pages: tuple = ()
+        self.recent: list = []
+        self.count = 0
+
+    def append(self, entry: Any) -> None:
+        recent = self.recent + [entry]
+        if len(recent) >= self.PAGE:
+            self.pages = self.pages + (PersistentList(recent),)
+            recent = []
+        self.recent = recent
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __iter__(self):
+        for page in self.pages:
+            yield from page
+        yield from self.recent
+
+    def __reversed__(self):
+        return reversed(list(self))
+
+    def _locate(self, index: int) -> tuple[Any, int]:
+        if index < 0:
+            index += self.count
+        if not 0 <= index < self.count:
+            raise IndexError("history index out of range")
+        sealed = len(self.pages) * self.PAGE
+        if index < sealed:
+            return self.pages[index // self.PAGE], index % self.PAGE
+        return None, index - sealed
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        page, i = self._locate(index)
+        return page[i] if page is not None else self.recent[i]
+
+    def __setitem__(self, index: int, entry: Any) -> None:
+        page, i = self._locate(index)
+        if page is not None:
+            page[i] = entry
+        else:
+            recent = list(self.recent)
+            recent[i] = entry
+            self.recent = recent
+
+    def __repr__(self) -> str:
+        return f"History({list(self)!r})"
 
 
 class _Empty(Folder):
@@ -27,7 +97,8 @@ class SupervisionItem(Folder):
     Children: ``feedback``, ``attachments``, ``instructions`` folders, made on
     first use (an item without attachments stores no empty BTrees: creating
     items is mostly commit cost, and most items never get instructions).
-    ``history`` is the append-only workflow history (list of plain dicts);
+    ``history`` is the append-only workflow history (:class:`History`, list-like, of plain dicts;
+    a PersistentList on items stored before issue 16);
     ``__acl__`` is set by the workflow engine on every state change and never
     by anything else.
     """
@@ -45,7 +116,7 @@ class SupervisionItem(Folder):
         self.number = number
         self.board_id = board_id
         self.type_name = type_name
-        self.history = PersistentList()
+        self.history = History()
         self.__acl__: tuple = ()
 
     def container(self, name: str) -> Folder:

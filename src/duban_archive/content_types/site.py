@@ -18,7 +18,7 @@ from .folder import Folder
 ROOT_KEY = "duban_site"
 
 #: Schema generation this code writes; see ``duban_archive.evolve``.
-SCHEMA_GENERATION = 6  # 2: text policy (evolve step repair_text); new sites hold clean text; 6: 12345 派单 facts
+SCHEMA_GENERATION = 6  # 2: text policy (repair_text); 3: lean writes (lean_writes); 6: 12345 派单 facts
 
 
 class Site(Folder):

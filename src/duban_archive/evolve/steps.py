@@ -124,6 +124,33 @@ def repair_text(site, registry) -> str:
     return out
 
 
+# -- 3: lean writes (issue 16) ----------------------------------------------------------------------
+
+@step(3, "lean_writes")
+def lean_writes(site, registry) -> str:
+    """Smaller write transactions for existing sites.
+
+    * The listing index is rebuilt in the issue-16 layout (per-board, per-principal postings in
+      small-bucket sets, sort orders as sorted sets, what each item is indexed under kept on the
+      item as ``_listing_doc``); the hypatia catalog it replaces is dropped.
+    * The audit log's shards are retired as read-only sources beside new small-bucket shards
+      (no entry is copied or moved).
+    * The outbox's ``item_fire`` map moves into a small-bucket tree.
+
+    Idempotent: a second run rebuilds the listing again and leaves the rest as it is.
+    """
+    from ..catalog.listing import rebuild
+    from ..notifications.outbox import get_outbox, lean_item_fire
+
+    parts = [f"重建列表索引：{rebuild(site, registry)} 个事项"]
+    if "audit" in site and site["audit"].retire_shards():
+        parts.append("审计日志改用小分桶（原分片只读保留）")
+    moved = lean_item_fire(get_outbox(site))
+    if moved:
+        parts.append(f"提醒计划 {moved} 条移入小分桶")
+    return "；".join(parts)
+
+
 # -- 6: 12345 派单 facts (issue 14, seed 003) --------------------------------------------------------
 
 

@@ -36,27 +36,30 @@ def _query(site: Any, principals, **kw: Any) -> tuple[int, list[Any]]:
 
 
 def bucket(site: Any, principals, name: str, *, start: int = 0, limit: int = 20,
-           moment: datetime | None = None) -> tuple[int, list[Any]]:
-    """``(total, items)`` of one bucket for these principals."""
+           moment: datetime | None = None, memo: dict | None = None) -> tuple[int, list[Any]]:
+    """``(total, items)`` of one bucket for these principals (``memo``: share unions between the
+    buckets of one request)."""
     principals = list(principals)
     moment = moment or now()
     if name == "overdue":
-        return _query(site, principals, worklist="*", overdue=True, sort="due", start=start, limit=limit)
+        return _query(site, principals, worklist="*", overdue=True, sort="due", start=start, limit=limit,
+                      memo=memo)
     if name == "due_soon":
         total, items = _query(site, principals, worklist="*", overdue=False, due_before=moment + DUE_SOON,
-                              sort="due", start=start, limit=limit)
+                              sort="due", start=start, limit=limit, memo=memo)
         return total, items
     if name != "*" and name not in BUCKETS:
         raise KeyError(name)
-    return _query(site, principals, worklist=name, sort="due", start=start, limit=limit)
+    return _query(site, principals, worklist=name, sort="due", start=start, limit=limit, memo=memo)
 
 
 def worklist(site: Any, principals, *, limit: int = 20, moment: datetime | None = None,
-             empty: bool = False) -> list[dict[str, Any]]:
+             empty: bool = False, memo: dict | None = None) -> list[dict[str, Any]]:
     """Every bucket with items (``empty=True`` keeps the six named buckets even when empty)."""
+    memo = {} if memo is None else memo
     out = []
     for i, (name, title) in enumerate(BUCKETS.items()):
-        total, items = bucket(site, principals, name, limit=limit, moment=moment)
+        total, items = bucket(site, principals, name, limit=limit, moment=moment, memo=memo)
         if total or (empty and i < 6):
             out.append({"name": name, "title": title, "total": total, "items": items})
     return out

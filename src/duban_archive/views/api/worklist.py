@@ -48,14 +48,15 @@ def worklist_view(request):
     except ValueError as exc:
         raise ApiError(400, "limit 应为整数", {"limit": "应为 1-200 的整数"}) from exc
     name = request.GET.get("bucket")
+    memo: dict = {}  # the buckets' queries share their unions
     if name:
         if name not in BUCKETS:
             raise ApiError(400, "未知的待办分类", {"bucket": f"可选：{'、'.join(BUCKETS)}"})
         total, items = bucket(site, who, name, limit=limit)
         found = [{"name": name, "title": BUCKETS[name], "total": total, "items": items}]
     else:
-        found = worklist(site, who, limit=limit, empty=True)
-    all_total, _ = bucket(site, who, "*", limit=0) if not name else (found[0]["total"], None)
+        found = worklist(site, who, limit=limit, empty=True, memo=memo)
+    all_total, _ = bucket(site, who, "*", limit=0, memo=memo) if not name else (found[0]["total"], None)
     log_read(request, [i for b in found for i in b["items"]], via="api.worklist", bucket=name)
     return {
         "total": all_total,
