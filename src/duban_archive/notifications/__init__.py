@@ -71,6 +71,10 @@ def on_added(event: ObjectAdded) -> None:
 
     obj = event.object
     if _is_item(obj):
+        from ..content_types.site import find_site
+        from .reminders import notice_on_created
+
+        notice_on_created(find_site(obj), obj, registry)  # 待审签
         touch(obj, registry)
         return
     parent = getattr(obj, "__parent__", None)

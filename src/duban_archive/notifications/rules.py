@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..definitions import DefinitionError, load_checked, validate
+from ..workflows.deadlines import END_OF_DAY
 from .durations import Duration, add_months, parse_duration  # noqa: F401  (re-exported)
 from .schema import ruleset_schema
 
@@ -67,13 +68,30 @@ class RuleSet:
     due: dict[str, str] = field(default_factory=dict)
     close_by: dict[str, Duration] = field(default_factory=dict)
     notices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: notices on entering a state (待审签 = ``registered`` on creation, 待归档 = ``closed``)
+    state_notices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: switch ``ruleset.span``: how the 「1天、3天、7天、1个月」 node of an item is found —
+    #: ``calendar_days`` (the deadline's date counted from the 交办 date, seed 002's default) or
+    #: ``hours`` (the exact span, 3 days = 72 h)
+    span: str = "calendar_days"
     source: str = ""
 
-    def lead_for(self, span: timedelta) -> Duration | None:
+    def lead_for(self, span: timedelta, start: datetime | None = None, due: datetime | None = None) -> Duration | None:
+        """The lead of the node the item falls in (``span`` = due - start)."""
         for span_max, lead in self.before:
-            if span <= span_max.approx:
+            if self.within(span_max, span, start, due):
                 return lead
         return self.long_lead
+
+    def within(self, span_max: Duration, span: timedelta, start: datetime | None, due: datetime | None) -> bool:
+        if self.span == "calendar_days" and start is not None and due is not None and not span_max.working_days:
+            # 交办 on the 4th, 办结时限 the 7th: the 3-day node, whatever the hour of 交办
+            node_end = span_max.add(datetime.combine(start.date(), time(0, 0), start.tzinfo))
+            return due.date() <= node_end.date() if node_end.time() == time(0, 0) else due <= node_end
+        return span <= span_max.approx
+
+    def is_long(self, span: timedelta, start: datetime | None, due: datetime | None) -> bool:
+        return bool(self.before) and not self.within(self.before[-1][0], span, start, due)
 
     def in_quiet_hours(self, moment: datetime) -> bool:
         if self.quiet_start is None or self.quiet_end is None:
@@ -152,6 +170,9 @@ def check_references(rules: ReminderRules, boards, workflows, dropped: Collectio
         for name in rs.notices:
             if name not in transitions:
                 problems.append((rs.source, f"notices.{name}: {unknown_message(name, transitions, '流转')}"))
+        for state in rs.state_notices:
+            if state not in states:
+                problems.append((rs.source, f"state_notices.{state}: {unknown_message(state, states, '状态')}"))
     return problems
 
 
@@ -168,6 +189,7 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
         states=tuple(head["states"]),
         notify=tuple(head["notify"]),
         channels=tuple(head.get("channels", ["inbox"])),
+        span=head.get("span", "calendar_days"),
         source=source,
     )
     for row in data.get("before", []):
@@ -205,7 +227,11 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
     rs.due = dict(data.get("due", {}))
     rs.close_by = {kind: parse_duration(text) for kind, text in data.get("close_by", {}).items()}
     for name, row in data.get("notices", {}).items():
-        rs.notices[name] = {"notify": tuple(row["notify"]), "subject": str(row.get("subject", "新交办事项"))}
+        rs.notices[name] = {"notify": tuple(row["notify"]), "subject": str(row.get("subject", "新交办事项")),
+                            "body": row.get("body")}
+    for name, row in data.get("state_notices", {}).items():
+        rs.state_notices[name] = {"notify": tuple(row["notify"]), "subject": str(row["subject"]),
+                                  "body": row.get("body")}
     return rs
 
 
@@ -224,4 +250,6 @@ def apply_quiet_setting(rules: ReminderRules, text: str | None) -> None:
 
 
 def end_of_day(day: date, tz) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tz)
+    """The end of a date deadline, as ``workflows/deadlines.py`` has it (23:59:59 of that day, not
+    00:00 of the next: a notice must name the day the item page names)."""
+    return datetime.combine(day, END_OF_DAY, tz)

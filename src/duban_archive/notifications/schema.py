@@ -30,6 +30,21 @@ from .durations import parse_duration
 from .outbox import CHANNELS
 
 DUE_MODES = ("deadline", "next_due", "sign_by", "close_by")
+SPAN_MODES = ("calendar_days", "hours")
+#: placeholders a notice ``body`` may use
+NOTICE_FIELDS = ("number", "title", "deadline", "reason", "state", "actor", "unit")
+
+
+def _template(node: colander.SchemaNode, text_: Any) -> None:
+    import string
+
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(str(text_)) if f is not None}
+    except ValueError as exc:
+        raise colander.Invalid(node, f"模板格式有误：{exc}") from None
+    bad = sorted(names - set(NOTICE_FIELDS))
+    if bad:
+        raise colander.Invalid(node, f"未知的占位符 {{{bad[0]}}}（可用：{'、'.join(NOTICE_FIELDS)}）")
 ESCALATION_EVENTS = ("returned", "dissatisfied")
 
 
@@ -77,6 +92,7 @@ def ruleset_schema() -> colander.SchemaNode:
               texts("states", required=True),
               roles("notify", required=True, non_empty=True),
               texts("channels", validator=one_of(CHANNELS, "渠道")),
+              text("span", validator=one_of(SPAN_MODES, "时间节点算法")),
               required=True),
         array("before", table("", duration("span_max", required=True), duration("lead", required=True))),
         table("long", duration("every", required=True), duration("lead")),
@@ -101,5 +117,8 @@ def ruleset_schema() -> colander.SchemaNode:
               texts("channels", validator=one_of(CHANNELS, "渠道"))),
         table_of("due", text("", validator=one_of(DUE_MODES, "时限方式"))),
         table_of("close_by", duration("")),
-        table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"))),
+        table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"),
+                                  text("body", validator=_template))),
+        table_of("state_notices", table("", roles("notify", required=True, non_empty=True),
+                                        text("subject", required=True), text("body", validator=_template))),
     )

@@ -106,6 +106,17 @@ def _at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, tzinfo=CST)
 
 
+def format_due(moment: datetime | None) -> str:
+    """A deadline as people read it, to the minute, in CST (``2026-12-31 23:59``): the ONE format of
+    item pages, worklists and notices (an end-of-day deadline is 23:59:59 of its own day)."""
+    return as_cst(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def end_of_day(day: date) -> datetime:
+    """The end of a date deadline (办结时限 2026-12-31 -> 2026-12-31 23:59:59 CST)."""
+    return _at(day, END_OF_DAY)
+
+
 def light(due: datetime, warn_from: datetime | None, moment: datetime | None = None) -> str:
     """亮灯: red when overdue, yellow inside the warning window, else green."""
     moment = moment or now()
@@ -261,7 +272,7 @@ def item_deadlines(item: Any, moment: datetime | None = None) -> list[dict[str, 
     out = []
     for d in sorted(open_deadlines(item).values(), key=lambda d: d["due"]):
         out.append({
-            "name": d["name"], "title": d["title"], "due": isoformat(d["due"]),
+            "name": d["name"], "title": d["title"], "due": isoformat(d["due"]), "due_text": format_due(d["due"]),
             "light": light(d["due"], d.get("warn_from"), moment),
             "calendar_known": bool(d.get("calendar_known", True)),
         })
