@@ -70,6 +70,11 @@ class ItemFact:
     #: 12345: the caller was still dissatisfied at the second evaluation
     dissatisfied: bool = False
     visited: bool = False
+    #: every report's date and the 交办 date (the rule set's ``[feedback]`` switch reads them)
+    feedback_on: tuple[date, ...] = ()
+    assigned_on: date | None = None
+    #: the 办理评价 given on 办结 (A–D), "" when none
+    grade: str = ""
 
     @property
     def counting_day(self) -> date | None:
@@ -113,12 +118,14 @@ class UnitScore:
     lines: list[Line] = field(default_factory=list)
     categories: dict[str, float] = field(default_factory=dict)
     rank: int = 0
+    #: ``[[flags]]`` marks (e.g. 建议取消当年评优评先资格), each with the items that caused it
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"unit": self.unit, "title": self.title, "score": _round(self.score), "rank": self.rank,
                 "items": self.items, "completed": self.completed,
                 "categories": {k: _round(v) for k, v in self.categories.items()},
-                "breakdown": [ln.as_json() for ln in self.lines]}
+                "breakdown": [ln.as_json() for ln in self.lines], "flags": self.flags}
 
 
 def _round(x: float) -> float:
@@ -141,7 +148,7 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
         if fact.cancelled:
             continue
         for u in fact.units:
-            for ev, day in item_events(fact, period, as_of):
+            for ev, day in item_events(fact, period, as_of, rules):
                 events.setdefault(u, []).append((ev, fact, day))
             if fact.counting_day in period:
                 us = unit(u)
@@ -179,20 +186,26 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
             us.score = sum(ln.points for ln in us.lines)
     else:
         _categories(rules, scores, events, adj_by_unit, facts, period)
+    if rules.flags:
+        from .flags import unit_flags
+
+        for u, marks in unit_flags(rules, facts, period, as_of).items():
+            unit(u).flags = marks
     ranking = sorted(scores.values(), key=lambda s: (-round(s.score, 6), s.unit))
     for i, us in enumerate(ranking):
         us.rank = i + 1 if i == 0 or round(us.score, 6) != round(ranking[i - 1].score, 6) else ranking[i - 1].rank
     return ranking
 
 
-def item_events(fact: ItemFact, period: Period, as_of: date) -> list[tuple[str, date | None]]:
+def item_events(fact: ItemFact, period: Period, as_of: date,
+                rules: ScoringRules | None = None) -> list[tuple[str, date | None]]:
     out: list[tuple[str, date | None]] = []
     if fact.deadline is not None and fact.deadline in period:
         closed_on = fact.closed_on
         if closed_on is not None and closed_on <= fact.deadline:  # closed in time
-            feedback_ok = fact.feedback_due is None or (
-                fact.first_feedback_on is not None and fact.first_feedback_on <= fact.feedback_due)
-            if feedback_ok:
+            from .feedback import feedback_in_time
+
+            if feedback_in_time(fact, rules, as_of):
                 out.append(("on_time", closed_on))
                 if closed_on < fact.deadline:
                     out.append(("early", closed_on))
@@ -314,6 +327,8 @@ def fact_for(item, feedback_days: int = 3) -> ItemFact:
         first_feedback_on=feedback_days_list[0] if feedback_days_list else None,
         escalations=escalations, sign_late=sign_late, sign_due=sign_due,
         dissatisfied=satisfaction == "dissatisfied" and redo >= 1, visited=satisfaction is not None,
+        feedback_on=tuple(feedback_days_list), assigned_on=assigned.date() if assigned else None,
+        grade=str(getattr(item, "grade", "") or ""),
     )
 
 

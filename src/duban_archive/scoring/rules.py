@@ -28,6 +28,22 @@ class AdjustmentKind:
     title: str
     points: float | None  # None: the supervisor enters the points
     category: str | None = None
+    #: kinds of one ``group`` given for the same item count once, at the highest level
+    #: (seed 001 附件2 一（一）9「同一事项同时被国家、省、市表彰…按最高等级认定分值」)
+    group: str | None = None
+    #: a condition checked when it is entered: ``no_deductions`` (the unit has no 减分 in the month)
+    requires: str | None = None
+
+
+@dataclass
+class FlagRule:
+    """A mark on a unit when ``event`` happened ``count`` times in the year (or the period)."""
+
+    name: str
+    title: str
+    event: str
+    count: int
+    scope: str = "year"
 
 
 @dataclass
@@ -51,6 +67,13 @@ class ScoringRules:
     categories: list[Category] = field(default_factory=list)
     bonus_min: float = -5.0
     bonus_max: float = 5.0
+    #: ``[feedback]``: ``days`` within ``feedback_days`` of 交办, or ``monthly`` by ``feedback_day``
+    feedback_mode: str = "days"
+    feedback_days: int = 3
+    feedback_day: int = 5
+    flags: list[FlagRule] = field(default_factory=list)
+    #: ``[grades.<A-D>]``: points (for the lead unit, when the grade counts), 工作亮点 / 通报批评
+    grades: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""
 
     def event_title(self, name: str) -> str:
@@ -86,7 +109,18 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
         if method == "categories" and category not in names:
             raise DefinitionError(source, f"adjustments.{name}.category: 应为已定义的类别或 bonus"
                                           f"（可选：{', '.join(sorted(names))}）")
-        rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category)
+        rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category, row.get("group"),
+                                                 row.get("requires"))
+        if row.get("requires") not in (None, "no_deductions"):
+            raise DefinitionError(source, f"adjustments.{name}.requires: 可选 no_deductions")
+    fb = data.get("feedback") or {}
+    rules.feedback_mode = fb.get("mode", "days")
+    rules.feedback_days = int(fb.get("days", 3))
+    rules.feedback_day = int(fb.get("day", 5))
+    for row in data.get("flags", []):
+        rules.flags.append(FlagRule(row["name"], row["title"], row["event"], int(row["count"]),
+                                    row.get("scope", "year")))
+    rules.grades = {k: dict(v) for k, v in (data.get("grades") or {}).items()}
     return rules
 
 

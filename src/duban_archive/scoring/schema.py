@@ -12,7 +12,7 @@ from typing import Any
 
 import colander
 
-from ..definitions import array, flag, key_problem, number, one_of, table, table_of, text
+from ..definitions import array, between, flag, integer, key_problem, number, one_of, table, table_of, text
 
 METHODS = ("additive", "efficacy", "categories")
 EVENTS = {
@@ -27,6 +27,14 @@ EVENTS = {
     "escalation2": "二级督办",
     "escalation3": "三级督办",
 }
+
+
+#: switch ``[feedback] mode``: when an item's 反馈 is in time — ``days`` (13710: within ``days``
+#: calendar days of 交办) or ``monthly`` (云和 seed 004 二（四）: 即办结即反馈, and for items running
+#: into a further month 一月一反馈 by the ``day``-th of each month)
+FEEDBACK_MODES = ("days", "monthly")
+FLAG_SCOPES = ("year", "period")
+GRADE_VALUES = ("A", "B", "C", "D")
 
 
 def _adjustment(node: colander.SchemaNode, row: dict[str, Any]) -> None:
@@ -61,7 +69,16 @@ def rules_schema() -> colander.SchemaNode:
                                   table_of("events", number(""), keys=EVENTS, what="自动计分事件"),
                                   number("satisfaction_per_point"))),
         table_of("adjustments", table("", text("title", required=True), number("points"), flag("free"),
-                                      text("category"), validator=_adjustment)),
+                                      text("category"), text("group"), text("requires"),
+                                      validator=_adjustment)),
+        table("feedback", text("mode", required=True, validator=one_of(FEEDBACK_MODES, "反馈时限算法")),
+              integer("days", validator=between(1, 31)), integer("day", validator=between(1, 28))),
+        array("flags", table("", text("name", required=True), text("title", required=True),
+                             text("event", required=True, validator=one_of(tuple(EVENTS), "自动计分事件")),
+                             integer("count", required=True, validator=between(1, 100)),
+                             text("scope", validator=one_of(FLAG_SCOPES, "统计范围")))),
+        table_of("grades", table("", number("points"), flag("highlight"), flag("criticise"), text("title")),
+                 keys=GRADE_VALUES, what="评价等次"),
         validator=_categories_present,
     )
 
