@@ -63,6 +63,19 @@ def add_adjustment(site, registry, data: Mapping[str, Any], actor: str) -> str:
         fields["item"], item_id = "事项编号应为字符串", ""
     elif item_id and site.get_item(item_id) is None:
         fields["item"] = "事项不存在"
+    elif not item_id and rules.item_required:
+        fields["item"] = "加（减）分事项按督查事项确定分值，与督查事项无关的不加（减）分：请填写事项编号"
+    if (kind is not None and kind.requires == "no_deductions" and day is not None and isinstance(unit, str)
+            and "unit" not in fields):
+        from .levels import deductions_in_month
+
+        book = site.get("scoring")  # read only: a refusal writes nothing
+        minus = deductions_in_month(book.adjustments(rules.name), unit, day.year, day.month) if book else []
+        if minus:
+            named = "、".join(rules.adjustments[m.kind].title if m.kind in rules.adjustments else m.kind
+                             for m in minus)
+            fields["kind"] = (f"{kind.title}须无减分事项：该单位{day.year}年{day.month}月"
+                              f"已有减分 {len(minus)} 项（{named}）")
     if fields:
         raise Refusal("填写内容有误", fields)
     assert isinstance(unit, str) and kind is not None and points is not None and day is not None

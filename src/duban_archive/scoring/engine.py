@@ -46,11 +46,16 @@ def parse_period(text: str) -> Period:
         last = q * 3
         return Period(f"{y}-Q{q}", f"{y}年第{'一二三四'[q - 1]}季度", date(y, last - 2, 1),
                       date(y, last, calendar.monthrange(y, last)[1]))
+    m = re.fullmatch(r"(\d{4})-H([12])", text)
+    if m:  # 半年 (seed 001 年中考核)
+        y, h = int(m.group(1)), int(m.group(2))
+        return Period(f"{y}-H{h}", f"{y}年{'上下'[h - 1]}半年", date(y, 6 * h - 5, 1),
+                      date(y, 6 * h, 30 if h == 1 else 31))
     m = re.fullmatch(r"(\d{4})", text)
     if m:
         y = int(m.group(1))
         return Period(str(y), f"{y}年度", date(y, 1, 1), date(y, 12, 31))
-    raise ValueError("考核期间格式应为 2026-05（月）、2026-Q2（季度）或 2026（年度）")
+    raise ValueError("考核期间格式应为 2026-05（月）、2026-Q2（季度）、2026-H1（半年）或 2026（年度）")
 
 
 @dataclass
@@ -189,7 +194,7 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
     if rules.flags:
         from .flags import unit_flags
 
-        for u, marks in unit_flags(rules, facts, period, as_of).items():
+        for u, marks in unit_flags(rules, facts, period, as_of, item_events).items():
             unit(u).flags = marks
     ranking = sorted(scores.values(), key=lambda s: (-round(s.score, 6), s.unit))
     for i, us in enumerate(ranking):
@@ -224,11 +229,13 @@ def item_events(fact: ItemFact, period: Period, as_of: date,
 
 
 def _add_adjustments(rules: ScoringRules, us: UnitScore, adjustments: list[Adjustment]) -> None:
-    for a in adjustments:
+    from .levels import counted
+
+    for a, points, why in counted(rules, adjustments):
         kind = rules.adjustments.get(a.kind)
         title = kind.title if kind else a.kind
-        us.lines.append(Line(f"adj:{a.kind}", title + (f"（{a.note}）" if a.note else ""), a.points,
-                             a.item_id, "", a.day, kind.category or "" if kind else ""))
+        us.lines.append(Line(f"adj:{a.kind}", title + (f"（{a.note}）" if a.note else "") + (f"：{why}" if why else ""),
+                             points, a.item_id, "", a.day, kind.category or "" if kind else ""))
 
 
 def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_by_unit, facts, period) -> None:

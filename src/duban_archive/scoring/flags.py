@@ -7,6 +7,7 @@ of the period up to the day scored, whichever period is shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -15,16 +16,15 @@ if TYPE_CHECKING:
     from .rules import ScoringRules
 
 
-def unit_flags(rules: ScoringRules, facts: list[ItemFact], period: Period,
-               as_of: date) -> dict[str, list[dict[str, Any]]]:
-    from .engine import Period, item_events
-
+def unit_flags(rules: ScoringRules, facts: list[ItemFact], period: Period, as_of: date,
+               item_events: Callable[..., list[tuple[str, date | None]]]) -> dict[str, list[dict[str, Any]]]:
+    """``item_events`` is :func:`.engine.item_events` (passed in: this module is imported by the engine)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for flag in rules.flags:
         scope = period
         if flag.scope == "year":
             y = period.start.year
-            scope = Period(str(y), f"{y}年度", date(y, 1, 1), date(y, 12, 31))
+            scope = type(period)(str(y), f"{y}年度", date(y, 1, 1), date(y, 12, 31))
         counted: dict[str, list[str]] = {}
         for fact in facts:
             if fact.cancelled:

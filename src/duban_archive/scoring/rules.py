@@ -74,6 +74,12 @@ class ScoringRules:
     flags: list[FlagRule] = field(default_factory=list)
     #: ``[grades.<A-D>]``: points (for the lead unit, when the grade counts), 工作亮点 / 通报批评
     grades: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: 加（减）分事项按督查事项确定分值 (seed 001 附件2): an adjustment must name its item
+    item_required: bool = False
+    #: ``[[ladder]]``: (name, title, after) — 通报 → 通报批评 → 约谈 → 问责 for an overdue item
+    ladder: list[tuple[str, str, str]] = field(default_factory=list)
+    #: ``[[honours]]``: 年中前3 / 年终前5 lists
+    honours: list[dict[str, Any]] = field(default_factory=list)
     source: str = ""
 
     def event_title(self, name: str) -> str:
@@ -93,6 +99,7 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
         item_points=float(head.get("item_points", 20)),
         bonus_min=float(head.get("bonus_min", -5)),
         bonus_max=float(head.get("bonus_max", 5)),
+        item_required=bool(head.get("item_required", False)),
     )
     for name, row in data.get("events", {}).items():
         rules.events[name] = (str(row.get("title", EVENTS[name])), float(row.get("points", 0.0)))
@@ -121,6 +128,8 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
         rules.flags.append(FlagRule(row["name"], row["title"], row["event"], int(row["count"]),
                                     row.get("scope", "year")))
     rules.grades = {k: dict(v) for k, v in (data.get("grades") or {}).items()}
+    rules.ladder = [(row["name"], row["title"], row["after"]) for row in data.get("ladder", [])]
+    rules.honours = [dict(row) for row in data.get("honours", [])]
     return rules
 
 

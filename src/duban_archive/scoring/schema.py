@@ -37,6 +37,15 @@ FLAG_SCOPES = ("year", "period")
 GRADE_VALUES = ("A", "B", "C", "D")
 
 
+def _ladder_after(node: colander.SchemaNode, text_: str) -> None:
+    from ..notifications.durations import parse_duration
+
+    try:
+        parse_duration(text_)
+    except ValueError:
+        raise colander.Invalid(node, f"不是有效时长：{text_!r}（如 P1D、5WD）") from None
+
+
 def _adjustment(node: colander.SchemaNode, row: dict[str, Any]) -> None:
     if row.get("free") and "points" in row:
         raise key_problem(node, "points", "free = true 的调整项由督查室录入分值，不能再定分值")
@@ -60,6 +69,7 @@ def rules_schema() -> colander.SchemaNode:
               number("item_points"),
               number("bonus_min"),
               number("bonus_max"),
+              flag("item_required"),
               required=True),
         table_of("events", table("", text("title"), number("points")), keys=EVENTS, what="自动计分事件"),
         array("categories", table("",
@@ -77,6 +87,12 @@ def rules_schema() -> colander.SchemaNode:
                              text("event", required=True, validator=one_of(tuple(EVENTS), "自动计分事件")),
                              integer("count", required=True, validator=between(1, 100)),
                              text("scope", validator=one_of(FLAG_SCOPES, "统计范围")))),
+        array("ladder", table("", text("name", required=True), text("title", required=True),
+                              text("after", required=True, validator=_ladder_after))),
+        array("honours", table("", text("name", required=True), text("title", required=True),
+                               text("period", required=True, validator=one_of(("H1", "year"), "考核期间")),
+                               integer("top", required=True, validator=between(1, 100)),
+                               flag("all_completed"))),
         table_of("grades", table("", number("points"), flag("highlight"), flag("criticise"), text("title")),
                  keys=GRADE_VALUES, what="评价等次"),
         validator=_categories_present,

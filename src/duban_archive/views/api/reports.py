@@ -121,11 +121,12 @@ def ledger_view(request):
 
 document("api.scores", "GET", "单位积分排名（月 / 季度 / 年度），含每一分的来由",
          params=[{"name": "period", "in": "query", "required": False, "schema": {"type": "string"},
-                  "description": "2026-05、2026-Q2 或 2026，默认本月"},
+                  "description": "2026-05、2026-Q2、2026-H1 或 2026，默认本月"},
                  {"name": "rules", "in": "query", "required": False, "schema": {"type": "string"},
                   "description": "计分规则，默认为本系统选定的规则"}],
          response={"type": "object", "properties": {"period": {"type": "string"}, "rules": {"type": "string"},
-                                                     "ranking": {"type": "array"}}}, errors=(400, 401, 403))
+                                                     "ranking": {"type": "array"}, "honours": {"type": "array"}}},
+         errors=(400, 401, 403))
 
 
 @view_config(route_name="api.scores", request_method="GET", renderer="json")
@@ -139,8 +140,10 @@ def scores_view(request):
         period, ranking = rank(get_site(request), rules, request.GET.get("period") or today().strftime("%Y-%m"))
     except ValueError as exc:
         raise ApiError(400, str(exc), {"period": str(exc)}) from exc
+    from ...scoring.honours import honours
+
     return {"period": period.key, "period_title": period.title, "rules": rules.name, "rules_title": rules.title,
-            "ranking": [u.as_json() for u in ranking]}
+            "ranking": [u.as_json() for u in ranking], "honours": honours(rules, period, ranking)}
 
 
 document("api.scores.adjustments", "POST", "录入加扣分（表扬、批评、批示……，督查室）",
