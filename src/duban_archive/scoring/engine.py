@@ -175,6 +175,10 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
                 if ev in rules.events and rules.events[ev][1]:
                     title, pts = rules.events[ev]
                     us.lines.append(Line(ev, title, pts, fact.item_id, fact.number, day))
+            if rules.grades:
+                from .grades import grade_lines
+
+                us.lines.extend(grade_lines(rules, facts, period, us.unit, Line))
             _add_adjustments(rules, us, adj_by_unit.get(us.unit, []))
             us.score = sum(ln.points for ln in us.lines)
     elif rules.method == "efficacy":

@@ -35,6 +35,8 @@ EVENTS = {
 FEEDBACK_MODES = ("days", "monthly")
 FLAG_SCOPES = ("year", "period")
 GRADE_VALUES = ("A", "B", "C", "D")
+#: switch ``[d_grade] <workflow>``: a D on 办结 sends the item back (seed 002) or is kept (seed 000)
+D_GRADE_MODES = ("return", "keep")
 
 
 def _ladder_after(node: colander.SchemaNode, text_: str) -> None:
@@ -93,17 +95,19 @@ def rules_schema() -> colander.SchemaNode:
                                text("period", required=True, validator=one_of(("H1", "year"), "考核期间")),
                                integer("top", required=True, validator=between(1, 100)),
                                flag("all_completed"))),
-        table_of("grades", table("", number("points"), flag("highlight"), flag("criticise"), text("title")),
+        table_of("grades", table("", number("points", required=True), text("title")),
                  keys=GRADE_VALUES, what="评价等次"),
         validator=_categories_present,
     )
 
 
 def grading_schema() -> colander.SchemaNode:
-    grade = table("", text("value", required=True), text("title", required=True), text("criteria", required=True))
+    grade = table("", text("value", required=True), text("title", required=True), text("criteria", required=True),
+                  flag("praise"), flag("criticise"), flag("highlight"))
     stage = table("", text("name", required=True), text("group", required=True), text("title", required=True))
     return table(
         "",
         array("grades", grade, required=True, non_empty=True),
         table_of("stages", array("", stage), what="流程"),
+        table_of("d_grade", text("", validator=one_of(D_GRADE_MODES, "不合格处理方式")), what="流程"),
     )
