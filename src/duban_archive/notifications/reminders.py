@@ -40,6 +40,8 @@ class Fire:
     since: datetime | None = None
     due: datetime | None = None
     level: int = 0
+    #: who is told (role tokens); empty: the rule set's ``notify``
+    notify: tuple[str, ...] = ()
 
 
 # -- deadlines ------------------------------------------------------------
@@ -99,6 +101,10 @@ def plan(item, rs: RuleSet, calendar, moment: datetime) -> list[Fire]:
     state = item.state
     if state in rs.monthly_states:
         fires.extend(_monthly(rs, moment))
+    if rs.monthly_follow_up is not None or rs.quarterly or rs.year_end:
+        from .cadence import cadence_fires
+
+        fires.extend(cadence_fires(item, rs, calendar, moment, Fire))
     if state not in rs.states:
         return fires
     due = item_due(item, rs, calendar)
@@ -214,6 +220,12 @@ def _fmt(moment: datetime | None) -> str:
 
 def texts(item, fire: Fire, moment: datetime, rs: RuleSet) -> tuple[str, str]:
     head = f"{item.number}《{item.title}》"
+    if fire.rule in ("monthly_follow_up", "quarterly", "year_end"):
+        from .cadence import cadence_texts
+
+        got = cadence_texts(item, fire, format_due)
+        if got is not None:
+            return got
     if fire.kind == "reminder":
         return (f"【督办提醒】{item.number} 即将到期",
                 f"{head}将于 {_fmt(fire.due)} 到期，请按时办理并通过系统反馈办理情况。")
@@ -308,7 +320,7 @@ def reschedule(site, item, registry, moment: datetime | None = None, calendar=No
 def _catch_up(item, fire: Fire) -> bool:
     """Whether a past fire of a fresh plan is still worth sending (not a monthly call-up for a month
     before the work began, not one the unit already answered)."""
-    if fire.kind == "monthly" and fire.at < work_start(item):
+    if (fire.kind == "monthly" or fire.rule in ("quarterly", "year_end")) and fire.at < work_start(item):
         return False
     return not answered(item, fire.since)
 
@@ -333,7 +345,7 @@ def fire_item(site, box: Outbox, item, rs: RuleSet, moment: datetime, calendar, 
             made += escalate(site, item, f.level, reason, rs, moment, directory=directory)
             continue
         subject, body = texts(item, f, moment, rs)
-        users = directory.resolve(item, rs.notify)
+        users = directory.resolve(item, f.notify or rs.notify)
         made += len(produce(box, rs, item, users, f.kind, f.rule, subject, body, moment,
                             f"{item.item_id}|{f.rule}|{epoch(f.at)}", rs.channels))
     upcoming = [f.at for f in fires if f.at > moment]

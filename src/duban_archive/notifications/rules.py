@@ -62,6 +62,12 @@ class RuleSet:
     monthly_states: tuple[str, ...] = ()
     monthly_days: tuple[int, ...] = ()
     monthly_times: tuple[time, ...] = ()
+    #: ``[monthly] follow_up``: after the month starts, the 立项主体 is told a report is missing
+    monthly_follow_up: Duration | None = None
+    monthly_follow_up_notify: tuple[str, ...] = ()
+    #: ``[quarterly]`` 季度小结 and ``[year_end]`` 年底清零 (``notifications/cadence.py``)
+    quarterly: dict[str, Any] = field(default_factory=dict)
+    year_end: dict[str, Any] = field(default_factory=dict)
     quiet_start: time | None = None
     quiet_end: time | None = None
     quiet_channels: tuple[str, ...] = ()
@@ -161,6 +167,8 @@ def check_references(rules: ReminderRules, boards, workflows, dropped: Collectio
         if not states:
             continue
         named = [("ruleset.states", s) for s in rs.states] + [("monthly.states", s) for s in rs.monthly_states]
+        named += [("quarterly.states", s) for s in rs.quarterly.get("states", ())]
+        named += [("year_end.states", s) for s in rs.year_end.get("states", ())]
         for where, state in named:
             if state not in states:
                 problems.append((rs.source, f"{where}: {unknown_value(state, states, '状态')}"))
@@ -219,6 +227,18 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
         rs.monthly_states = tuple(m["states"])
         rs.monthly_days = tuple(m["days"])
         rs.monthly_times = tuple(time.fromisoformat(t) for t in m["times"])
+        if "follow_up" in m:
+            rs.monthly_follow_up = parse_duration(m["follow_up"])
+            rs.monthly_follow_up_notify = tuple(m.get("follow_up_notify", ["supervisor"]))
+    if "quarterly" in data:
+        q = data["quarterly"]
+        rs.quarterly = {"states": tuple(q["states"]), "lead_days": int(q.get("lead_days", 2)),
+                        "q4_advance_days": int(q.get("q4_advance_days", 7)),
+                        "time": time.fromisoformat(q.get("time", "09:00")), "boards": tuple(q.get("boards", ()))}
+    if "year_end" in data:
+        y = data["year_end"]
+        rs.year_end = {"states": tuple(y["states"]), "time": time.fromisoformat(y.get("time", "09:00")),
+                       "dates": tuple((int(d[:2]), int(d[3:])) for d in y["dates"])}
     if "quiet_hours" in data:
         q = data["quiet_hours"]
         rs.quiet_start = time.fromisoformat(q["start"])

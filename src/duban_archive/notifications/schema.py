@@ -66,6 +66,15 @@ def _clock(node: colander.SchemaNode, text_: Any) -> None:
         raise colander.Invalid(node, f"应为 HH:MM 时间，实为 {text_!r}") from None
 
 
+def _month_day(node: colander.SchemaNode, text_: Any) -> None:
+    from datetime import date
+
+    try:
+        date.fromisoformat(f"2024-{text_}")
+    except (TypeError, ValueError):
+        raise colander.Invalid(node, f"应为 MM-DD 日期，实为 {text_!r}") from None
+
+
 def _positive_every(node: colander.SchemaNode, row: dict[str, Any]) -> None:
     if parse_duration(row["every"]).approx.total_seconds() <= 0:
         raise key_problem(node, "every", "必须大于 0")
@@ -110,7 +119,19 @@ def ruleset_schema() -> colander.SchemaNode:
         table("monthly",
               texts("states", required=True),
               array("days", integer("", validator=between(1, 28)), required=True),
-              array("times", value("", str, validator=_clock), required=True)),
+              array("times", value("", str, validator=_clock), required=True),
+              duration("follow_up"),
+              roles("follow_up_notify", non_empty=True)),
+        table("quarterly",
+              texts("states", required=True),
+              integer("lead_days", validator=between(0, 30)),
+              integer("q4_advance_days", validator=between(0, 30)),
+              value("time", str, validator=_clock),
+              texts("boards")),
+        table("year_end",
+              texts("states", required=True),
+              array("dates", value("", str, validator=_month_day), required=True, non_empty=True),
+              value("time", str, validator=_clock)),
         table("quiet_hours",
               value("start", str, required=True, validator=_clock),
               value("end", str, required=True, validator=_clock),

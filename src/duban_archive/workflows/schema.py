@@ -105,6 +105,7 @@ def deadline_schema() -> colander.SchemaNode:
         texts("until"),
         text("feedback", validator=one_of(("done", "repeat"))),
         text("rule", validator=one_of(_rules, "规则")),
+        texts("boards"),
         validator=_deadline_checks,
     )
 
