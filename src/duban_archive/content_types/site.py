@@ -18,7 +18,7 @@ from .folder import Folder
 ROOT_KEY = "duban_site"
 
 #: Schema generation this code writes; see ``duban_archive.evolve``.
-SCHEMA_GENERATION = 2  # 2: text policy (evolve step repair_text); new sites hold clean text
+SCHEMA_GENERATION = 7  # 2: text policy (repair_text); 7: 持续推进 monthly clock (issue 14); new sites need neither
 
 
 class Site(Folder):

@@ -155,7 +155,8 @@ document("api.scores.explain", "GET", "规则核对：单位在考核期间的�
                   "description": "计分规则，默认为本系统选定的规则"}],
          response={"type": "object", "properties": {
              "unit": {"type": "string"}, "period": {"type": "string"}, "rules": {"type": "string"},
-             "score": {"type": "number", "nullable": True}, "total": {"type": "number"}, "balanced": {"type": "boolean"},
+             "score": {"type": "number", "nullable": True}, "total": {"type": "number"},
+             "balanced": {"type": "boolean"},
              "lines": {"type": "array", "items": {"type": "object"}}, "items": {"type": "array"},
              "flags": {"type": "array"}, "ladder": {"type": "array"}}},
          errors=(400, 401, 403, 404))
