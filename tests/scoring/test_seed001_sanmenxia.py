@@ -67,7 +67,13 @@ def test_seed001_att2_1_1_10_monthly_top_refused_with_deductions(app, testapp, m
         refused = sup.post("/api/v1/scores/adjustments", {"unit": "zjj", "kind": "monthly_top",
                                                           "date": "2026-05-31", "item": item_id}, status=400).json
         assert "须无减分事项" in refused["fields"]["kind"] and "逾期上报" in refused["fields"]["kind"]
-        # 交通局 has none: accepted (+10)
+        # 「县（市、区）前三名、市直单位前六名」: a 街道 is neither
+        street = sup.post("/api/v1/scores/adjustments", {"unit": "dcz", "kind": "monthly_top", "date": "2026-05-31",
+                                                         "item": item_id}, status=400).json
+        assert "仅限县（市、区）前3名、市直单位前6名" in street["fields"]["kind"]
+        # 交通局 has none and, with a 督查室通报表扬 (+5), is the first 市直单位 of May: accepted (+10)
+        sup.post("/api/v1/scores/adjustments", {"unit": "jtj", "kind": "supervision_office_praise",
+                                                "date": "2026-05-20", "item": item_id}, status=201)
         sup.post("/api/v1/scores/adjustments", {"unit": "jtj", "kind": "monthly_top", "date": "2026-05-31",
                                                 "item": item_id}, status=201)
         month = sup.get("/api/v1/scores?period=2026-05&rules=sanmenxia").json

@@ -33,6 +33,8 @@ class AdjustmentKind:
     group: str | None = None
     #: a condition checked when it is entered: ``no_deductions`` (the unit has no 减分 in the month)
     requires: str | None = None
+    #: unit kind -> the places of that month's ranking (among units of the kind) it is for
+    rank_top: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,7 +119,7 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
             raise DefinitionError(source, f"adjustments.{name}.category: 应为已定义的类别或 bonus"
                                           f"（可选：{', '.join(sorted(names))}）")
         rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category, row.get("group"),
-                                                 row.get("requires"))
+                                                 row.get("requires"), dict(row.get("rank_top") or {}))
         if row.get("requires") not in (None, "no_deductions"):
             raise DefinitionError(source, f"adjustments.{name}.requires: 可选 no_deductions")
     fb = data.get("feedback") or {}

@@ -82,6 +82,7 @@ def rules_schema() -> colander.SchemaNode:
                                   number("satisfaction_per_point"))),
         table_of("adjustments", table("", text("title", required=True), number("points"), flag("free"),
                                       text("category"), text("group"), text("requires"),
+                                      table_of("rank_top", integer("", validator=between(1, 100)), what="单位类别"),
                                       validator=_adjustment)),
         table("feedback", text("mode", required=True, validator=one_of(FEEDBACK_MODES, "反馈时限算法")),
               integer("days", validator=between(1, 31)), integer("day", validator=between(1, 28))),
