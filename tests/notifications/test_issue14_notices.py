@@ -67,6 +67,13 @@ def test_seed002_art12_three_and_seven_day_nodes_by_calendar_day(app, make_item,
             assert before(three) == [at(2026, 5, 7, 23, 59, 59) - timedelta(days=1)]
         finally:
             rules.span = "calendar_days"
+        # the switch start_day = "included": 交办 day is day 1, so the 3-day node ends on 05-06; an item
+        # due 05-07 is then a 7-day item (1 day ahead)
+        rules.start_day = "included"
+        try:
+            assert before(three) == [at(2026, 5, 7, 23, 59, 59) - timedelta(days=1)]
+        finally:
+            rules.start_day = "excluded"
 
 
 def test_seed002_art12_reminder_already_past_at_replanning_is_sent(app, make_item, advance, contacts):

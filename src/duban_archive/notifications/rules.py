@@ -80,6 +80,9 @@ class RuleSet:
     #: ``calendar_days`` (the deadline's date counted from the 交办 date, seed 002's default) or
     #: ``hours`` (the exact span, 3 days = 72 h)
     span: str = "calendar_days"
+    #: switch ``ruleset.start_day``: whether the 交办 day is day 1 of the node (``included``) or the
+    #: count starts the next day (``excluded``, as 行政期间 and ``3WD`` count; seed 002's default)
+    start_day: str = "excluded"
     source: str = ""
 
     def lead_for(self, span: timedelta, start: datetime | None = None, due: datetime | None = None) -> Duration | None:
@@ -92,7 +95,8 @@ class RuleSet:
     def within(self, span_max: Duration, span: timedelta, start: datetime | None, due: datetime | None) -> bool:
         if self.span == "calendar_days" and start is not None and due is not None and not span_max.working_days:
             # 交办 on the 4th, 办结时限 the 7th: the 3-day node, whatever the hour of 交办
-            node_end = span_max.add(datetime.combine(start.date(), time(0, 0), start.tzinfo))
+            origin = start.date() - timedelta(days=1 if self.start_day == "included" else 0)
+            node_end = span_max.add(datetime.combine(origin, time(0, 0), start.tzinfo))
             return due.date() <= node_end.date() if node_end.time() == time(0, 0) else due <= node_end
         return span <= span_max.approx
 
@@ -198,6 +202,7 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
         notify=tuple(head["notify"]),
         channels=tuple(head.get("channels", ["inbox"])),
         span=head.get("span", "calendar_days"),
+        start_day=head.get("start_day", "excluded"),
         source=source,
     )
     for row in data.get("before", []):

@@ -102,6 +102,7 @@ def ruleset_schema() -> colander.SchemaNode:
               roles("notify", required=True, non_empty=True),
               texts("channels", validator=one_of(CHANNELS, "渠道")),
               text("span", validator=one_of(SPAN_MODES, "时间节点算法")),
+              text("start_day", validator=one_of(("excluded", "included"), "起算日")),
               required=True),
         array("before", table("", duration("span_max", required=True), duration("lead", required=True))),
         table("long", duration("every", required=True), duration("lead")),
