@@ -122,3 +122,32 @@ def test_seed001_4_2_3_midyear_top3_and_year_end_top5_of_units_with_all_items_do
     year = parse_period("2026")
     assert [h["name"] for h in honours(SMX, year, score_units(SMX, year, facts, adjustments, UNITS,
                                                                as_of=date(2026, 12, 31)))] == ["year_end"]
+
+
+def test_seed001_4_2_4_bulletin_names_the_ladder_step_of_an_overdue_item(app, testapp, make_item):
+    from datetime import datetime
+
+    import transaction
+
+    from duban_archive.content_types.site_access import open_site
+    from duban_archive.security.roles import user_principals
+    from duban_archive.timeutil import CST, frozen_now
+
+    with frozen_now(datetime(2026, 6, 1, 9, 0, tzinfo=CST)):
+        item_id = make_item("zdgz", deadline=date(2026, 6, 5), registered_on=date(2026, 6, 1))
+        with open_site(app.registry) as site:
+            item = site.get_item(item_id)
+            wf = app.registry.duban_workflows[item.workflow]
+            for name, who in [("approve", "leader"), ("assign", "supervisor"), ("accept", "unit_head")]:
+                u = site["users"][who]
+                wf.fire(item, name, who, user_principals(u.username, u.roles, u.unit), site=site)
+            transaction.commit()
+    app.registry.duban_scoring_rules = app.registry.duban_scoring_rules_all["sanmenxia"]
+    try:
+        with frozen_now(datetime(2026, 6, 30, 20, 0, tzinfo=CST)):
+            data = api(testapp, "supervisor").get("/api/v1/reports/bulletin?month=2026-06").json
+    finally:
+        app.registry.duban_scoring_rules = app.registry.duban_scoring_rules_all["yunhe"]
+    # 06-06 通报, 06-13 通报批评, 06-23 约谈 (限 5 个工作日: 06-24, 25, 26, 29, 30 -> 06-30 前整改)
+    (row,) = [o for o in data["overdue"] if o["id"] == item_id]
+    assert row["step"] == "市政府领导同志约谈，责令作出书面承诺（2026-06-23，限 2026-06-30 前整改）"

@@ -54,6 +54,19 @@ def bulletin_data(site, registry, month: str, as_of: date | None = None) -> dict
             highlights.append(highlight)
         if criticism is not None:
             criticisms.append(criticism)
+    if rules.ladder and overdue:  # seed 001 四（二）4: where each overdue item stands on the 整改阶梯
+        from ..scoring.engine import fact_for
+        from ..scoring.ladder import ladder
+        from ..workflows.calendar import WorkCalendar
+
+        cal = WorkCalendar.for_site(site)
+        for row in overdue:
+            steps = ladder(rules, fact_for(site.get_item(row["id"])), cal, end.date())
+            row["step"] = ""
+            if steps:
+                last = steps[-1]
+                until = f"，限 {last['rectify_by'].isoformat()} 前整改" if last["rectify_by"] else ""
+                row["step"] = f"{last['title']}（{last['date'].isoformat()}{until}）"
     overdue.sort(key=lambda o: (o["deadline"], o["number"]))
     stats = statistics(site, registry, items, end)
     for note in stats.get("skipped", ()):
@@ -120,9 +133,9 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         for ln in u.lines:
             detail.append([u.title, ln.title, round(ln.points, 2), ln.number or ln.item, ln.day])
     od = wb.create_sheet("逾期事项")
-    od.append(["事项编号", "事项", "承办单位", "办结时限", "督办级别"])
+    od.append(["事项编号", "事项", "承办单位", "办结时限", "督办级别", "整改阶段"])
     for o in data["overdue"]:
-        od.append([o["number"], o["title"], o["unit"], o["deadline"], o["level"] or ""])
+        od.append([o["number"], o["title"], o["unit"], o["deadline"], o["level"] or "", o.get("step", "")])
     hl = wb.create_sheet("工作亮点")
     hl.append(["工作亮点"])
     for h in data["highlights"]:
