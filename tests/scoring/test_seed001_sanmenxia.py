@@ -79,6 +79,12 @@ def test_seed001_att2_1_1_10_monthly_top_refused_with_deductions(app, testapp, m
         month = sup.get("/api/v1/scores?period=2026-05&rules=sanmenxia").json
         kinds = {u["unit"]: [ln["rule"] for ln in u["breakdown"]] for u in month["ranking"]}
         assert "adj:monthly_top" not in kinds["zjj"] and "adj:monthly_top" in kinds["jtj"]
+        # the scores page shows the 年中 list for 2026-H1 (no unit has all its items done: none listed)
+        from duban_archive.testing import login
+
+        login(testapp, "supervisor")
+        page = testapp.get("/scores?period=2026-H1")
+        assert "年中考核通报表扬（前3名）" in page.html.find(id="honours-midyear").text
     finally:
         app.registry.duban_scoring_rules = app.registry.duban_scoring_rules_all["yunhe"]
 

@@ -21,12 +21,15 @@ def scores_page(context, request):
     rules = scoring_rules(request.registry)
     period_text = request.GET.get("period") or today().strftime("%Y-%m")
     error = None
+    from ..scoring.honours import honours
+
     try:
         period, ranking = rank(context, rules, period_text)
     except ValueError as exc:
         error, period, ranking = str(exc), None, []
     return {"page_title": "单位积分排名", "rules": rules, "period_text": period_text, "period": period,
-            "ranking": ranking, "error": error, "units": list(context["units"].values()),
+            "ranking": ranking, "error": error, "honours": honours(rules, period, ranking) if period else [],
+            "units": list(context["units"].values()),
             "can_adjust": request.has_permission("manage_rules", context), "today": today().isoformat(),
             "fields": {}, "values": {}, "refusal": None}
 
