@@ -35,10 +35,12 @@ run: system venv assets
 
 test: system venv assets
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2 --dist loadfile tests
 
 lint: venv
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 bench: venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -25,11 +25,14 @@ requires = [
     "bagit>=1.8,<2",
     "pikepdf>=9,<11",
     "pypdf>=5,<8",
+    "pyHanko>=0.38,<0.39",  # archive/originals.py: signatures of signed PDF originals (四性检测 真实性)
     "openpyxl>=3.1,<4",
     "chinesecalendar>=1.9,<2",
     "filetype>=1.2,<2",
     "pillow>=10,<14",
     "waitress>=3.0,<4",
+    # views/multipart.py: every multipart body, streaming (PushMultipartParser); replaces cgi.FieldStorage
+    "multipart>=2.0.1,<3",
     "tomli>=2.0,<3; python_version < '3.11'",
     "python-docx>=1.1,<2",
     "graphviz>=0.20,<1",
@@ -50,6 +53,7 @@ tests_require = [
     "aiosmtpd>=1.4,<2",
     "playwright>=1.45,<2",
     "ruff>=0.6",
+    "mypy>=1.11,<3",  # `make test` type-checks src/duban_archive (configuration in pyproject.toml)
     "wheel>=0.43,<1",  # tests/scripts/test_packaging.py builds a wheel without build isolation
 ]
 
@@ -88,7 +92,8 @@ setup(
     },
     zip_safe=False,
     install_requires=requires,
-    extras_require={"test": tests_require, "relstorage": relstorage_require},
+    # bench/bench_search.py's reference column (tantivy-py); never needed to run the site
+    extras_require={"test": tests_require, "relstorage": relstorage_require, "bench": ["tantivy>=0.22"]},
     entry_points={
         "paste.app_factory": ["main = duban_archive:main"],
         "paste.server_runner": ["main = duban_archive.scripts.serve:serve_paste"],

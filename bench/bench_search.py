@@ -16,7 +16,15 @@ unit users see only their units' items.  Then:
   p95 in ms including the permission filter, facets and snippets; targets
   median ≤ 20 ms, p95 ≤ 50 ms;
 * the first query after an item was edited and re-indexed (a new searcher: what
-  an office sees all day).
+  an office sees all day), 20 times, so whoosh's segment merges are among them;
+* the reference: tantivy-py (``pip install 'duban_archive[bench]'``) over the same
+  items and queries, fed the project's own segmentation (each text field as the
+  whitespace-joined words of ``analysis.words``, tokenised by whitespace), the
+  permission principals and facet values as raw terms, and our ratio to it.  Query
+  strings are translated to tantivy's syntax (fields, ranges, phrases of our words);
+  the permission filter and facet filters are part of every tantivy query, facets are
+  counted with tantivy's own ``count`` per value and snippets left out (ours include
+  them).  Without tantivy the column is skipped with a message.
 
 Prints median, p95 and peak RSS.
 """
@@ -153,7 +161,7 @@ def bench_queries(catalog, rounds: int) -> list[float]:
     return times, cpu
 
 
-def first_query_after_change(app, catalog, times: int = 5) -> list[float]:
+def first_query_after_change(app, catalog, times: int = 20) -> list[float]:
     """What an office sees all day: an item changes, the indexer writes it, the next search
     opens a new searcher (whoosh re-opens every segment) and runs."""
     import transaction
@@ -171,9 +179,175 @@ def first_query_after_change(app, catalog, times: int = 5) -> list[float]:
             transaction.commit()
             catalog.indexer.apply_pending()
             t = time.perf_counter()
-            catalog.search(users, QUERIES[k % len(QUERIES)][0])
+            q, kw = QUERIES[k % len(QUERIES)]
+            catalog.search(users, q, **kw)
             out.append((time.perf_counter() - t) * 1000)
     return out
+
+
+# -- the reference: tantivy-py ----------------------------------------------
+TANTIVY_TEXT = ("title", "body", "files")
+TANTIVY_RAW = ("id", "number", "board", "state", "units", "retention", "allowed")
+
+
+def _seg(text: str) -> str:
+    from duban_archive.catalog.analysis import normalize, words
+
+    return " ".join(w for _, w, _, _ in words(normalize(text), search=True))
+
+
+def tantivy_build(app, path: Path):
+    """The same documents, segmented by our analyzer, in a tantivy index (returns index, seconds)."""
+    import tantivy
+
+    from duban_archive.catalog.documents import build_document
+    from duban_archive.content_types.site_access import open_site
+
+    sb = tantivy.SchemaBuilder()
+    for name in TANTIVY_TEXT:
+        sb.add_text_field(name, stored=True, tokenizer_name="whitespace", index_option="position")
+    for name in TANTIVY_RAW:
+        sb.add_text_field(name, stored=name in ("id", "number"), tokenizer_name="raw", fast=True)
+    sb.add_integer_field("year", stored=False, indexed=True, fast=True)
+    sb.add_date_field("registered_on", stored=False, indexed=True, fast=True)
+    schema = sb.build()
+    path.mkdir(parents=True, exist_ok=True)
+    index = tantivy.Index(schema, path=str(path))
+    t = time.perf_counter()
+    writer = index.writer(heap_size=200_000_000, num_threads=2)
+    with open_site(app.registry) as site:
+        for k, item in enumerate(site.item_index.values()):
+            d = build_document(item, app.registry)
+            doc = tantivy.Document()
+            for name in TANTIVY_TEXT:
+                doc.add_text(name, _seg(d.get(name, "")))
+            doc.add_text("id", d["id"])
+            doc.add_text("number", d.get("number", "").lower())
+            for name in ("board", "state", "retention"):
+                doc.add_text(name, d.get(name, ""))
+            for u in d.get("units", "").split(","):
+                doc.add_text("units", u)
+            for p in d.get("allowed", "").split(","):
+                doc.add_text("allowed", p)
+            if "year" in d:
+                doc.add_integer("year", d["year"])
+            if "registered_on" in d:
+                doc.add_date("registered_on", d["registered_on"])
+            writer.add_document(doc)
+            if k % 5000 == 0:
+                site._p_jar.cacheGC()
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    return index, time.perf_counter() - t
+
+
+def _tantivy_query_string(q: str, kw: dict, principals: list[str]) -> str:
+    """Our query syntax in tantivy's, the text segmented by our analyzer."""
+    import re as _re
+
+    out = []
+    ranges = []
+
+    def keep_range(m) -> str:
+        a, b = "-".join(m.groups()[:3]), "-".join(m.groups()[3:])
+        ranges.append(f"registered_on:[{a}T00:00:00Z TO {b}T23:59:59Z]")
+        return ""
+
+    q = _re.sub(r"registered_on:\[(\d{4})(\d\d)(\d\d) to (\d{4})(\d\d)(\d\d)\]", keep_range, q)
+    out.extend(ranges)
+    for part in _re.findall(r'"[^"]*"|\S+', q):
+        if part in ("AND", "OR", "NOT"):
+            out.append(part)
+            continue
+        field = None
+        if ":" in part and not part.startswith('"'):
+            field, part = part.split(":", 1)
+        words = _seg(part.strip('"')).split()
+        if not words:
+            continue
+        phrase = '"' + " ".join(words) + '"'
+        if field:
+            out.append(f"{field}:{phrase}")
+        else:
+            out.append("(" + " OR ".join(f"{f}:{phrase}" for f in TANTIVY_TEXT) + ")")
+    text = " ".join(out)
+    filt = ["(" + " OR ".join(f'allowed:"{p}"' for p in principals) + ")"]
+    for name, field in (("board", "board"), ("state", "state"), ("unit", "units")):
+        if kw.get(name):
+            filt.append(f'{field}:"{kw[name]}"')
+    if kw.get("year"):
+        filt.append(f"year:{kw['year']}")
+    return " AND ".join(([f"({text})"] if text else []) + filt)
+
+
+#: facets as tantivy terms aggregations (the same five as ours)
+TANTIVY_FACETS = {name: {"terms": {"field": field, "size": 200}} for name, field in (
+    ("board", "board"), ("state", "state"), ("unit", "units"), ("year", "year"), ("retention", "retention"))}
+
+
+def tantivy_search(index, q: str, kw: dict, principals: list[str], facets: bool = True):
+    searcher = index.searcher()
+    query = index.parse_query(_tantivy_query_string(q, kw, principals), list(TANTIVY_TEXT))
+    page = int(kw.get("page", 1))
+    if kw.get("sort") == "registered_on":
+        res = searcher.search(query, limit=20 * page, count=True, order_by_field="registered_on")
+    else:
+        res = searcher.search(query, limit=20 * page, count=True)
+    for _score, addr in res.hits[-20:]:
+        searcher.doc(addr)
+    if facets:
+        searcher.aggregate(query, TANTIVY_FACETS)
+    return res.count
+
+
+BOARDS_SEEN: list[str] = []
+STATES_SEEN: list[str] = []
+
+
+def bench_tantivy(index, rounds: int) -> tuple[list[float], list[float]]:
+    users = [principals_for("supervisor"), principals_for("auditor")] + [
+        principals_for("handler", u) for u, _ in UNITS[:6]]
+    for q, kw in QUERIES:
+        tantivy_search(index, q, kw, users[0])
+    times, cpu = [], []
+    for r in range(rounds):
+        for i, (q, kw) in enumerate(QUERIES):
+            who = users[(r + i) % len(users)]
+            t, c = time.perf_counter(), time.process_time()
+            tantivy_search(index, q, kw, who)
+            times.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
+    return times, cpu
+
+
+def tantivy_after_change(app, index, times: int = 20) -> list[float]:
+    """Edit = delete + add one document, commit, reload; then the first query."""
+    import tantivy
+
+    out = []
+    users = principals_for("supervisor")
+    writer = index.writer(heap_size=50_000_000, num_threads=1)
+    for k in range(times):
+        doc = tantivy.Document()
+        doc.add_text("id", f"bench-change-{k}")
+        doc.add_text("title", _seg(f"补充事项第{k}次"))
+        for p in users:
+            doc.add_text("allowed", p)
+        writer.delete_documents("id", f"bench-change-{k - 1}")
+        writer.add_document(doc)
+        writer.commit()
+        index.reload()
+        t = time.perf_counter()
+        q, kw = QUERIES[k % len(QUERIES)]
+        tantivy_search(index, q, kw, users)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def stats(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    return statistics.median(values), values[max(0, int(len(values) * 0.95) - 1)]
 
 
 def cpu_seconds() -> float:
@@ -187,6 +361,50 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def reference(app, data: Path, times, cpu, after, size, n, rss_before, rounds) -> None:
+    """The tantivy column and our ratio to it (median, p95, first query after a change, size, RSS)."""
+    try:
+        import tantivy  # noqa: F401
+    except ImportError:
+        print("tantivy reference: skipped — tantivy-py is not installed "
+              "(pip install 'duban_archive[bench]' or pip install tantivy)")
+        return
+    import shutil
+
+    from duban_archive.content_types.site_access import open_site
+
+    with open_site(app.registry) as site:
+        BOARDS_SEEN[:] = sorted(site.boards.keys())
+    STATES_SEEN[:] = ["registered", "approved", "assigned", "accepted", "closed", "archived"]
+    path = data / "tantivy"
+    shutil.rmtree(path, ignore_errors=True)
+    index, built = tantivy_build(app, path)
+    tsize = dir_size(path)
+    ttimes, tcpu = bench_tantivy(index, rounds)
+    tafter = tantivy_after_change(app, index)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    om, op = stats(times)
+    tm, tp = stats(ttimes)
+    am, amax = statistics.median(after), max(after)
+    tam, tamax = statistics.median(tafter), max(tafter)
+    print(f"tantivy {tantivy.__version__ if hasattr(tantivy, '__version__') else ''} reference "
+          f"(our segmentation, same items and queries; built in {built:.1f} s from ZODB, one process "
+          f"analysing, 2 indexing threads):")
+    print("                       ours        tantivy     ratio")
+    print(f"  median (ms)          {om:8.1f}    {tm:8.1f}    {om / tm:5.2f}")
+    print(f"  p95 (ms)             {op:8.1f}    {tp:8.1f}    {op / tp:5.2f}")
+    ocm, ocp = stats(cpu)
+    tcm, tcp = stats(tcpu)
+    print(f"  CPU median (ms)      {ocm:8.1f}    {tcm:8.1f}    {ocm / tcm:5.2f}")
+    print(f"  CPU p95 (ms)         {ocp:8.1f}    {tcp:8.1f}    {ocp / tcp:5.2f}")
+    print(f"  first after change   {am:8.1f}    {tam:8.1f}    {am / tam:5.2f}   (median of 20; max ours "
+          f"{amax:.1f}, tantivy {tamax:.1f})")
+    print(f"  index KiB per item   {size / n / 1024:8.2f}    {tsize / n / 1024:8.2f}    "
+          f"{size / tsize:5.2f}")
+    print(f"  peak RSS (MB)        {rss_before:8.0f}    {rss:8.0f}    (process peak before / after "
+          f"tantivy: ours includes the ZODB cache)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000)
@@ -194,6 +412,7 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--keep", metavar="DIR", help="keep the generated items in DIR and reuse them next time")
+    ap.add_argument("--no-tantivy", action="store_true", help="skip the tantivy reference")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="duban-bench-search-") as tmp:
         data = Path(args.keep or tmp)
@@ -216,9 +435,12 @@ def main() -> int:
               f"CPU {cpu:.1f} s = {cpu / n * 1000:.1f} ms per item, i.e. ≈{n / (cpu / args.procs):.0f} items/s "
               f"if the {args.procs} cores were idle (load average now {os.getloadavg()[0]:.1f})")
         print(f"index size: {size / 1e6:.1f} MB = {size / max(n, 1) / 1024:.2f} KiB per item")
+        t = time.perf_counter()
+        catalog.search(principals_for("supervisor"), "督办")
+        cold = (time.perf_counter() - t) * 1000
+        print(f"first query after the rebuild (a new generation, every segment cold): {cold:.1f} ms")
         times, cpu = bench_queries(catalog, args.rounds)
-        for label, values in (("wall", times), ("CPU", cpu)):
-            values.sort()
+        for label, values in (("wall", sorted(times)), ("CPU", sorted(cpu))):
             p95 = values[int(len(values) * 0.95) - 1]
             print(f"query {label} ({len(values)} queries, facets + snippets + permission filter): "
                   f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, max {values[-1]:.1f} ms")
@@ -235,6 +457,10 @@ def main() -> int:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak RSS: {rss:.0f} MB (this process: ZODB cache, searcher), largest rebuild worker {kids:.0f} MB")
+        if args.no_tantivy:
+            print("tantivy reference: skipped (--no-tantivy)")
+        else:
+            reference(app, data, times, cpu, after, size, n, rss, args.rounds)
         for db in app.registry._zodb_databases.values():
             db.close()
     return 0

@@ -35,7 +35,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 #: msgids the views pass through variables (button titles, flash messages, error pages)
 EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交反馈", "已保存批示", "领导批示", "请求已失效",
          "无权访问", "页面不存在", "文件过大", "用户名或密码错误",
-         "事项已归档，内容不可更改；著录信息更正请走更正流程", "未能完成操作", "未能启动督办：{message}"}
+         "事项已归档，内容不可更改；著录信息更正请走更正流程", "未能完成操作", "未能启动督办：{message}",
+         "请填写${title}", "请选择${title}"}
 
 
 def source_msgids() -> set[str]:

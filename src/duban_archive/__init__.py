@@ -19,7 +19,7 @@ def main(global_config=None, **settings):
 
     refuse_bad_definitions(settings)  # every definition problem at once, before any subsystem loads
     with Configurator(settings=settings) as config:
-        config.include(".retry")
+        config.include(".views.retry")
         config.include("pyramid_tm")
         config.include("pyramid_zodbconn")
         config.include("pyramid_chameleon")

@@ -73,6 +73,26 @@ def invalid_as_dict(exc: colander.Invalid, locale: str = DEFAULT_LOCALE) -> dict
     return out
 
 
+#: widgets and types where people pick rather than type
+_PICKED = ("Select", "Radio", "Checkbox", "Date", "DateTime", "Set", "Boolean")
+
+
+def required_messages(schema: colander.SchemaNode) -> colander.SchemaNode:
+    """Give every required node the message 「请填写<名称>」 (「请选择…」 for pickers), in place.
+
+    colander's stock message is a bare 「必需」 that does not say which field, which is
+    no help in an API answer and little in a long form.
+    """
+    for node in schema.children:
+        if node.required and str(getattr(node, "missing_msg", "")) == "Required":
+            kind = f"{type(node.typ).__name__} {type(getattr(node, 'widget', None)).__name__}"
+            msgid = "请选择${title}" if any(p in kind for p in _PICKED) else "请填写${title}"
+            title = node.title if str(node.title or "").strip() else node.name
+            node.missing_msg = _(msgid, mapping={"title": title})
+        required_messages(node)
+    return schema
+
+
 def includeme(config) -> None:
     config.add_translation_dirs(*reversed(locale_dirs()))
     config.set_locale_negotiator(locale_negotiator)

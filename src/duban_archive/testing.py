@@ -189,7 +189,7 @@ class LiveServer:
         import urllib.request
 
         if not self.initialised and not (self.var / "Data.fs").exists():  # RelStorage has no Data.fs
-            done = self.cli("init", str(self.ini), "--demo")
+            done = self.cli("init", str(self.ini), "--demo=empty")
             assert done.returncode == 0, done.stderr
         self.initialised = True
         pserve = Path(sys.executable).with_name("pserve")

@@ -25,7 +25,7 @@ from typing import Any
 import colander
 
 from .errors import Refusal
-from .i18n import DEFAULT_LOCALE, invalid_as_dict
+from .i18n import DEFAULT_LOCALE, invalid_as_dict, required_messages
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def validate(schema: colander.SchemaNode, data: Any, locale: str = DEFAULT_LOCAL
         raise ValidationFailed({"_": "请求体应为 JSON 对象"})
     known = {child.name for child in schema.children}
     errors = {k: "不允许的字段（未知字段）" for k in data if k not in known}
-    tolerant = apply_text_policy(schema.clone(), glyphs=False)
+    tolerant = required_messages(apply_text_policy(schema.clone(), glyphs=False))
     tolerant.typ = colander.Mapping(unknown="ignore")
     try:
         appstruct = tolerant.deserialize({k: v for k, v in data.items() if k in known})

@@ -92,7 +92,7 @@ def test_failed_render_leaves_the_item_unchanged(app, closed_item):
         assert not [e for e in site["audit"].for_target(item_id) if e["action"] == "file"]
 
 
-# -- the dossier laid out in parts on several cores ------------------------------------------------
+# -- long dossiers, fonts and size ------------------------------------------------
 
 def _folios_are_right(pages: list[str], unnumbered: set[int]) -> None:
     """Every page carries “— N —” with its own number, but those in ``unnumbered`` (1-based) carry none."""
@@ -110,30 +110,12 @@ def _toc_is_right(pages: list[str]) -> None:
     assert re.search(rf"页数\s.*?\b{len(pages)}\b", pages[0], re.S), "归档章 页数 must be the page count"
 
 
-def test_a_dossier_in_parts_reads_as_the_dossier_laid_out_whole(app, closed_item):
-    from duban_archive.archive.dossier import build_job
-
-    item_id = closed_item(photos=2, signed=1, signed_pages=2)
-    with open_site(app.registry) as site:
-        item = site.get_item(item_id)
-        job = build_job(site, item, app.registry, parts=2)
-        # the cut falls between two sections, where the dossier breaks the page anyway
-        assert len(job.parts) == 1 and re.match(r'\s*<section class="\w+" id="\w+"', job.parts[0].split("<body>")[1])
-        whole = render_dossier(site, item, app.registry, parts=1)
-        split = render_dossier(site, item, app.registry, parts=2)
-    pages = page_texts(split)
-    assert pages == page_texts(whole)
-    _toc_is_right(pages)
-    _folios_are_right(pages, {1, len(pages) - 2, len(pages) - 1})  # the cover, the signed report's own pages
-    assert "SIGNED-REPORT-1 page 1" in pages[-3] and "备考表" in pages[-1]
-
-
-def _item_with_reports(app, closed_item, texts: list[str]) -> str:
+def _item_with_reports(app, closed_item, texts: list[str], photos: int = 1, signed: int = 1) -> str:
     from duban_archive.content_types.actions import add_feedback
 
     from .conftest import PATH
 
-    item_id = closed_item(photos=1, signed=1, signed_pages=2, close=False)
+    item_id = closed_item(photos=photos, signed=signed, signed_pages=2, close=False)
     with open_site(app.registry) as site:
         item = site.get_item(item_id)
         for text in texts:
@@ -149,35 +131,54 @@ def _item_with_reports(app, closed_item, texts: list[str]) -> str:
 LONG_REPORT = "本月完成外墙保温、屋面防水、雨污分流管网改造，新增停车位 120 个，加装电梯 6 部。" * 8
 
 
-@pytest.mark.parametrize("parts", [2, 3])
-def test_a_long_feedback_section_is_cut_between_reports_and_numbered_right(app, closed_item, parts):
-    from duban_archive.archive.dossier import build_job
+@pytest.mark.parametrize("photos, signed", [(0, 0), (2, 2)])
+def test_the_dossier_embeds_one_font_program_per_face(app, closed_item, photos, signed):
+    """One document, one layout: each face used (Noto Serif and Sans CJK SC) is embedded once, as one
+    subset — not once per part, nor once more for the page numbers.  The signed PDFs' own pages keep
+    the fonts of the originals (they are the originals' pages)."""
+    from .test_render import font_programs
 
+    item_id = _item_with_reports(app, closed_item, [LONG_REPORT] * 12, photos=photos, signed=signed)
+    pdf = _render(app, item_id)
+    pages = page_texts(pdf)
+    uploaded = {n for n, text in enumerate(pages) if "SIGNED-REPORT-" in text}
+    assert len(uploaded) == 2 * signed
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        ours = font_programs(doc, [page for n, page in enumerate(doc.pages) if n not in uploaded])
+        assert set(ours) == {"Noto-Serif-CJK-SC", "Noto-Sans-CJK-SC"}, ours
+        assert all(len(programs) == 1 for programs in ours.values()), ours
+        every = {program for programs in font_programs(doc).values() for program in programs}
+        programs = [obj for obj in doc.objects if isinstance(obj, pikepdf.Dictionary)
+                    and obj.get("/Type") == "/FontDescriptor" and ("/FontFile2" in obj or "/FontFile3" in obj)]
+        # no font program in the file that no page uses (e.g. a pen for page numbers)
+        assert len(programs) == len(every) == 2 + signed  # each signed report: one font of its own
+        font_bytes = sum(len((d.get("/FontFile3") or d.get("/FontFile2")).read_raw_bytes()) for d in programs)
+    # sizes (did not regress): laid out in two parts, each part embedded its own subset of each face and the
+    # page numbers a third Serif subset: ~300 KB more fonts for a dossier like this one (+18-62 % in all)
+    assert font_bytes - signed * 130_000 < 400_000, font_bytes  # 336 KB (0, 0), 346 KB + 2 x 118 KB (2, 2)
+    # each signed report: its original embedded and its pages with their font; a photo: a small JPEG
+    assert len(pdf) < 420_000 + signed * 270_000 + photos * 30_000, len(pdf)  # 369 KB (0, 0), 898 KB (2, 2)
+
+
+def test_a_long_feedback_section_is_numbered_right(app, closed_item):
     hostile = '<img src="file:///etc/passwd"> & <b>粗</b>'
     item_id = _item_with_reports(app, closed_item, [LONG_REPORT] * 29 + [hostile])
-    with open_site(app.registry) as site:
-        item = site.get_item(item_id)
-        job = build_job(site, item, app.registry, parts=parts)
-        # the second part starts inside the feedback section (a report, not a section heading)
-        assert len(job.parts) == parts - 1 and "四、反馈报告" not in job.parts[0] and "次反馈" in job.parts[0]
-        pdf = render_dossier(site, item, app.registry, parts=parts)
+    pdf = _render(app, item_id)
     pages = page_texts(pdf)
-    # every report once, in order, across the cut (2 from the fixture, then 30)
+    # every report once, in order (2 from the fixture, then 30)
     assert [int(n) for page in pages for n in re.findall(r"第 (\d+) 次反馈", page)] == list(range(1, 33))
     assert hostile in pdf_text(pdf) and "root:" not in pdf_text(pdf)
     _toc_is_right(pages)
-    _folios_are_right(pages, {1, len(pages) - 2, len(pages) - 1})
+    _folios_are_right(pages, {1, len(pages) - 2, len(pages) - 1})  # the cover, the signed report's own pages
+    assert "SIGNED-REPORT-1 page 1" in pages[-3] and "备考表" in pages[-1]
 
 
-def test_a_character_without_a_glyph_in_a_later_part_refuses_filing(app, closed_item):
-    from duban_archive.archive.dossier import build_job
+def test_a_character_without_a_glyph_late_in_the_dossier_refuses_filing(app, closed_item):
     from duban_archive.archive.filing import FilingRefused, file_item
 
     item_id = _item_with_reports(app, closed_item, [LONG_REPORT] * 29 + ["无法显示的字 \U00013000"])
     with open_site(app.registry) as site:
         item = site.get_item(item_id)
-        job = build_job(site, item, app.registry)
-        assert not job.parts or "\U00013000" not in job.html  # when split, the character is in a later part
         with pytest.raises(FilingRefused) as info:
             file_item(site, item, app.registry, retention="Y", actor="records_officer",
                       principals=["role:records_officer"])

@@ -355,7 +355,8 @@ def test_correction_refusals_name_every_field_and_change_nothing(app, closed_ite
         fields = info.value.fields
         assert info.value.status == 400
         assert set(fields) == {"title", "classification", "archival_code", "leader", "reason"}
-        assert fields["title"] == "必需" and "取值无效" in fields["classification"] and fields["leader"] == "应为文本"
+        assert fields["title"].startswith("请填写") and "取值无效" in fields["classification"]
+        assert fields["leader"] == "应为文本"
         assert "不可更正" in fields["archival_code"] and fields["reason"] == "请填写更正原因"
         with pytest.raises(FilingRefused, match="没有需要更正的内容"):
             correct_metadata(site, item, app.registry, {"title": "原题名"}, reason="核对", actor="records_officer")

@@ -60,9 +60,10 @@ def test_package_is_a_valid_bag_with_metadata_and_checks(app, closed_item, tmp_p
     assert root.find(q("机构人员实体")).find(q("机构")).text == "市住建局"
     acts = [b.find(q("业务行为名称")).text for b in root.find(q("业务实体"))]
     assert acts[:3] == ["创建", "审签", "交办"] and "办结" in acts
-    # 四性检测: every section present; no virus scanner here, so that check says it did not run
+    # 四性检测: every section present; no virus scanner here, so that check says it did not run, and the
+    # conclusion is not 通过 (the default rules let a package without a configured scanner be filed)
     report = json.loads((bag_dir / "check-report.json").read_text("utf-8"))
-    assert report["passed"] is True
+    assert report["failed"] == [] and not report["blocked"]
     assert set(report["sections"]) == {"authenticity", "integrity", "usability", "security"}
     names_checked = {c["name"] for cs in report["sections"].values() for c in cs}
     assert {"PDF/A 标识", "字体全部嵌入", "未加密", "无 JavaScript 与自动动作", "件号连续无空号",
@@ -70,9 +71,15 @@ def test_package_is_a_valid_bag_with_metadata_and_checks(app, closed_item, tmp_p
     virus = report["sections"]["security"][0]
     import shutil
 
-    if shutil.which("clamscan") is None:
-        assert virus["passed"] is None and "未运行" in virus["detail"]
-    assert "四性检测报告" in (bag_dir / "check-report.txt").read_text("utf-8")
+    text = (bag_dir / "check-report.txt").read_text("utf-8")
+    if shutil.which("clamscan") is None and shutil.which("clamdscan") is None:
+        assert virus["passed"] is None and virus["status"] == "未检测" and "未配置病毒扫描程序" in virus["detail"]
+        assert report["passed"] is False and report["conclusion"] == "部分未检测"
+        assert "结论：部分未检测" in text and "结论：通过" not in text and "[未检测] 病毒检测" in text
+    assert "四性检测报告" in text
+    # the originals themselves were decoded (the photo, the signed PDF's pages)
+    decoded = [c for c in report["sections"]["usability"] if c["id"] == "usability.original"]
+    assert len(decoded) == 2 and all(c["passed"] is True for c in decoded), decoded
 
 
 def test_package_renders_its_dossier_while_it_copies_and_digests_the_originals(app, closed_item):
@@ -98,7 +105,7 @@ def test_package_renders_its_dossier_while_it_copies_and_digests_the_originals(a
             return rendered[-1]
 
         pkg = build_package(site, item, app.registry, dossier=render, **kw)
-        assert pkg.summary["passed"] and pkg.dossier == rendered[0]
+        assert not pkg.summary["blocked"] and pkg.dossier == rendered[0]
         with zipfile.ZipFile(io.BytesIO(pkg.data)) as zf:
             base = "Z109-WS.2026-D30-ZJJ-0001"
             assert zf.read(f"{base}/data/dossier.pdf") == pkg.dossier

@@ -93,41 +93,39 @@ def test_render_that_overruns_its_time_is_killed():
     assert "超时" in info.value.message
 
 
-# -- parts laid out in parallel, assembled into one PDF/A --------------------------------------------
+# -- one document, uploaded PDF pages swapped in, one font subset per face ---------------------------
 
-HEAD = '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"/><title>分卷测试</title></head><body>'
-SLOTS_CSS = """@page { @bottom-center { content: none; } }
-@page cover { margin: 20mm; }
+HEAD = '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"/><title>合卷测试</title></head><body>'
+BOOK_CSS = """@page cover { @bottom-center { content: none; } }
 .cover { page: cover; }
-.pageno { display: inline-block; width: 100%; height: 0; }
 section.part { break-before: page; }
+a.pageref::after { content: target-counter(attr(href url), page); }
+.pagecount::after { content: target-counter(url(#end), page); }
+div.attached { page: attached; break-before: page; height: 1px; }
 td.p { text-align: right; width: 20%; }"""
 LONG = "各单位按照职责分工推进老旧小区改造，完成外墙保温、屋面防水和雨污分流管网改造。" * 40
 
 
-def _parts_job():
-    """Three parts: a cover with the page count and a TOC pointing into the other parts; chapters after;
-    two uploaded PDFs' pages before chapter 5, in their order, and the first upload embedded."""
-    from duban_archive.archive.render import Embedded, Folio, Inserted, RenderJob, base_css
+def _book_job():
+    """A cover with the page count, a TOC pointing at chapters and at an upload's page, five chapters,
+    two uploaded PDFs' pages (placeholders) before chapter 5, the first upload embedded."""
+    from duban_archive.archive.render import Embedded, RenderJob, base_css
 
     from .conftest import make_signed_pdf
 
-    original = make_signed_pdf(2, "ORIGINAL")
-
-    toc = "".join(f'<tr><td><a href="#c{n}">第{n}章</a></td><td class="p"><span class="pageno" id="page-of-c{n}">'
-                  f"</span></td></tr>" for n in range(1, 6))
-    toc += ('<tr><td><a href="#orig-0">原件</a></td><td class="p"><span class="pageno" id="page-of-orig-0"></span>'
-            "</td></tr>")
-    first = (HEAD + '<section class="cover"><h1>封面</h1><p>页数 <span class="pageno" id="page-count"></span></p>'
-             f'</section><section class="part"><h1>目录</h1><table>{toc}</table></section>'
-             f'<section class="part" id="c1"><h2>第1章标题</h2><p>{LONG}</p></section></body></html>')
-    second = HEAD + "".join(f'<section class="part" id="c{n}"><h2>第{n}章标题</h2><p>{LONG}</p></section>'
-                            for n in (2, 3)) + "</body></html>"
-    third = HEAD + "".join(f'<section class="part" id="c{n}"><h2>第{n}章标题</h2><p>{LONG[:200]}</p></section>'
-                           for n in (4, 5)) + "</body></html>"
-    return RenderJob(html=first, parts=[second, third], title="分卷测试", stylesheets=[base_css(), SLOTS_CSS],
-                     folio=Folio(), inserts=[Inserted(original, [(0, "orig-0"), (1, "orig-1")], before="c5"),
-                                             Inserted(make_signed_pdf(1, "SECOND"), [(0, "second-0")], before="c5")],
+    original, second = make_signed_pdf(2, "ORIGINAL"), make_signed_pdf(1, "SECOND")
+    toc = "".join(f'<tr><td><a href="#c{n}">第{n}章</a></td><td class="p"><a class="pageref" href="#c{n}"></a>'
+                  "</td></tr>" for n in range(1, 6))
+    toc += '<tr><td><a href="#orig-0">原件</a></td><td class="p"><a class="pageref" href="#orig-0"></a></td></tr>'
+    chapters = "".join(f'<section class="part" id="c{n}"><h2>第{n}章标题</h2><p>{LONG if n < 4 else LONG[:200]}</p>'
+                       "</section>" for n in range(1, 5))
+    placeholders = "".join(f'<div class="attached" id="{a}"></div>' for a in ("orig-0", "orig-1", "second-0"))
+    html = (HEAD + '<section class="cover"><h1>封面</h1><p>页数 <span class="pagecount"></span></p></section>'
+            f'<section class="part"><h1>目录</h1><table>{toc}</table></section>{chapters}{placeholders}'
+            f'<section class="part" id="c5"><h2>第5章标题</h2><p>{LONG[:200]}</p><div id="end"></div></section>'
+            "</body></html>")
+    return RenderJob(html=html, title="合卷测试", stylesheets=[base_css(), BOOK_CSS],
+                     pdf_pages={"orig-0": (original, 0), "orig-1": (original, 1), "second-0": (second, 0)},
                      embedded=[Embedded("原件.pdf", original, "原件")])
 
 
@@ -136,15 +134,28 @@ def _find(pages: list[str], text: str) -> int:
     return next(n for n, page in enumerate(pages, 1) if text in page)
 
 
-def test_parts_are_joined_with_real_page_numbers_links_and_one_pdfa_identity():
+def font_programs(doc: pikepdf.Pdf, pages=None) -> dict[str, set[tuple[int, int]]]:
+    """Face name (subset tag dropped) -> the embedded font programs (FontFile2/3 streams) of that face."""
+    out: dict[str, set[tuple[int, int]]] = {}
+    for page in pages if pages is not None else doc.pages:
+        for font in (page.Resources.get("/Font") or {}).values():
+            for descendant in font.get("/DescendantFonts") or [font]:
+                descriptor = descendant.FontDescriptor
+                program = descriptor.get("/FontFile3") or descriptor.get("/FontFile2") or descriptor.get("/FontFile")
+                assert program is not None, f"font not embedded: {font.BaseFont}"
+                out.setdefault(str(font.BaseFont).split("+", 1)[-1], set()).add(program.objgen)
+    return out
+
+
+def test_one_document_with_uploaded_pages_numbered_linked_and_one_subset_per_face():
     from duban_archive.archive.render import render_job
 
     from .conftest import make_signed_pdf
 
     original = make_signed_pdf(2, "ORIGINAL")
-    pdf = render_job(_parts_job())
+    pdf = render_job(_book_job())
     pages = page_texts(pdf)
-    # the uploads' pages come right before chapter 5, in order, and chapter 1 starts after the TOC
+    # the uploads' pages stand where their placeholders were laid out: right before chapter 5, in order
     c5 = _find(pages, "第5章标题")
     assert ["ORIGINAL page 1" in pages[c5 - 4], "ORIGINAL page 2" in pages[c5 - 3], "SECOND" in pages[c5 - 2]] == [
         True, True, True]
@@ -154,7 +165,7 @@ def test_parts_are_joined_with_real_page_numbers_links_and_one_pdfa_identity():
     for n in range(1, 6):
         assert re.search(rf"第{n}章\s+{_find(pages, f'第{n}章标题')}\b", pages[1]), n
     assert re.search(rf"原件\s+{_find(pages, 'ORIGINAL page 1')}\b", pages[1])
-    # every page is numbered but the cover and the originals
+    # every page is numbered but the cover and the uploads' pages
     for number, text in enumerate(pages, 1):
         folio = re.findall(r"—\s*(\d+)\s*—", text)
         if number == 1 or "ORIGINAL" in text or "SECOND" in text:
@@ -162,41 +173,47 @@ def test_parts_are_joined_with_real_page_numbers_links_and_one_pdfa_identity():
         else:
             assert folio == [str(number)], number
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        # the TOC's links go to the pages of their chapters, in whichever part those were laid out
+        # the TOC's links go to the pages of their chapters, and to the upload's page that replaced its placeholder
+        dests = pikepdf.NameTree(doc.Root.Names.Dests)
         targets = []
         for annot in doc.pages[1].obj.Annots:
-            assert int(annot.F) == 4  # PDF/A: printable
-            dest = annot.Dest if isinstance(annot.Dest, pikepdf.Array) else \
-                pikepdf.NameTree(doc.Root.Names.Dests)[str(annot.Dest)]
+            dest = annot.get("/Dest")
+            if dest is None:
+                dest = annot.A.D
+            dest = dest if isinstance(dest, pikepdf.Array) else dests[str(dest)]
+            if isinstance(dest, pikepdf.Dictionary):
+                dest = dest.D
             targets.append(next(n for n, page in enumerate(doc.pages, 1) if page.obj == dest[0]))
-        assert targets == [_find(pages, f"第{n}章标题") for n in range(1, 6)] + [_find(pages, "ORIGINAL page 1")]
-        # one PDF/A-3b identity: the first part's metadata, output intent and language
+        wanted = [_find(pages, f"第{n}章标题") for n in range(1, 6)] + [_find(pages, "ORIGINAL page 1")]
+        assert sorted(set(targets)) == sorted(set(wanted))
+        # one PDF/A-3b identity
         assert doc.open_metadata().get("pdfaid:part") == "3" and doc.open_metadata().get("pdfaid:conformance") == "B"
         assert len(doc.Root.OutputIntents) == 1 and str(doc.Root.Lang) == "zh-CN"
         # the original is an associated file, byte for byte
         (spec,) = doc.Root.AF
         assert str(spec.AFRelationship) == "/Source" and spec.EF.F.read_bytes() == original
         assert doc.attachments["原件.pdf"].get_file().read_bytes() == original
-        # every font embedded; the parts' own subsets of one face never share a subset name
-        programs: dict[str, set] = {}
-        for page in doc.pages:
-            for font in page.Resources.Font.values():
-                descriptor = font.DescendantFonts[0].FontDescriptor
-                program = descriptor.get("/FontFile3") or descriptor.get("/FontFile2")
-                assert program is not None
-                programs.setdefault(str(font.BaseFont), set()).add(program.objgen)
-        assert all(len(objects) == 1 for objects in programs.values()), programs
-        # one outline with every part's headings
+        # the document's own pages: exactly one embedded program per face, shared by every page
+        ours = [page for n, page in enumerate(doc.pages, 1) if n not in (c5 - 3, c5 - 2, c5 - 1)]
+        faces = font_programs(doc, ours)
+        assert set(faces) == {"Noto-Serif-CJK-SC", "Noto-Sans-CJK-SC"}, faces
+        assert all(len(programs) == 1 for programs in faces.values()), faces
+        # the uploads' pages keep their own fonts, under subset names of their own
+        uploaded = font_programs(doc, [doc.pages[c5 - 4]])
+        ours_names = {str(f.BaseFont) for p in ours for f in p.Resources.Font.values()}
+        upload_names = {str(f.BaseFont) for f in doc.pages[c5 - 4].Resources.Font.values()}
+        assert uploaded and not ours_names & upload_names
+        # one outline with every chapter
         with doc.open_outline() as outline:
             titles = [item.title for top in outline.root for item in [top, *top.children]]
         assert [f"第{n}章标题" for n in range(1, 6)] == [t for t in titles if t.endswith("章标题")]
 
 
-def test_shortcuts_of_the_workers_do_not_change_the_document():
-    """A render in forked workers (margin boxes skipped, one-pass subsetting) reads as one done here."""
+def test_shortcuts_of_the_worker_do_not_change_the_document():
+    """A render in a forked worker (one-pass subsetting, level-1 deflate) reads as one done here."""
     from duban_archive.archive.render import render_in_process, render_job
 
-    forked, here = render_job(_parts_job()), render_in_process(_parts_job())
+    forked, here = render_job(_book_job()), render_in_process(_book_job())
     assert page_texts(forked) == page_texts(here)
     with pikepdf.open(io.BytesIO(forked)) as doc:
         for font in doc.pages[2].Resources.Font.values():
@@ -219,31 +236,32 @@ def _children() -> list[int]:
     return out
 
 
-def test_a_part_that_fails_fails_the_render_with_its_reason_and_leaves_no_worker():
+def test_a_render_that_fails_says_why_and_leaves_no_worker():
     from duban_archive.archive.render import render_job
 
-    job = _parts_job()
-    job.parts[1] = job.parts[1].replace("第4章标题", "第4章 \U00013000 标题")
+    job = _book_job()
+    job.html = job.html.replace("第4章标题", "第4章 \U00013000 标题")
     with pytest.raises(RenderFailed) as info:
         render_job(job)
     assert "U+13000" in info.value.message and "没有可用字体" in info.value.message
     assert _children() == []
 
 
-def test_a_split_render_that_overruns_its_time_kills_every_worker():
+def test_a_render_that_overruns_its_time_kills_its_worker():
     from duban_archive.archive.render import render_job
 
-    job = _parts_job()
-    job.parts = [HEAD + f"<p>{LONG}</p>" * 60 + "</body></html>"] * 2
+    job = _book_job()
+    job.html = HEAD + f"<p>{LONG}</p>" * 120 + "</body></html>"
+    job.pdf_pages = {}
     with pytest.raises(RenderFailed) as info:
         render_job(job, timeout=0.5)
     assert "超时" in info.value.message
     assert _children() == []
 
 
-def test_split_renders_from_two_threads_at_once_both_finish():
-    """Each render's workers keep only their own pipes: one forked while another render is setting up
-    must not hold that render's pipes open (its first worker would wait for its parts for ever)."""
+def test_renders_from_two_threads_at_once_both_finish():
+    """Each render's worker keeps only its own pipe: one forked while another render is setting up
+    must not hold that render's pipe open (the other would wait for its end for ever)."""
     from duban_archive.archive.render import render_job
 
     done: list[int] = []
@@ -254,7 +272,7 @@ def test_split_renders_from_two_threads_at_once_both_finish():
         for _ in range(4):
             barrier.wait(timeout=60)
             try:
-                done.append(len(page_texts(render_job(_parts_job(), timeout=30))))
+                done.append(len(page_texts(render_job(_book_job(), timeout=30))))
             except RenderFailed as exc:
                 failed.append(exc.message)
 

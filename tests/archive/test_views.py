@@ -77,7 +77,7 @@ def test_correction_form_reviews_old_and_new_then_seals_a_new_version(app, testa
     # no reason: refused beside the field, nothing changed
     form["title"] = "更正后的题名"
     res = form.submit("submit", status=400)
-    assert "必需" in text(res, "#correction-form .is-invalid, #correction-form .invalid-feedback, .error")
+    assert "请填写" in text(res, "#correction-form .is-invalid, #correction-form .invalid-feedback, .error")
     assert _record(app, item_id)[:3] == (title, versions, [])
     # with a reason: a review of old -> new, still nothing changed
     form = res.forms["correction-form"]
@@ -129,7 +129,7 @@ def test_correction_refusals_change_nothing(app, testapp, closed_item):
     form["title"] = ""
     form["reason"] = "核对"
     res = form.submit("submit", status=400)
-    assert "必需" in res.text
+    assert "请填写" in res.text
     # a forged value the form never offers
     res = testapp.post(url, {"csrf_token": form["csrf_token"].value, "title": "原题名", "classification": "secret",
                              "reason": "x", "confirm": "1", "version": "1"}, status=400)
@@ -177,7 +177,8 @@ def test_disposal_only_after_retention_and_never_under_legal_hold(app, testapp, 
         # an incomplete form is refused field by field
         form = testapp.get(url).forms["disposal-form"]
         res = form.submit("submit", status=400)
-        assert res.text.count("必需") >= 2 and "请勾选确认" in res.text and _record(app, item_id)[3] is None
+        assert res.text.count("请填写") + res.text.count("请选择") >= 2 and "请勾选确认" in res.text
+        assert _record(app, item_id)[3] is None
         form = res.forms["disposal-form"]
         form["reason"] = "经鉴定小组鉴定，保管期满，无继续保存价值"
         form["approver"] = "王主任"

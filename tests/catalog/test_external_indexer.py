@@ -75,7 +75,7 @@ def test_web_process_queues_and_the_indexer_process_indexes(zeo_ini, var_dir):
     try:
         catalog = get_catalog(app.registry)
         assert catalog.inline is False and catalog.worker is None  # the web process only queues
-        catalog.store.open()
+        catalog.engine.open()
         with open_site(app.registry, create=True) as site:
             add_demo_content(site)
             transaction.commit()

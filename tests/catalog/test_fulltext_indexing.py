@@ -28,7 +28,7 @@ def ids(app, q, principals=SUPERVISOR):
 
 def index_snapshot(app) -> dict:
     """Everything the index holds per item id: stored fields and indexed terms."""
-    searcher = get_catalog(app.registry).store.searcher()
+    searcher = get_catalog(app.registry).engine.searcher()
     reader = searcher.reader()
     docs = {}
     for docnum, stored in reader.iter_docs():
@@ -109,7 +109,7 @@ def test_reindex_equals_incremental_index(app, make_item, monkeypatch, procs, ma
     rebuilt = index_snapshot(app)
     assert rebuilt == incremental
     # the workers' segments, one each (several when capped), make one index
-    segments = len(get_catalog(app.registry).store.open()._segments())
+    segments = len(get_catalog(app.registry).engine.open()._segments())
     assert segments == procs if not max_postings else segments > procs
     third = ids(app, '"晋市政办〔2020〕3号"')
     assert len(third) == 1 and third == ids(app, "第3项")
@@ -133,7 +133,7 @@ def test_indexer_process_killed_mid_indexing_recovers(ini_path, var_dir, capsys)
 
     app = get_app(ini_path)
     get_catalog(app.registry).inline = False
-    get_catalog(app.registry).store.open()  # an index exists: the indexer applies the queue
+    get_catalog(app.registry).engine.open()  # an index exists: the indexer applies the queue
     with open_site(app.registry, create=True) as site:
         add_demo_content(site)
         transaction.commit()
@@ -170,7 +170,7 @@ def test_indexer_process_killed_mid_indexing_recovers(ini_path, var_dir, capsys)
             assert get_state(site).pending() == 0
         res = get_catalog(app.registry).search(SUPERVISOR, "安全生产检查", per_page=100)
         assert res.total == 120  # every item once: nothing lost, nothing doubled
-        reader = get_catalog(app.registry).store.searcher().reader()
+        reader = get_catalog(app.registry).engine.searcher().reader()
         indexed = sorted(stored["id"] for _, stored in reader.iter_docs())
         assert indexed == sorted(expected)
     finally:

@@ -9,7 +9,16 @@ import os
 import pytest
 from gmssl import func, sm3
 
-from duban_archive.content_types.attachment import UploadRefused, _GmsslSM3, safe_filename, safe_title, sniff
+from duban_archive.content_types.attachment import (
+    Digester,
+    Digests,
+    UploadRefused,
+    _GmsslSM3,
+    capture,
+    safe_filename,
+    safe_title,
+    sniff,
+)
 
 
 def test_pure_python_sm3_fallback_streams_and_agrees_with_gmssl():
@@ -25,6 +34,66 @@ def test_pure_python_sm3_fallback_streams_and_agrees_with_gmssl():
         h.update(big[i:i + 999])
     assert len(h._buf) < 64  # only a partial block is held, never the file
     assert h.hexdigest() == hashlib.new("sm3", big).hexdigest()
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_digester_agrees_with_hashlib_in_one_thread_or_two(threaded, monkeypatch):
+    monkeypatch.setattr(Digester, "THREAD_AFTER", 100_000)
+    data = os.urandom(1_000_003)
+    d = Digester(threaded=threaded)
+    for i in range(0, len(data), 65_537):
+        d.update(memoryview(data)[i:i + 65_537])  # not bytes: copied before another thread sees it
+    assert (d._thread is not None) is threaded
+    got = d.finish()
+    assert got == Digests(len(data), hashlib.sha256(data).hexdigest(), sm3.sm3_hash(func.bytes_to_list(data)),
+                          data[:8192])
+    d = Digester()
+    d.update(data)
+    d.abort()  # an abandoned stream stops its helper thread
+    assert d._thread is None
+
+
+def test_capture_takes_digests_taken_while_parsing_and_links_the_file(monkeypatch):
+    import tempfile
+
+    from ZODB.blob import Blob
+
+    data = b"%PDF-1.4\n" + os.urandom(5000)
+    d = Digester()
+    d.update(data)
+    digests = d.finish()
+
+    def no_hashing(self, data):
+        raise AssertionError("hashed again")
+
+    monkeypatch.setattr(Digester, "update", no_hashing)
+    with tempfile.NamedTemporaryFile(prefix="duban-upload-") as spooled:
+        spooled.write(data)
+        spooled.seek(0)
+        spooled.upload_digests = digests
+        blob = Blob()
+        got = capture(spooled, blob, max_bytes=10_000, kind="other")
+        assert (got.size, got.sha256, got.sm3, got.mimetype) == (
+            len(data), digests.sha256, digests.sm3, "application/pdf")
+        with blob.open("r") as f:
+            assert f.read() == data
+            assert os.fstat(f.fileno()).st_ino == os.fstat(spooled.fileno()).st_ino  # linked, not copied
+        with pytest.raises(UploadRefused) as refused:
+            capture(spooled, Blob(), max_bytes=100, kind="other")
+        assert refused.value.status == 413
+        # in memory (a small part): copied, still not hashed again
+        small = io.BytesIO(data)
+        small.upload_digests = digests
+        blob = Blob()
+        assert capture(small, blob, max_bytes=10_000, kind="other").sha256 == digests.sha256
+        with blob.open("r") as f:
+            assert f.read() == data
+        # a source someone has started reading is captured from where it stands, digested afresh
+        monkeypatch.undo()
+        small.seek(9)
+        with pytest.raises(UploadRefused) as refused:
+            capture(small, Blob(), max_bytes=10_000, kind="other")
+        assert refused.value.status == 415  # the rest is no PDF
 
 
 def test_sniffing_trusts_bytes_not_names():

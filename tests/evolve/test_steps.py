@@ -46,7 +46,7 @@ def test_repair_text_makes_a_spoiled_item_viewable_exportable_and_searchable(app
         testapp.get(item_url(item_id))
 
     with open_site(app.registry) as site:
-        assert [name for _, name, _ in pending(site)] == []  # a new site is born clean, at generation 2
+        assert [name for _, name, _ in pending(site)] == []  # a new site is born clean, at the latest generation
         message = repair_text(site, app.registry)
         transaction.commit()
     assert message.startswith("修复 1 个事项的文本")

@@ -76,16 +76,20 @@ def test_suzhou_seed_003_categories_floor_and_bonus_cap():
     scores = by_unit(score_units(RULES["suzhou"], MAY, facts, adjustments, UNITS, as_of=date(2026, 5, 31)))
     zjj = scores["zjj"]
     # 及时签收 2 - 4 × 0.5 = 0 (扣完为止); 按时办结 5 - 0.5 = 4.5; 提级督办 8 - 2 = 6;
-    # 满意率 75% vs 平均 87.5%: 12 个百分点 × 0.5 = -6 -> 4; the manual daily categories stay full
-    # (领导重视 10 + 退单 5 + 时效 6 + 答复 10 + 保密 4 + 初级督办 4 + 会商 6 + 知识库 10 = 55) + 重点 20
+    # 满意率 75% is compared with the average of its class only (「承办单位分类分别计算平均满意率」: 住建局 is 二类,
+    # 交通运输局 三类), i.e. with itself: no deduction (tests/seed003 has a class of two);
+    # the manual daily categories stay full
+    # (领导重视 10 + 退单 5 + 时效 6 + 答复 10 + 保密 4 + 初级督办 4 + 会商 6 + 知识库 10 = 55); 住建局 is
+    # no 热线优化归并责任单位: 「非重点工作责任单位以合理缺项按比例折算分值」 -> daily × 100/80 instead of 重点 20
     assert zjj.categories["sign"] == 0
     assert zjj.categories["close"] == 4.5
     assert zjj.categories["escalation"] == 6
-    assert zjj.categories["satisfaction"] == 4
-    assert zjj.score == pytest.approx(0 + 4.5 + 6 + 4 + 55 + 20 + 0.5)
-    # six 批示 worth +1 each are capped at +5 (附加考核 ±5)
-    assert scores["jtj"].categories["bonus"] == 5
-    assert scores["jtj"].score == pytest.approx(100 + 5)
+    assert zjj.categories["satisfaction"] == 10
+    assert zjj.score == pytest.approx((0 + 4.5 + 6 + 10 + 55) * 100 / 80 + 0.5)
+    # six 批示 worth +1 each: 「每次加1分，累计不超过2分」 (seed 003 附件5 四(三)1(1)); 交通运输局 is a
+    # 热线优化归并责任单位, scored on its 重点工作 (full 20)
+    assert scores["jtj"].categories["bonus"] == 2
+    assert scores["jtj"].score == pytest.approx(100 + 2)
 
 
 def test_periods_month_quarter_year():

@@ -111,6 +111,7 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     assert "待执行：1 remap_acls" in listed and "待执行：2 repair_text" in listed
     done = run(var, "evolve", INI).stdout
     assert "已执行 1 remap_acls" in done and "已执行 2 repair_text" in done
+    assert "已执行 6 hotline_dispatch_facts" in done
     assert "已执行 7 long_running_monthly_reports" in done
     assert "数据已是最新（第 7 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
 
@@ -130,7 +131,7 @@ def free_port() -> int:
 def served(tmp_path, monkeypatch, capsys):
     """``pserve testing.ini http_port=N`` on a fresh demo site in its own DUBAN_VAR_DIR."""
     var = tmp_path / "var"
-    cli(var, monkeypatch, capsys, "init", INI, "--demo")
+    cli(var, monkeypatch, capsys, "init", INI, "--demo=empty")
     port = free_port()
     log = open(tmp_path / "pserve.log", "wb")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen([str(BIN / "pserve"), INI, f"http_port={port}"],

@@ -21,7 +21,7 @@ def cli(var, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
 
 def test_passwd_sets_the_password_and_refuses_bad_ones(tmp_path, monkeypatch, capsys):
     var = tmp_path / "var"
-    assert cli(var, monkeypatch, capsys, "init", INI, "--demo")[0] == 0
+    assert cli(var, monkeypatch, capsys, "init", INI, "--demo=empty")[0] == 0
     refusals = [
         (("nobody", "--password", NEW), "用户 nobody 不存在"),
         (("handler", "--password", "short1"), "密码至少 8 位"),

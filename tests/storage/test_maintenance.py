@@ -163,12 +163,12 @@ def test_restore_refuses_an_existing_database_and_changes_nothing(tmp_path):
     from ZODB.FileStorage import FileStorage
 
     origin = LiveServer(tmp_path / "origin", storage="embedded", workers=False)
-    ok(origin.cli("init", str(origin.ini), "--demo"))
+    ok(origin.cli("init", str(origin.ini), "--demo=empty"))
     dest = tmp_path / "backup"
     ok(origin.cli("backup", str(origin.ini), str(dest)), "完整备份")
 
     target = LiveServer(tmp_path / "target", storage="embedded", workers=False)
-    ok(target.cli("init", str(target.ini), "--demo"))  # another database already lives here
+    ok(target.cli("init", str(target.ini), "--demo=empty"))  # another database already lives here
     before = snapshot(target.var)
     refused(target.cli("restore", str(target.ini), str(dest)), "已存在", "--force")
     assert snapshot(target.var) == before

@@ -37,4 +37,4 @@ def test_colander_errors_in_chinese_by_default(testapp):
     login(testapp, "supervisor")
     res = testapp.get("/boards/zdgz/@@add").forms["add-item"].submit(status=400)
     assert "Required" not in res.text
-    assert "必填" in res.text or "必需" in res.text
+    assert "请填写标题" in res.text and "必需" not in res.text

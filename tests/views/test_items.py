@@ -58,7 +58,7 @@ def test_every_invalid_field_is_reported_in_chinese_and_nothing_saved(testapp, s
     text = res.text
     errors = dict(re.findall(r'<p class="invalid-feedback"\s+id="error-(deformField\d+)">\s*(.*?)\s*</p>', text, re.S))
     assert len(errors) >= 6, errors
-    assert "必填" in text or "必需" in text
+    assert "请填写任务来源" in text and "请选择主办单位" in text  # says which field, not a bare 「必需」
     assert "不能超过 10000 个字符" in text
     assert "不能超过 100 个字符" in text
     assert "严禁纳入涉密事项" in text
@@ -191,7 +191,7 @@ def test_english_locale_switch(testapp):
     assert "Register item" in page.text and "Sign out" in page.text and "Key tasks" in page.text
     form = testapp.get("/boards/zdgz/@@add").forms["add-item"]
     res = form.submit(status=400)
-    assert "Required" in res.text and "Title" in res.text
+    assert "Please fill in" in res.text and "Title" in res.text
     testapp.get("/@@lang?to=zh&came_from=/", status=303)
     assert "退出" in testapp.get("/").text
 

@@ -54,7 +54,7 @@ def test_policy_violations_are_chinese_field_errors_and_change_nothing(testapp, 
         (("duban-demo", "handler-2026", None), "不能包含用户名"),
         (("duban-demo", NEW, NEW + "x"), "两次输入的新密码不一致"),
         (("duban-demo", "duban-demo", None), "不能使用演示密码"),
-        (("", "", ""), "必需"),
+        (("", "", ""), "请填写"),
     ]
     for (old, new, repeat), message in cases:
         form = fill(testapp.get("/@@password").forms["password-form"], old, new, repeat)

@@ -40,7 +40,8 @@ def test_gaurd_and_permision_are_refused_naming_file_and_key_path(tmp_path):
     source = profile / "workflows" / "duban.toml"
     assert len(lines) == 2
     assert lines[0].startswith(f"{source}: transitions.cancel.gaurd: 未知键（可能是拼写错误，是否应为 guard？"
-                               "可选键：after, auto, before, clears, deadlines, fields, from, guard, permission, ")
+                               "可选键：after, auto, before, clears, deadlines, fields, from, guard, options, "
+                               "permission, ")
     assert lines[1].startswith(f"{source}: transitions.file.permision: 未知键（可能是拼写错误，是否应为 permission？")
 
 

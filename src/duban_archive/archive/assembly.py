@@ -1,50 +1,38 @@
-"""Assembling the dossier's parts into one PDF/A-3 with pikepdf.
+"""After layout: the uploaded PDFs' own pages swapped in, the originals embedded (pikepdf).
 
-The render workers (:mod:`.render`) each lay out one part of the document;
-the first worker then joins them here: pages of the parts in order, the
-signed originals' own pages swapped in or inserted (rasterised when PDF/A
-forbids what they carry, see :mod:`.attached_pages`), page numbers, the
-卷内目录 numbers and the 归档章 页数 written into their slots, links,
-named destinations and bookmarks rebuilt across parts, and the originals
-embedded byte-identical as associated files.  One XMP, one OutputIntent.
+The render worker (:mod:`.render`) lays the document out as one HTML
+document with an empty placeholder page for every page of an uploaded PDF
+(a signed and sealed report), so WeasyPrint numbers all pages itself.  Here
+each placeholder is replaced by the page it stands for (rasterised when
+PDF/A forbids what it carries, see :mod:`.attached_pages`); links, named
+destinations and bookmarks pointing at the placeholder are pointed at the
+page that took its place.  The originals are embedded byte-identical as
+PDF/A-3 associated files.  The document's own XMP, output intent and fonts
+(one subset per face) stay as WeasyPrint wrote them.
+
+Imports :mod:`.job` and :mod:`.attached_pages`, never :mod:`.render`.
 """
 
 from __future__ import annotations
 
 import io
-import re
-from collections.abc import Callable
+from typing import Any
 
-from .render import (
-    FOLIO_DROP,
-    NUMERALS,
-    PAGE_COUNT,
-    PAGE_OF,
-    PT,
-    Embedded,
-    PartLayout,
-    RenderFailed,
-    RenderJob,
-    numerals_pdf,
-)
+from .job import Embedded, RenderFailed, RenderJob
 
 
-def assemble(job: RenderJob, parts: list[PartLayout]) -> bytes:
-    """One PDF/A from the parts: pages joined and inserted, numbers, links and bookmarks written."""
-    if len(parts) == 1 and not (job.pdf_pages or job.inserts or job.folio or job.embedded or parts[0].slots):
-        return parts[0].pdf
+def assemble(job: RenderJob, pdf: bytes, placeholders: dict[str, int]) -> bytes:
+    """``pdf`` with the job's uploaded pages in place of their placeholders and its files embedded.
+
+    ``placeholders``: element id -> index of the page it was laid out on.
+    """
+    if not (job.pdf_pages or job.embedded):
+        return pdf
     import pikepdf
-    from pikepdf import Array, Dictionary, Name
 
     keep: list[pikepdf.Pdf] = []  # copied pages read their streams from these until the save
-    out = pikepdf.open(io.BytesIO(parts[0].pdf))
+    out = pikepdf.open(io.BytesIO(pdf))
     keep.append(out)
-    for k, part in enumerate(parts[1:], 1):
-        src = pikepdf.open(io.BytesIO(part.pdf))
-        keep.append(src)
-        _retag_fonts(src, f"part{k}")
-        out.pages.extend(src.pages)
-
     sources: dict[int, pikepdf.Pdf] = {}
 
     def source(data: bytes) -> pikepdf.Pdf:
@@ -57,96 +45,69 @@ def assemble(job: RenderJob, parts: list[PartLayout]) -> bytes:
             keep.append(src)
         return src
 
-    # the page sequence: ("p", part, page) laid out here, ("x", part, page) a placeholder swapped for an
-    # uploaded PDF's page, ("i", anchor) an uploaded PDF's page put in before a part page
-    seq: list[tuple] = [("p", k, i) for k, part in enumerate(parts) for i in range(len(part.pages))]
-    anchors: dict[str, tuple[int, int, float, float]] = {}
-    for k, part in enumerate(parts):
-        for name, (i, x, y) in part.anchors.items():
-            anchors.setdefault(name, (k, i, x, y))
-
-    def position(anchor: str) -> int | None:
-        found = anchors.get(anchor)
-        if found is None:
-            return None
-        return next(n for n, e in enumerate(seq) if e[0] != "i" and e[1:] == found[:2])
-
+    swapped: dict[tuple[int, int], Any] = {}  # placeholder page -> the page that took its place
+    taken: set[int] = set()
     for anchor, (data, page_no) in job.pdf_pages.items():
-        at = position(anchor)
+        at = placeholders.get(anchor)
         if at is None:
             raise RenderFailed(f"附页占位未能排版：{anchor}")
-        if seq[at][0] == "p":  # two placeholders on one page: the first one wins
-            out.pages[at] = _page_of(source(data), data, page_no, keep)
-            seq[at] = ("x", *seq[at][1:])
-    for ins in job.inserts:  # in order: two inserts before one anchor keep their order
-        at = len(seq)
-        if ins.before:
-            at = position(ins.before)
-            if at is None:
-                raise RenderFailed(f"插入页的位置锚点不存在：{ins.before}")
-        src = source(ins.data)
-        for page_no, anchor in reversed(ins.pages):
-            out.pages.insert(at, _page_of(src, ins.data, page_no, keep))
-            seq.insert(at, ("i", anchor))
-    where = {(e[1], e[2]): n for n, e in enumerate(seq) if e[0] != "i"}
-    placed = {e[1]: n for n, e in enumerate(seq) if e[0] == "i"}
-    pages = list(out.pages)
-    for n, entry in enumerate(seq):  # an uploaded PDF made with our fonts must not share our subsets' names
-        if entry[0] != "p":
-            for font in _fonts(pages[n].obj):
-                _retag_font(font, f"upload{n}")
-
-    def page_of(anchor: str) -> int | None:
-        if anchor in placed:
-            return placed[anchor]
-        found = anchors.get(anchor)
-        return where.get((found[0], found[1])) if found else None
-
-    # named destinations for every anchor, so WeasyPrint's own links (by name) resolve across parts
-    dests: dict[str, Array] = {}
-    for name, (k, i, x, y) in anchors.items():
-        at = where.get((k, i))
-        if at is not None and name != PAGE_COUNT and not name.startswith(PAGE_OF):
-            dests[name] = Array([pages[at].obj, Name.XYZ, round(x * PT, 2), round((parts[k].pages[i][2] - y) * PT, 2),
-                                 0])
-    for name, at in placed.items():
-        dests[name] = Array([pages[at].obj, Name.XYZ, 0, float(pages[at].mediabox[3]), 0])
-    tree = pikepdf.NameTree.new(out)
-    for name in sorted(dests):
-        tree[name] = dests[name]
-    if "/Names" not in out.Root:
-        out.Root.Names = Dictionary()
-    out.Root.Names.Dests = tree.obj
-
-    for k, part in enumerate(parts):
-        for i, anchor, (x1, y1, x2, y2) in part.links:
-            at, target = where.get((k, i)), dests.get(anchor)
-            if at is None or target is None:
-                continue
-            height = part.pages[i][2]
-            annot = out.make_indirect(Dictionary(
-                Type=Name.Annot, Subtype=Name.Link, F=4, BS=Dictionary(W=0), Dest=target,
-                Rect=Array([round(x1 * PT, 2), round((height - y2) * PT, 2), round(x2 * PT, 2),
-                            round((height - y1) * PT, 2)])))
-            page = pages[at].obj
-            if "/Annots" not in page:
-                page.Annots = Array()
-            page.Annots.append(annot)
-        if k:
-            for i in range(len(part.pages)):  # PDF/A: every annotation prints
-                at = where.get((k, i))
-                for annot in (pages[at].obj.get("/Annots") or []) if at is not None else []:
-                    annot.F = 4
-
+        if at in taken:  # two placeholders on one page: the first one wins
+            continue
+        taken.add(at)
+        old = out.pages[at].obj
+        out.pages[at] = _page_of(source(data), data, page_no, keep)
+        new = out.pages[at].obj
+        swapped[old.objgen] = new
+        # an uploaded PDF made with our fonts must not share our subsets' names
+        for font in _fonts(new):
+            _retag_font(font, f"upload{at}")
+    if swapped:
+        _repoint(out, swapped)
     if job.embedded:
         _embed(out, job.embedded)
-    if len(parts) > 1:
-        _bookmarks(out, parts, where)
-    _numbers(job, out, parts, pages, seq, where, page_of, keep)
     buf = io.BytesIO()
     # streams come compressed from WeasyPrint; the originals stay as they are (PDFs are compressed inside)
     out.save(buf, deterministic_id=False, compress_streams=False)
     return buf.getvalue()
+
+
+def _repoint(out, swapped: dict[tuple[int, int], Any]) -> None:
+    """Destinations (named, of links, of bookmarks) on a placeholder page now go to its replacement."""
+    import pikepdf
+    from pikepdf import Array, Dictionary
+
+    def fix(dest) -> None:
+        if isinstance(dest, Dictionary):  # a named destination may be a dictionary holding /D
+            dest = dest.get("/D")
+        if isinstance(dest, Array) and len(dest) and isinstance(dest[0], Dictionary) and dest[0].is_indirect:
+            new = swapped.get(dest[0].objgen)
+            if new is not None:
+                dest[0] = new
+
+    def fix_holder(holder) -> None:  # a link annotation or an outline item
+        fix(holder.get("/Dest"))
+        action = holder.get("/A")
+        if isinstance(action, Dictionary) and action.get("/S") == "/GoTo":
+            fix(action.get("/D"))
+
+    names = out.Root.get("/Names")
+    if isinstance(names, Dictionary) and "/Dests" in names:
+        for _name, dest in pikepdf.NameTree(names.Dests).items():
+            fix(dest)
+    for page in out.pages:
+        for annot in page.obj.get("/Annots") or []:
+            if isinstance(annot, Dictionary):
+                fix_holder(annot)
+    outlines = out.Root.get("/Outlines")
+    stack = [outlines.get("/First")] if isinstance(outlines, Dictionary) else []
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, Dictionary) or item.objgen in seen:
+            continue
+        seen.add(item.objgen)
+        fix_holder(item)
+        stack.extend([item.get("/Next"), item.get("/First")])
 
 
 def _embed(out, files: list[Embedded]) -> None:
@@ -207,22 +168,6 @@ def _page_of(src, data: bytes, page_no: int, keep: list):
     return flat.pages[0]
 
 
-def _retag_fonts(pdf, salt: str) -> None:
-    """New subset tags for a part's fonts: each part subsets Noto on its own, under the same tag."""
-    seen: set[tuple[int, int]] = set()
-    for page in pdf.pages:
-        resources = page.obj.get("/Resources")
-        fonts = resources.get("/Font") if resources is not None else None
-        if fonts is None or (fonts.is_indirect and fonts.objgen in seen):
-            continue
-        if fonts.is_indirect:
-            seen.add(fonts.objgen)
-        for font in fonts.values():
-            if not font.is_indirect or font.objgen not in seen:
-                seen.add(font.objgen)
-                _retag_font(font, salt)
-
-
 def _fonts(obj, depth: int = 0):
     """The fonts a page (or a form XObject in it, a few levels down) uses."""
     resources = obj.get("/Resources")
@@ -252,113 +197,3 @@ def _retag_font(font, salt: str) -> None:
     for descriptor in descriptors:
         if descriptor is not None:
             descriptor.FontName = name
-
-
-def _bookmarks(out, parts: list[PartLayout], where: dict[tuple[int, int], int]) -> None:
-    """The outline (headings) of all parts, nested by level as WeasyPrint nests one document's."""
-    from pikepdf import OutlineItem, PageLocation
-
-    with out.open_outline() as outline:
-        outline.root.clear()
-        stack: list[tuple[int, list]] = [(0, outline.root)]
-        for k, part in enumerate(parts):
-            for level, label, i, x, y in part.bookmarks:
-                at = where.get((k, i))
-                if at is None:
-                    continue
-                while len(stack) > 1 and stack[-1][0] >= level:
-                    stack.pop()
-                item = OutlineItem(label, at, PageLocation.XYZ, left=round(x * PT, 2),
-                                   top=round((part.pages[i][2] - y) * PT, 2))
-                stack[-1][1].append(item)
-                stack.append((level, item.children))
-
-
-class _Numerals:
-    """The numerals font (see :func:`numerals_pdf`) copied into ``out``: glyph ids and advances."""
-
-    def __init__(self, out, keep: list) -> None:
-        import pikepdf
-
-        src = pikepdf.open(io.BytesIO(numerals_pdf()))
-        keep.append(src)
-        font = next(iter(src.pages[0].Resources.Font.values()))
-        _retag_font(font, "numerals")
-        self.font = out.copy_foreign(font)
-        cmap = font.ToUnicode.read_bytes().decode("latin-1")
-        self.cids: dict[str, int] = {}
-        for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
-            for cid, uni in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
-                self.cids[bytes.fromhex(uni).decode("utf-16-be")] = int(cid, 16)
-        descendant = font.DescendantFonts[0]
-        self.default = float(descendant.get("/DW", 1000))
-        self.widths: dict[int, float] = {}
-        w = list(descendant.get("/W", []))
-        j = 0
-        while j < len(w) - 1:
-            first = int(w[j])
-            if isinstance(w[j + 1], pikepdf.Array):
-                self.widths.update({first + n: float(v) for n, v in enumerate(w[j + 1])})
-                j += 2
-            else:
-                self.widths.update({c: float(w[j + 2]) for c in range(first, int(w[j + 1]) + 1)})
-                j += 3
-
-    def width(self, text: str, size: float) -> float:
-        return sum(self.widths.get(self.cids[c], self.default) for c in text) * size / 1000
-
-    def show(self, text: str, size: float, x: float, y: float) -> bytes:
-        glyphs = "".join(f"{self.cids[c]:04x}" for c in text)
-        return f"BT {NUMERALS} {size:.2f} Tf 1 0 0 1 {x:.2f} {y:.2f} Tm <{glyphs}> Tj ET".encode()
-
-
-def _numbers(job: RenderJob, out, parts: list[PartLayout], pages: list, seq: list[tuple],
-             where: dict[tuple[int, int], int], page_of: Callable[[str], int | None], keep: list) -> None:
-    """Write page numbers (folio) and the numbers of slots, in the numerals font, over the pages."""
-    slots = [(k, *slot) for k, part in enumerate(parts) for slot in part.slots]
-    if job.folio is None and not slots:
-        return
-    pen = _Numerals(out, keep)
-    runs: dict[int, list[bytes]] = {}
-    if job.folio is not None:
-        size = job.folio.size
-        for at, entry in enumerate(seq):
-            if entry[0] != "p":
-                continue
-            name, width, _height, left, right, bottom = parts[entry[1]].pages[entry[2]]
-            if name in job.folio.skip:
-                continue
-            text = f"— {at + 1} —"
-            x = (left + width - right) / 2 * PT - pen.width(text, size) / 2
-            runs.setdefault(at, []).append(pen.show(text, size, x, bottom / 2 * PT - FOLIO_DROP * size))
-    for k, i, slot, x1, x2, baseline, size_px, align in slots:
-        at = where.get((k, i))
-        if at is None:
-            continue
-        if slot == PAGE_COUNT:
-            number = len(seq)
-        else:
-            target = page_of(slot.removeprefix(PAGE_OF))
-            if target is None:
-                raise RenderFailed(f"页码引用的位置不存在：{slot.removeprefix(PAGE_OF)}")
-            number = target + 1
-        text, size = str(number), size_px * PT
-        x = x1 * PT
-        if align in ("right", "end"):
-            x = x2 * PT - pen.width(text, size)
-        elif align == "center":
-            x = (x1 + x2) / 2 * PT - pen.width(text, size) / 2
-        runs.setdefault(at, []).append(pen.show(text, size, x, (parts[k].pages[i][2] - baseline) * PT))
-    from pikepdf import Dictionary
-
-    for at, shown in runs.items():
-        page = pages[at]
-        resources = page.obj.get("/Resources")
-        if resources is None:
-            resources = page.obj.Resources = Dictionary()
-        if "/Font" not in resources:
-            resources.Font = Dictionary()
-        resources.Font[NUMERALS] = pen.font
-        # the page's own drawing keeps its graphics state to itself; the numbers use the default space
-        page.contents_add(out.make_stream(b"q\n"), prepend=True)
-        page.contents_add(out.make_stream(b"Q\nq 0 0 0 rg\n" + b"\n".join(shown) + b"\nQ\n"))

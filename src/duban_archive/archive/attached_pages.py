@@ -121,7 +121,7 @@ def _document_scripts(pdf: pikepdf.Pdf) -> Iterator[str]:
         yield "原文件含自动动作（/AA）"
 
 
-def forbidden_action(action: Dictionary) -> str:
+def forbidden_action(action: Dictionary | Stream) -> str:
     kind = action.get("/S")
     if kind in FORBIDDEN_ACTIONS:
         return str(kind)[1:]
@@ -221,7 +221,8 @@ def _check_annotation(a: Dictionary) -> Iterator[str]:
 
 
 def _inherited(field: Dictionary, key: str) -> Any:
-    node, depth = field, 0
+    node: Any = field
+    depth = 0
     while isinstance(node, Dictionary) and depth < 32:
         if key in node:
             return node.get(key)
@@ -232,18 +233,18 @@ def _inherited(field: Dictionary, key: str) -> Any:
 def _area(a: Dictionary) -> float:
     rect = a.get("/Rect")
     try:
-        x0, y0, x1, y1 = (float(v) for v in rect)
+        x0, y0, x1, y1 = (float(v) for v in rect)  # type: ignore[union-attr]  # None: TypeError, caught
     except (TypeError, ValueError):
         return 1.0
     return abs(x1 - x0) * abs(y1 - y0)
 
 
-def font_embedded(font: Dictionary) -> bool:
+def font_embedded(font: Dictionary | Stream) -> bool:
     desc = font.get("/FontDescriptor")
     return isinstance(desc, Dictionary) and any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
-def font_name(font: Dictionary) -> str:
+def font_name(font: Dictionary | Stream) -> str:
     name = str(font.get("/BaseFont", "/?"))[1:]
     return name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
 
@@ -280,7 +281,8 @@ def _check_content(s: Stream) -> Iterator[str]:
         instructions = pikepdf.parse_content_stream(s)
     except pikepdf.PdfError:
         return
-    for operands, operator in instructions:
+    for instruction in instructions:
+        operands, operator = instruction.operands, instruction.operator
         op = str(operator)
         if op in ("k", "K") or op in ("cs", "CS") and operands and operands[0] == Name.DeviceCMYK:
             yield CMYK

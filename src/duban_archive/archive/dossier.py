@@ -1,33 +1,26 @@
 """The dossier (案卷): an item's whole record as one PDF/A-3 document.
 
 This module only gathers plain data from the item and turns it into a
-:class:`~.render.RenderJob`; the Chameleon template escapes every value and
-:mod:`.render` lays it out in sandboxed workers.  The signed PDF reports'
-own pages are put in before the 备考表 after layout (they count in the
-卷内目录 and the 归档章's 页数); the originals are also embedded
+:class:`~.job.RenderJob`; the Chameleon template escapes every value and
+:mod:`.render` lays it out in a sandboxed worker, as one document, so the
+file embeds one subset of each font.  The signed PDF reports' own pages
+stand in the layout as empty placeholder pages before the 备考表 (so they
+count in the 卷内目录, the page numbers and the 归档章's 页数) and are
+swapped for the real pages after layout; the originals are also embedded
 byte-identical as PDF/A-3 associated files, so their signatures stay
 verifiable.
-
-Two cores, two parts: the sections are cut into as many HTML documents as
-the machine has cores to lay them out at once (:func:`plan_parts`).  A cut
-falls on a section boundary, where the dossier breaks the page anyway; a
-section too long for one part (many feedback reports, a long history, many
-photos) is cut between two of its entries, which then start a new page.
-The page numbers, the 卷内目录's numbers and the 页数 are written by the
-renderer once every part's pages are known.
 """
 
 from __future__ import annotations
 
 import io
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..timeutil import display
-from .render import Embedded, Folio, Inserted, RenderJob, asset_url, base_css, package_css, render_job, render_template
+from .job import Embedded, RenderFailed, RenderJob, asset_url
+from .render import base_css, package_css, render_job, render_template
 from .rules import RETENTIONS
 
 #: seed 000 评价表: the seven evaluated stages (key, group, label)
@@ -125,7 +118,7 @@ def field_rows(item, registry, names: Names) -> list[tuple[str, str]]:
         elif f.choices:
             titles = {c.value: c.title for c in f.choices}
             if isinstance(value, tuple):
-                text = "、".join(titles.get(v, v) for v in value)
+                text = "、".join(str(titles.get(v, v)) for v in value)
             else:
                 text = titles.get(value, fmt(value))
         else:
@@ -174,20 +167,20 @@ def pdf_page_count(data: bytes) -> int:
         return len(pdf.pages)
 
 
-def build_job(site, item, registry, filing: Filing | None = None, *, parts: int | None = None) -> RenderJob:
-    """Everything the dossier shows, as a render job (no database writes).
-
-    ``parts``: how many documents to lay out in parallel at most (default: one per core).
-    """
+def build_job(site, item, registry, filing: Filing | None = None) -> RenderJob:
+    """Everything the dossier shows, as a render job (no database writes)."""
     filing = filing or Filing()
     names = Names(site, item, registry)
     assets: dict[str, tuple[bytes, str]] = {}
     downscale: set[str] = set()
-    inserts: list[Inserted] = []
+    asset_names: dict[str, str] = {}
+    pdf_pages: dict[str, tuple[bytes, int]] = {}
     embedded: list[Embedded] = []
-    photos, signed, others = [], [], []
+    photos: list[dict[str, Any]] = []
+    signed: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
     for att in item.attachments.values():
-        info = {"name": att.__name__, "title": att.title, "filename": att.filename, "size": att.size,
+        info: dict[str, Any] = {"name": att.__name__, "title": att.title, "filename": att.filename, "size": att.size,
                 "sha256": att.sha256, "sm3": att.sm3, "kind": att.kind, "uploader": names.user(att.uploader),
                 "created": fmt(att.created)}
         if att.mimetype.startswith("image/") and att.kind in ("photo", "signed_report"):
@@ -195,6 +188,7 @@ def build_job(site, item, registry, filing: Filing | None = None, *, parts: int 
                 data = f.read()
             url = asset_url(f"img-{att.__name__}")
             assets[url] = (data, att.mimetype)
+            asset_names[url] = att.filename
             downscale.add(url)
             info["url"] = url
             (photos if att.kind == "photo" else signed).append(info)
@@ -204,11 +198,9 @@ def build_job(site, item, registry, filing: Filing | None = None, *, parts: int 
             try:
                 count = pdf_page_count(data)
             except Exception as exc:  # noqa: BLE001 - pikepdf raises several kinds
-                from .render import RenderFailed
-
                 raise RenderFailed(f"盖章扫描件“{att.filename}”无法解析为 PDF：{exc}") from exc
             ids = [f"pdf-{att.__name__}-{i}" for i in range(count)]
-            inserts.append(Inserted(data=data, pages=list(enumerate(ids)), before="remarks"))
+            pdf_pages.update({anchor: (data, i) for i, anchor in enumerate(ids)})  # placeholder pages
             info["pages"] = ids
             info["page_count"] = count
             signed.append(info)
@@ -261,159 +253,15 @@ def build_job(site, item, registry, filing: Filing | None = None, *, parts: int 
         "remarks": {"notes": list(filing.notes), "filed_by": names.user(filing.filed_by) if filing.filed_by else "",
                     "filed_on": filing.filed_on},
     }
-    inserted_pages = sum(len(ins.pages) for ins in inserts)
-    htmls = [render_template(TEMPLATE, d=d, blocks=blocks)
-             for blocks in plan_parts(d, parts or workers(), inserted_pages=inserted_pages)]
-    return RenderJob(html=htmls[0], parts=htmls[1:], title=item.title, assets=assets,
-                     stylesheets=[base_css(), dossier_css()], embedded=embedded, inserts=inserts,
-                     downscale=downscale, folio=Folio())
-
-
-def workers() -> int:
-    """Cores this process may use: the number of parts a dossier is laid out in (at most 4)."""
-    try:
-        return max(1, min(4, len(os.sched_getaffinity(0))))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, min(4, os.cpu_count() or 1))
-
-
-# Estimated CPU milliseconds of laying out and writing each piece in a worker, fitted on the bench
-# fixtures (bench/bench_dossier.py): enough to balance the parts, not a promise.
-COST_PART = 120.0  # each part: a forked worker, styles, two font subsets, PDF writing
-COST_MERGE_PAGE = 1.5  # the first part's worker also assembles: per page of the dossier
-COST_PAGE = 10.0  # per page
-COST_LINE = 1.6  # per line of text (shaped for layout, then again for drawing)
-COST_ROW = 2.0  # per table row or timeline entry
-COST_PHOTO = 25.0  # decode, downscale, place and write a photo (on a page of its own, about)
-COST_FIXED = {"cover": 70.0, "toc": 20.0, "remarks": 13.0}
-COST_CUT = 20.0  # a cut inside a section: a page half empty, and a dossier that reads less well
-LINE_CHARS = 35  # CJK characters on a line of the text block at 12 pt
-PAGE_LINES = 26
-
-
-def _lines(*texts: str) -> int:
-    """Lines a text takes (``white-space: pre-line``: every line break starts one)."""
-    return sum(max(1, -(-len(line) // LINE_CHARS)) for text in texts for line in (text or "").split("\n"))
-
-
-@dataclass
-class _Piece:
-    kind: str
-    start: int  # entries [start, stop) of a long section (history, feedback, photos); 0, 1 for a section
-    stop: int
-    cost: float
-    pages: float
-    starts_section: bool
-
-
-#: a long section is cut into at most this many pieces (the planner is quadratic in pieces)
-MAX_PIECES = 40
-
-
-def _pieces(d: dict[str, Any]) -> list[_Piece]:
-    """The dossier in order, as sections and runs of entries of long sections, each with an estimated cost."""
-
-    def section(kind: str, lines: int = 0, rows: int = 0) -> _Piece:
-        pages = max(1.0, lines / PAGE_LINES)
-        return _Piece(kind, 0, 1, COST_FIXED.get(kind, 0.0) + COST_LINE * lines + COST_ROW * rows + COST_PAGE * pages,
-                      pages, True)
-
-    def runs(kind: str, entries: list[Any], lines: Callable[[Any], int], rows: int = 1,
-             extra: float = 0.0) -> list[_Piece]:
-        if not entries:
-            return [section(kind)]
-        step = -(-len(entries) // MAX_PIECES)
-        out = []
-        for a in range(0, len(entries), step):
-            chunk = entries[a:a + step]
-            n = sum(map(lines, chunk))
-            pages = n / PAGE_LINES + (1.0 if extra else 0.0) * len(chunk)
-            out.append(_Piece(kind, a, a + len(chunk), COST_LINE * n + (COST_ROW * rows + extra) * len(chunk)
-                              + COST_PAGE * pages, pages, a == 0))
-        return out
-
-    pieces = [
-        section("cover"),
-        section("toc", rows=len(d["toc"])),
-        section("record", _lines(*(v for _, v in d["fields"])), len(d["fields"])),
-        *runs("history", d["history"], lambda h: 1 + _lines(h["comment"], h["fields"]), rows=2),
-        section("instructions", _lines(*(i["text"] for i in d["instructions"])), len(d["instructions"])),
-        *runs("feedback", d["feedback"], lambda f: 2 + _lines(f["done"], f["progress"], f["next_steps"]), rows=3),
-        section("evaluation", rows=len(d["stages"])),
-        *runs("attachments", d["photos"], lambda p: 1, rows=0, extra=COST_PHOTO),
-        section("remarks"),
-    ]
-    last = max(n for n, p in enumerate(pieces) if p.kind == "attachments")  # the tables after the photos
-    pieces[last].cost += COST_ROW * (len(d["signed"]) + len(d["others"]))
-    pieces[last].cost += (COST_PHOTO + COST_PAGE) * sum(1 for s in d["signed"] if s.get("url"))
-    return pieces
-
-
-def plan_parts(d: dict[str, Any], parts: int, *, inserted_pages: int = 0) -> list[list[dict[str, Any]]]:
-    """The dossier cut into at most ``parts`` documents of about equal cost; each a list of blocks.
-
-    The first part's worker also assembles the PDF, so it gets less to lay out.  Cuts fall between
-    sections, or — only when that balances the parts much better — between two entries of a long
-    section.  One part when the whole is small: a part costs a worker, styles and font subsets.
-    """
-    pieces = _pieces(d)
-    costs = [p.cost for p in pieces]
-    merge = COST_MERGE_PAGE * (sum(p.pages for p in pieces) + inserted_pages)
-    prefix = [0.0]
-    for c in costs:
-        prefix.append(prefix[-1] + c)
-
-    def span(i: int, j: int) -> float:  # cost of pieces[i:j] as one part
-        return prefix[j] - prefix[i] + COST_PART
-
-    def cut_penalty(j: int) -> float:
-        return 0.0 if pieces[j].starts_section else COST_CUT
-
-    n = len(pieces)
-    best_plan: list[int] = []
-    best = span(0, n) + merge
-    # table[g][j]: the least possible cost of the dearest part when pieces[:j] make g parts (start[g][j]:
-    # where the last of them starts); a plan of k parts is kept if it beats every plan of fewer
-    for k in range(2, max(1, parts) + 1):
-        table = [[float("inf")] * (n + 1) for _ in range(k + 1)]
-        start = [[0] * (n + 1) for _ in range(k + 1)]
-        for j in range(1, n + 1):
-            table[1][j] = span(0, j) + merge
-        for g in range(2, k + 1):
-            for j in range(g, n + 1):
-                for i in range(g - 1, j):
-                    value = max(table[g - 1][i], span(i, j)) + cut_penalty(i)
-                    if value < table[g][j]:
-                        table[g][j], start[g][j] = value, i
-        if table[k][n] < best:
-            best, cuts, j = table[k][n], [], n
-            for g in range(k, 1, -1):
-                j = start[g][j]
-                cuts.append(j)
-            best_plan = sorted(cuts)
-    bounds = [0, *best_plan, n]
-    return [_blocks(pieces[a:b], d) for a, b in zip(bounds, bounds[1:], strict=False)]
-
-
-def _blocks(pieces: list[_Piece], d: dict[str, Any]) -> list[dict[str, Any]]:
-    """Consecutive pieces of one section make one block: ``{kind, start, stop, first, last}``."""
-    sizes = {"history": len(d["history"]), "feedback": len(d["feedback"]), "attachments": len(d["photos"])}
-    blocks: list[dict[str, Any]] = []
-    for p in pieces:
-        if blocks and blocks[-1]["kind"] == p.kind:
-            blocks[-1]["stop"] = p.stop
-        else:
-            blocks.append({"kind": p.kind, "start": p.start, "stop": p.stop, "first": p.start == 0})
-    for b in blocks:
-        b["last"] = b["stop"] >= sizes.get(b["kind"], 0)
-    return blocks
+    return RenderJob(html=render_template(TEMPLATE, d=d), title=item.title, assets=assets,
+                     stylesheets=[base_css(), dossier_css()], embedded=embedded, pdf_pages=pdf_pages,
+                     downscale=downscale, asset_names=asset_names)
 
 
 def dossier_css() -> str:
     return package_css("dossier.css")
 
 
-def render_dossier(site, item, registry, filing: Filing | None = None, *, timeout: float = 120.0,
-                   parts: int | None = None) -> bytes:
-    """The dossier PDF bytes; raises :class:`~.render.RenderFailed` with the reason."""
-    return render_job(build_job(site, item, registry, filing, parts=parts), timeout=timeout)
+def render_dossier(site, item, registry, filing: Filing | None = None, *, timeout: float = 120.0) -> bytes:
+    """The dossier PDF bytes; raises :class:`~.job.RenderFailed` with the reason."""
+    return render_job(build_job(site, item, registry, filing), timeout=timeout)

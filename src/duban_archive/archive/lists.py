@@ -13,6 +13,7 @@ import zipfile
 from typing import Any
 
 from ..timeutil import isoformat, now
+from .checks import FAILED, INCOMPLETE, conclusion_of, unchecked_count
 from .dossier import closed_on
 from .package import ascii_code
 from .render import render_pdf, render_template
@@ -51,6 +52,14 @@ def rows(site, recs: list[Any]) -> list[dict[str, Any]]:
             notes.append(f"著录更正 {len(rec.versions) - 1} 次")
         if getattr(rec, "disposed", None):
             notes.append("已销毁")
+        checked = rec.current.checks if rec.current is not None else None
+        conclusion = conclusion_of(checked)
+        if conclusion == INCOMPLETE:  # filed with checks that did not run: said on the list, not hidden
+            notes.append(f"四性检测：{unchecked_count(checked)} 项未检测")
+        elif conclusion == FAILED:
+            notes.append("四性检测：不通过")
+        elif not checked:
+            notes.append("四性检测：未检测")
         out.append({
             "序号": n, "档号": rec.archival_code, "文号": getattr(item, "number", ""),
             "责任者": units.title_of(getattr(item, "lead_unit", None)), "题名": getattr(item, "title", ""),

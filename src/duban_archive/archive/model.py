@@ -16,6 +16,7 @@ handed out stay consecutive.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from BTrees.OOBTree import OOBTree
@@ -57,7 +58,7 @@ class ArchiveRecord(Persistent):
     __parent__ = None
     #: date of destruction (销毁) and its 销毁清册 entry {date, time, actor, reason, approver};
     #: class defaults, so records pickled before disposal existed need no evolve step
-    disposed = None
+    disposed: date | None = None
     disposal: dict[str, Any] | None = None
 
     def __init__(self, item_id: str, archival_code: str, retention: str, year: int,

@@ -1,11 +1,11 @@
 """Safe PDF/A rendering with WeasyPrint — for dossiers and every printable form.
 
-Why worker processes: an item's content comes from many hands, and layout
-engines have had bugs; the render runs in children forked from this process
+Why a worker process: an item's content comes from many hands, and layout
+engines have had bugs; the render runs in a child forked from this process
 once it is warm (WeasyPrint imported, Noto CJK coverage and fonts loaded, one
-page laid out), each with CPU and address-space limits, and the parent kills
-them all when the wall clock runs out.
-Nothing they do touches the database: a failed render changes nothing and
+page laid out), with CPU and address-space limits, and the parent kills it
+when the wall clock runs out.
+Nothing it does touches the database: a failed render changes nothing and
 says why in :class:`RenderFailed`.
 
 Why a memory-only URL fetcher: the HTML may contain user text; it is escaped
@@ -16,21 +16,17 @@ served; there is no file, network or redirect path at all.
 Fonts: Noto Serif/Sans CJK SC come from fontconfig and are subsetted by
 WeasyPrint through HarfBuzz (``libharfbuzz-subset0``), the fast path: the
 collections are never embedded whole (see :func:`harfbuzz_subsetting`).
+A job is one HTML document laid out by one worker, so the PDF holds exactly
+one subset per face: page numbers (``counter(page)``), the 卷内目录's
+numbers (``target-counter()``) and the 归档章's 页数 are laid out by
+WeasyPrint like any text, with the pages of uploaded PDFs standing in as
+placeholder pages (:attr:`RenderJob.pdf_pages`) that the worker swaps for the
+real ones after layout (:mod:`.assembly`).
 
-Parts in parallel: a long document (the dossier) may come as several HTML
-documents, each starting on a new page (``RenderJob.parts``).  Every part is
-laid out and written by its own forked, limited worker, so the cores share
-the work; the first part's worker then assembles the PDF with pikepdf
-(:mod:`.assembly`).  It
-appends the other parts' pages, puts in the pages of uploaded PDFs
-(:class:`Inserted`) and writes what no part can know alone: page numbers
-(:class:`Folio`), the page of an anchor into each ``page-of-<anchor>`` slot
-(卷内目录), the page count into the ``page-count`` slot (归档章), links and
-bookmarks across parts, named destinations.  The first part carries the
-PDF/A-3b identity — XMP metadata, output intent, ``/Lang``, the embedded
-originals as associated files (``/AF``); the other parts bring pages only.
-A worker also skips fixed costs WeasyPrint pays per document that it does
-not need (:func:`_worker_shortcuts`); a part of a few pages costs ~0.1 s.
+(Laying a dossier out in parts on several workers was tried: each part
+embedded its own subset of each face, files grew 18–62 %, and with two
+dossiers rendering at once on two cores it was slower, not faster — figures
+in ``bench/bench_dossier.py``.)
 
 Usage for other printable forms (催办单, 督办单 ...)::
 
@@ -42,118 +38,24 @@ Usage for other printable forms (催办单, 督办单 ...)::
 from __future__ import annotations
 
 import io
-import logging
 import os
 import resource
 import threading
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+
+from .assembly import assemble
+from .fonts import MissingGlyphs, check_text, covered
+from .job import ASSET_PREFIX, Embedded, RenderFailed, RenderJob, asset_url
+
+__all__ = ["ASSET_PREFIX", "DEFAULT_MEMORY", "DEFAULT_TIMEOUT", "Embedded", "RenderFailed", "RenderJob", "asset_url",
+           "base_css", "package_css", "render_in_process", "render_job", "render_pdf", "render_template", "warm_up"]
 
 #: wall-clock seconds, CPU seconds and address space (bytes) of one render
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY = 3 * 1024 ** 3
-ASSET_PREFIX = "asset:"
-#: id prefix of a number slot: ``<span class="pageno" id="page-of-record">`` receives the page of ``#record``
-PAGE_OF = "page-of-"
-#: id of the slot that receives the document's page count
-PAGE_COUNT = "page-count"
-#: CSS px -> PDF points
-PT = 0.75
-#: the glyphs the renderer draws numbers with (Noto Serif CJK, like the page numbers of base.css)
-NUMERALS_HTML = ("<html><body><p style=\"font-family:'Noto Serif CJK SC';font-size:14pt\">— 0123456789</p>"
-                 "</body></html>")
-#: font resource name of those glyphs on the pages that get numbers
-NUMERALS = "/DubanNumerals"
-#: Noto CJK's line box is 1.151 em above and 0.286 em below the baseline: a line centred in the
-#: bottom margin (base.css's @bottom-center) has its baseline this many em below the margin's middle
-FOLIO_DROP = (1.151 - 0.286) / 2
-
-
-class RenderFailed(Exception):
-    """The PDF could not be produced; ``message`` says why in Chinese."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass
-class Embedded:
-    """A file embedded byte-identical as a PDF/A-3 associated file."""
-
-    filename: str
-    data: bytes
-    description: str = ""
-    relationship: str = "Source"  # Source | Data | Alternative | Supplement
-
-
-@dataclass
-class Inserted:
-    """Pages of an uploaded PDF put into the output after layout (a signed report's own pages)."""
-
-    data: bytes
-    #: (page index in ``data``, anchor name the page gets: slots and links may point at it)
-    pages: list[tuple[int, str]]
-    #: the pages go right before the page holding this anchor; at the end when empty
-    before: str = ""
-
-
-@dataclass
-class Folio:
-    """Page numbers “— N —” that the renderer writes itself, centred under the text block.
-
-    A part laid out in parallel does not know its first page number, so the
-    numbers are drawn after assembly, where base.css's ``@bottom-center`` box
-    puts them.  Margin boxes are not laid out at all for such a job.
-    """
-
-    size: float = 14.0  # pt
-    #: named pages (CSS ``page``) without a number; inserted PDF pages never get one
-    skip: frozenset[str] = frozenset({"cover", "attached"})
-
-
-@dataclass
-class RenderJob:
-    html: str
-    title: str
-    #: "asset:<name>" -> (bytes, mime type): the only URLs the fetcher serves
-    assets: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-    stylesheets: list[str] = field(default_factory=list)
-    embedded: list[Embedded] = field(default_factory=list)
-    #: element id of a placeholder page -> (pdf bytes, page index): swapped in after layout
-    pdf_pages: dict[str, tuple[bytes, int]] = field(default_factory=dict)
-    variant: str = "pdf/a-3b"
-    #: asset URLs of photos to downscale (EXIF orientation applied) before layout
-    downscale: set[str] = field(default_factory=set)
-    image_max_side: int = 1200
-    #: documents whose pages follow ``html``'s, each starting a page, each laid out by its own worker
-    parts: list[str] = field(default_factory=list)
-    inserts: list[Inserted] = field(default_factory=list)
-    folio: Folio | None = None
-
-
-@dataclass
-class PartLayout:
-    """What a part's worker reports: its PDF and where things are on its pages (CSS px)."""
-
-    pdf: bytes
-    #: per page: (page name, width, height, margin left, margin right, margin bottom)
-    pages: list[tuple[str, float, float, float, float, float]]
-    #: anchor -> (page, x, y) of the element's top-left corner
-    anchors: dict[str, tuple[int, float, float]]
-    #: internal links to anchors outside the part (WeasyPrint drops them): (page, anchor, (x1, y1, x2, y2))
-    links: list[tuple[int, str, tuple[float, float, float, float]]]
-    #: (level, label, page, x, y)
-    bookmarks: list[tuple[int, str, int, float, float]]
-    #: number slots: (page, slot id, x1, x2, baseline y, font size, text-align)
-    slots: list[tuple[int, str, float, float, float, float, str]]
-
-
-def asset_url(name: str) -> str:
-    return ASSET_PREFIX + name
 
 
 # -- the worker side ----------------------------------------------------------
@@ -189,7 +91,7 @@ def harfbuzz_subsetting() -> bool:
     return bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
 
 
-_font_config_obj = None
+_font_config_obj: Any = None
 
 
 def font_config():
@@ -200,20 +102,6 @@ def font_config():
 
         _font_config_obj = FontConfiguration()
     return _font_config_obj
-
-
-_numerals_pdf: bytes | None = None
-
-
-def numerals_pdf() -> bytes:
-    """A tiny PDF whose one font holds “— 0123456789” in Noto Serif CJK: the renderer's pen for numbers."""
-    global _numerals_pdf
-    if _numerals_pdf is None:
-        import weasyprint
-
-        _numerals_pdf = weasyprint.HTML(string=NUMERALS_HTML, url_fetcher=make_fetcher({})).write_pdf(
-            font_config=font_config())
-    return _numerals_pdf
 
 
 #: stylesheets of this package (text -> parsed), parsed once in the parent so each worker skips it
@@ -231,7 +119,7 @@ def package_css(name: str) -> str:
 
 
 def _parse_package_css(job: RenderJob) -> None:
-    """Parse the job's package stylesheets here, before the fork (~12 ms a part otherwise).
+    """Parse the job's package stylesheets here, before the fork (~12 ms in every worker otherwise).
 
     Only our own files, and only those that load nothing (no ``@import``, no
     ``@font-face``): parsing one fetches nothing, and its fetcher serves nothing.
@@ -245,80 +133,60 @@ def _parse_package_css(job: RenderJob) -> None:
 
 
 def render_in_process(job: RenderJob) -> bytes:
-    """Render ``job`` here and now, part after part (tests may call it; workers render one part each)."""
-    from .assembly import assemble
-
-    return assemble(job, [_render_part(job, k) for k in range(1 + len(job.parts))])
+    """Render ``job`` here and now, without a worker (tests compare it with a forked render)."""
+    return _render(job)
 
 
-class _CrossPartAnchors(logging.Filter):
-    """A part laid out alone links to sections another part holds; the assembly joins those links.
-
-    WeasyPrint logs each such link as an ERROR ("No anchor #feedback …"): expected here, not news.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("No anchor")
-
-
-_cross_part_anchors = _CrossPartAnchors()
-
-
-def _render_part(job: RenderJob, index: int, *, forked: bool = False) -> PartLayout:
-    """Lay out and write part ``index`` (0 = ``job.html``, the one carrying metadata and attachments)."""
+def _render(job: RenderJob, *, forked: bool = False) -> bytes:
+    """Lay the document out, write it, and swap the placeholder pages for the uploaded ones."""
     from weasyprint import CSS, HTML
 
-    if job.parts:
-        logging.getLogger("weasyprint").addFilter(_cross_part_anchors)  # idempotent
-
-    from .fonts import check_text
-
-    text = job.html if index == 0 else job.parts[index - 1]
-    check_text(text)
+    check_text(job.html)
     for css in job.stylesheets:
         check_text(css)
-    # only the photos this part shows (the asset URL appears quoted in its HTML)
-    _downscale(job, {u for u in job.downscale if f'"{u}"' in text or any(u in css for css in job.stylesheets)})
     if forked:
-        _worker_shortcuts(job)
+        _worker_shortcuts()
+    _downscale(job, set(job.downscale))
     fetcher = make_fetcher(job.assets)
     fonts = font_config()
-    html = HTML(string=text, base_url="asset:/", url_fetcher=fetcher)
+    html = HTML(string=job.html, base_url="asset:/", url_fetcher=fetcher)
     sheets = [_parsed_css.get(css) or CSS(string=css, base_url="asset:/", url_fetcher=fetcher, font_config=fonts)
               for css in job.stylesheets]
     document = html.render(stylesheets=sheets, font_config=fonts)
-    layout = _describe(document)
-    # the first part is the PDF/A file the others' pages join (their identity would be dropped anyway);
+    placeholders: dict[str, int] = {}
+    for i, page in enumerate(document.pages):
+        for name in page.anchors:
+            if name in job.pdf_pages:
+                placeholders.setdefault(name, i)
     # the embedded originals are added by the assembly, stored as they are
-    layout.pdf = document.write_pdf(pdf_variant=job.variant if index == 0 else None, uncompressed_pdf=False)
-    return layout
+    pdf = document.write_pdf(pdf_variant=job.variant, uncompressed_pdf=False)
+    return assemble(job, pdf, placeholders)
 
 
-def _worker_shortcuts(job: RenderJob) -> None:
-    """Savings on WeasyPrint's fixed costs, only ever made in a throwaway worker process.
+def _worker_shortcuts() -> None:
+    """Savings on WeasyPrint's fixed costs (and one strictness), only ever made in a throwaway worker process.
 
-    * A job with a :class:`Folio` lays out no margin boxes: WeasyPrint styles
-      and places sixteen on every page even when they are empty (~3 ms a
-      page), and the numbers come from the assembly.
     * Fonts are subsetted by HarfBuzz in one pass instead of two.  WeasyPrint
       keeps the used glyph ids, then subsets again to trim the glyphs after
       the last one used; each pass over a CJK face (65,535 glyph slots) costs
-      ~40 ms, twice per face per part.  One pass with the same flags keeps
+      ~40 ms, twice per face.  One pass with the same flags keeps
       the same glyphs under the same ids (a few empty slots more at the end).
     * The face's file is not copied into each font object (see
       :func:`_font_file_views`).
-    * pydyf deflates streams at zlib level 9; level 1 writes a part ~10 %
+    * pydyf deflates streams at zlib level 9; level 1 writes a document ~10 %
       faster (fonts, pages of text) for a PDF ~1.5 % larger.
     """
     import pydyf
-    import weasyprint.layout as layout
+    from PIL import ImageFile
     from weasyprint.pdf import fonts
+
+    # WeasyPrint lets Pillow decode truncated images (grey below the cut) for the whole process; in this
+    # throwaway worker a photo cut short fails the render instead of going into a record as a grey block
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     if getattr(pydyf, "zlib", None) is zlib:
         pydyf.zlib = _FastZlib()
 
-    if job.folio is not None and hasattr(layout, "make_margin_boxes"):
-        layout.make_margin_boxes = lambda context, page, state: ()
     _font_file_views(fonts)
     original = getattr(fonts.Font, "_harfbuzz_subset", None)
     if original is None or getattr(original, "single_pass", False):
@@ -358,7 +226,7 @@ def _worker_shortcuts(job: RenderJob) -> None:
         face = ffi.gc(harfbuzz_subset.hb_subset_or_fail(self.hb_face, subset), harfbuzz.hb_face_destroy)
         return fonts.get_hb_object_data(face) if face else None
 
-    single_pass.single_pass = True
+    setattr(single_pass, "single_pass", True)  # noqa: B010 - a mark on a function
     fonts.Font._harfbuzz_subset = single_pass
 
 
@@ -381,7 +249,7 @@ def _font_file_views(fonts) -> None:
     """A font keeps a view of its face's file (mapped by HarfBuzz) instead of a copy of it.
 
     WeasyPrint copies the whole face blob into ``Font.file_content`` — the
-    Noto CJK collections are 19 and 26 MB, so every part paid ~60 ms of
+    Noto CJK collections are 19 and 26 MB, so every render paid ~60 ms of
     copying and page faults for bytes it never reads: the subset is made
     from the face, and replaces ``file_content``.  The view lives as long as
     the font holds its face.
@@ -411,40 +279,8 @@ def _font_file_views(fonts) -> None:
         finally:
             fonts.get_hb_object_data = copy
 
-    init.file_views = True
+    setattr(init, "file_views", True)  # noqa: B010 - a mark on a function
     fonts.Font.__init__ = init
-
-
-def _describe(document) -> PartLayout:
-    pages: list[tuple[str, float, float, float, float, float]] = []
-    anchors: dict[str, tuple[int, float, float]] = {}
-    internal: list[tuple[int, str, tuple[float, float, float, float]]] = []
-    bookmarks: list[tuple[int, str, int, float, float]] = []
-    slots: list[tuple[int, str, float, float, float, float, str]] = []
-    for i, page in enumerate(document.pages):
-        box = page._page_box
-        pages.append((box.page_type.name or "", page.width, page.height, box.margin_left, box.margin_right,
-                      box.margin_bottom))
-        wanted = set()
-        for name, (x1, y1, _x2, _y2) in page.anchors.items():
-            if name not in anchors:
-                anchors[name] = (i, x1, y1)
-                if name == PAGE_COUNT or name.startswith(PAGE_OF):
-                    wanted.add(name)
-        for kind, target, rect, _box in page.links:
-            if kind == "internal":
-                internal.append((i, target, tuple(rect)))
-        for level, label, (x, y), _state in page.bookmarks:
-            bookmarks.append((level, label, i, x, y))
-        if wanted:  # a slot is an empty inline-block of no height: its box sits on the baseline
-            for child in box.descendants():
-                name = child.style["anchor"]
-                if name in wanted:
-                    wanted.discard(name)
-                    x1, y1, x2, _y2 = page.anchors[name]
-                    slots.append((i, name, x1, x2, y1, child.style["font_size"], child.style["text_align_all"]))
-    links = [link for link in internal if link[1] not in anchors]
-    return PartLayout(b"", pages, anchors, links, bookmarks, slots)
 
 
 def _downscale(job: RenderJob, urls: set[str]) -> None:
@@ -467,12 +303,13 @@ def _downscale(job: RenderJob, urls: set[str]) -> None:
             out = io.BytesIO()
             img.save(out, "JPEG", quality=82, optimize=False)
         except Exception as exc:  # noqa: BLE001 - a broken photo fails the render, with its name
-            raise RenderFailed(f"照片无法解码：{url.removeprefix(ASSET_PREFIX)}（{exc}）") from exc
+            name = job.asset_names.get(url) or url.removeprefix(ASSET_PREFIX)
+            raise RenderFailed(f"照片无法解码：{name}（{exc}）") from exc
         job.assets[url] = (out.getvalue(), "image/jpeg")
-        job.downscale.discard(url)  # once: an in-process render of several parts shares the job
+        job.downscale.discard(url)  # once: a job rendered again in this process is not shrunk twice
 
 
-# -- the worker processes ---------------------------------------------------------
+# -- the worker process ---------------------------------------------------------
 
 def _run_child(work: Callable[[], Any], fd: int, close: list[int], memory: int, cpu_seconds: int) -> None:
     """Runs in a forked child: limits first, then ``work()``, then one pickled answer on ``fd``."""
@@ -501,8 +338,6 @@ def _run_child(work: Callable[[], Any], fd: int, close: list[int], memory: int, 
         except RenderFailed as exc:
             answer = ("error", exc.message)
         except Exception as exc:  # noqa: BLE001 - report everything to the parent, in Chinese
-            from .fonts import MissingGlyphs
-
             if isinstance(exc, MissingGlyphs):
                 answer = ("error", str(exc))
             else:
@@ -532,35 +367,6 @@ def _fork(work: Callable[[], Any], fd: int, close: list[int], memory: int, cpu_s
     return pid
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _receive(fd: int) -> PartLayout:
-    """A part worker's answer, in the first part's worker (which then assembles)."""
-    import pickle
-
-    try:
-        status, payload = pickle.loads(_read_all(fd))
-    except Exception as exc:  # noqa: BLE001 - a killed worker leaves a torn or empty answer
-        raise RenderFailed("排版工作进程异常退出（可能超出内存或时间限制）") from exc
-    finally:
-        os.close(fd)
-    if status != "ok":
-        raise RenderFailed(payload)
-    return payload
-
-
-def _first_part(job: RenderJob, receive: list[int]) -> bytes:
-    from .assembly import assemble
-
-    first = _render_part(job, 0, forked=True)
-    return assemble(job, [first, *(_receive(fd) for fd in receive)])
-
-
 # -- the parent side --------------------------------------------------------
 
 _warm_lock = threading.Lock()
@@ -569,23 +375,57 @@ _warmed = False
 
 
 def warm_up() -> None:
-    """Import WeasyPrint, load the fonts and lay out one page once, so forked renders start warm."""
+    """Import WeasyPrint, load the fonts and lay out one page once, so forked renders start warm.
+
+    Importing WeasyPrint, loading Noto CJK coverage and laying out one tiny
+    Chinese page (fontconfig and Pango caches) costs about a second; every
+    render forked afterwards skips it.  The page is laid out with the
+    renderer's one FontConfiguration, so the workers inherit Noto Serif and
+    Sans already loaded into Pango.  A failure here only costs speed: the
+    worker then warms up on its own.
+    """
     global _warmed
     with _warm_lock:
-        if not _warmed:
-            from . import warm  # noqa: F401
+        if _warmed:
+            return
+        _warmed = True
+        try:
+            # modules a render imports on first use (the fetcher's responses, image decoders, the
+            # assembly's PDF library): imported here once, not by every forked worker
+            import email.contentmanager  # noqa: F401
+            import email.headerregistry  # noqa: F401
+            import email.policy  # noqa: F401
+            import fractions  # noqa: F401
+            import mimetypes
 
-            _warmed = True
+            import pikepdf  # noqa: F401
+            import weasyprint
+            from PIL import Image, ImageOps  # noqa: F401
+
+            from . import attached_pages  # noqa: F401
+
+            try:  # filing's 四性检测 verifies signatures with it (0.3 s to import): not on the first filing
+                import pyhanko.sign.validation  # noqa: F401
+            except ImportError:  # pragma: no cover - a requirement; the check says 未检测 without it
+                pass
+
+            Image.preinit()  # the JPEG/PNG/GIF decoders (~35 ms)
+            mimetypes.init()
+            covered()
+            weasyprint.HTML(string="<p style=\"font-family:'Noto Serif CJK SC'\">预热 warm — 1</p>"
+                            "<h1 style=\"font-family:'Noto Sans CJK SC'\">预热</h1>",
+                            url_fetcher=make_fetcher({})).render(font_config=font_config())
+        except Exception:  # noqa: BLE001 # pragma: no cover - the worker then warms up on its own
+            pass
 
 
 def render_job(job: RenderJob, *, timeout: float = DEFAULT_TIMEOUT, memory: int = DEFAULT_MEMORY) -> bytes:
-    """Render ``job`` in forked, resource-limited workers; raises :class:`RenderFailed`.
+    """Render ``job`` in a forked, resource-limited worker; raises :class:`RenderFailed`.
 
-    One worker per part, all at once; the first part's worker assembles and
-    answers.  Forks (not fresh interpreters) so each starts with WeasyPrint
-    and the fonts warm: a spawned worker would pay about a second each time.
-    ``timeout`` is the wall clock of the whole job, and each worker's CPU
-    limit; ``memory`` is each worker's address-space budget.
+    Forks (not a fresh interpreter) so the worker starts with WeasyPrint and
+    the fonts warm: a spawned worker would pay about a second each time.
+    ``timeout`` is the wall clock of the render, and the worker's CPU limit;
+    ``memory`` is its address-space budget.
     """
     import pickle
     import select
@@ -596,31 +436,17 @@ def render_job(job: RenderJob, *, timeout: float = DEFAULT_TIMEOUT, memory: int 
     cpu_seconds = max(1, int(timeout))
     deadline = time.monotonic() + timeout
     pids: list[int] = []
-    read_fd = -1
-    # One render at a time between making its pipes and closing the parent's write ends: a worker
-    # forked meanwhile for another render (another thread) would inherit those ends and hold them
-    # open, and a first worker waiting for its parts' end of file would wait for ever.
+    # One fork at a time: a worker forked for another render (another thread) while this one's pipe
+    # is open would inherit its write end and keep it open, and this render would wait for ever.
     with _fork_lock:
-        links = [_pipe() for _ in job.parts]  # part k -> the first part's worker
-        link_fds = [fd for pair in links for fd in pair]
+        read_fd, write_fd = _pipe()
         try:
-            read_fd, write_fd = _pipe()
-            try:  # the first part's worker first: it has the most to do
-                pids.append(_fork(partial(_first_part, job, [r for r, _w in links]), write_fd,
-                                  [read_fd, *(w for _r, w in links)], memory, cpu_seconds))
-            finally:
-                os.close(write_fd)
-            for k, (_r, w) in enumerate(links, 1):
-                pids.append(_fork(partial(_render_part, job, k, forked=True), w,
-                                  [read_fd, *(fd for fd in link_fds if fd != w)], memory, cpu_seconds))
+            pids.append(_fork(partial(_render, job, forked=True), write_fd, [read_fd], memory, cpu_seconds))
         except BaseException:
-            if read_fd >= 0:
-                os.close(read_fd)
-            _reap(pids)
+            os.close(read_fd)
             raise
         finally:
-            for fd in link_fds:
-                os.close(fd)
+            os.close(write_fd)
     chunks: list[bytes] = []
     timed_out = False
     try:
@@ -652,7 +478,7 @@ def render_job(job: RenderJob, *, timeout: float = DEFAULT_TIMEOUT, memory: int 
     if status != "ok":
         _reap(pids)
         raise RenderFailed(payload)
-    # the PDF is here: the workers' exits (tearing down a few hundred MB each) need not be waited for
+    # the PDF is here: the worker's exit (tearing down a few hundred MB) need not be waited for
     _reap(pids, wait=False)
     return payload
 
@@ -670,7 +496,7 @@ def _pipe() -> tuple[int, int]:
 
 
 def _reap(pids: list[int], *, wait: bool = True) -> None:
-    """End every worker (the first has answered, or is out of time) and collect their exits."""
+    """End the worker (it has answered, or is out of time) and collect its exit."""
     import signal
 
     for pid in pids:

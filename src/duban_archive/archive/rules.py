@@ -1,4 +1,4 @@
-"""保管期限表 and 档号 template: declarative, validated at start-up."""
+"""保管期限表, 档号 template and the 四性检测 rules: declarative, validated at start-up."""
 
 from __future__ import annotations
 
@@ -8,10 +8,52 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..definitions import DefinitionError, load_checked, validate
-from .schema import RETENTIONS, retention_schema  # noqa: F401 - RETENTIONS is this module's API
+from .schema import (  # noqa: F401 - RETENTIONS, UNCHECKED_MODES, CHECK_SECTIONS are this module's API
+    CHECK_SECTIONS,
+    RETENTIONS,
+    UNCHECKED_MODES,
+    retention_schema,
+)
 
 CODE_FIELDS = {"全宗号", "门类", "年度", "保管期限", "机构代码", "件号"}
 DEFAULT_TEMPLATE = "{全宗号}-WS·{年度}-{保管期限}-{机构代码}-{件号:04d}"
+
+
+
+
+@dataclass
+class UncheckedRules:
+    """``rules/checks.toml``: which checks that could not run (「未检测」) refuse filing."""
+
+    default: str = "show"
+    modes: dict[str, str] = field(default_factory=lambda: {"security.virus": "block_when_configured"})
+
+    def mode(self, check_id: str) -> str:
+        section = check_id.split(".", 1)[0]
+        return self.modes.get(check_id) or self.modes.get(section) or self.default
+
+    def blocks(self, check: dict[str, Any]) -> bool:
+        """True when ``check`` did not run and that refuses filing."""
+        if check.get("passed") is not None:
+            return False
+        mode = self.mode(str(check.get("id") or ""))
+        return mode == "block" or (mode == "block_when_configured" and bool(check.get("configured")))
+
+
+def compile_unchecked(source: str, data: dict[str, Any]) -> UncheckedRules:
+    table = data.get("unchecked", {})
+    if not isinstance(table, dict):
+        raise DefinitionError(source, "[unchecked] 应为表（table）")
+    modes: dict[str, str] = {}
+    for key, value in table.items():
+        if value not in UNCHECKED_MODES:
+            raise DefinitionError(source, f"unchecked.{key} = '{value}' 无效，应为 "
+                                          + "、".join(UNCHECKED_MODES))
+        if key != "default" and key.split(".", 1)[0] not in CHECK_SECTIONS:
+            raise DefinitionError(source, f"unchecked.{key}：未知的检测项，应以 {'、'.join(CHECK_SECTIONS)} 开头")
+        modes[str(key)] = str(value)
+    default = modes.pop("default", "show")
+    return UncheckedRules(default=default, modes=modes)
 
 
 @dataclass
@@ -22,6 +64,7 @@ class ArchiveRules:
     default_retention: str = "D30"
     board_retention: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    unchecked: UncheckedRules = field(default_factory=UncheckedRules)
 
     def retention_for(self, board_id: str) -> str:
         return self.board_retention.get(board_id, self.default_retention)
@@ -68,6 +111,8 @@ def load_rules(profile_dir: str | None = None, fonds_override: str | None = None
         rules = compile_rules(*found["retention"], checked=True)
     else:  # pragma: no cover - the file ships with the package
         rules = ArchiveRules()
+    if "checks" in found:
+        rules.unchecked = compile_unchecked(*found["checks"])
     if fonds_override:
         rules.fonds_code = fonds_override
     return rules

@@ -1,8 +1,14 @@
-"""Chinese analysis for the full-text catalog: a whoosh tokenizer on jieba.
+"""Chinese analysis for the full-text catalog, engine-independent: words on jieba, and characters.
+
+Two views of a text are indexed: its *words* (:func:`words`, ranked word queries and
+slop phrases) and its *characters* (:func:`chars`/:func:`gram_positions`: bigrams with
+character positions, so a quoted fragment matches whatever the word boundaries).
+The whoosh tokenizers and posting formats feeding them to the index are in
+:mod:`.schema`.
 
 Why not jieba's stock ``ChineseAnalyzer``: it numbers tokens by character
 offset (so phrase queries never match), drops one-character tokens (``51号``,
-single Latin letters) and stems English.  This tokenizer:
+single Latin letters) and stems English.  :func:`words`:
 
 * normalises with NFKC first, so full-width ``ＺＤＧＺ－２０２６`` and ``１３７１０`` equal
   their half-width forms, and ``：`` in a query is ``:``;
@@ -39,11 +45,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterator
-
-from whoosh.analysis import Token, Tokenizer
-from whoosh.formats import Positions
 
 #: domain words jieba's dictionary lacks (from the seeds); cut as one word
 DOMAIN_WORDS = (
@@ -72,6 +74,11 @@ def _jieba():
                     seg.add_word(word, 20000, None)
                 _segmenter = seg
     return _segmenter
+
+
+def warm_up() -> None:
+    """Load the segmenter now (a web process calls this at start, off the request path)."""
+    _jieba()
 
 
 def normalize(text: str) -> str:
@@ -112,71 +119,52 @@ def words(text: str, *, search: bool = False) -> Iterator[tuple[int, str, int, i
         pos += 1
 
 
-class JiebaTokenizer(Tokenizer):
-    """Whoosh tokenizer: jieba accurate-mode words with real positions (see module doc)."""
+#: whitespace, dropped from fragment matching (a pasted fragment may break lines anywhere)
+_SPACE = re.compile(r"\s+")
 
-    def __eq__(self, other) -> bool:
-        return other.__class__ is self.__class__
 
-    def __hash__(self) -> int:
-        return hash(self.__class__.__name__)
+def chars(text: str) -> str:
+    """The text a quoted fragment is matched against: NFKC, lower case, no whitespace.
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True,
-                 mode="", **kwargs):
-        text = normalize(value)
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            t.original = t.text = text
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(value)
-            yield t
-            return
-        search = mode != "query"
-        for pos, word, start, end in words(text, search=search):
-            t.text = word
-            t.boost = 1.0
-            if keeporiginal:
-                t.original = word
-            t.stopped = False
-            if positions:
-                t.pos = start_pos + pos
-            if chars:
-                t.startchar, t.endchar = start_char + start, start_char + end
-            yield t
+    Every other character (CJK, Latin, digits, punctuation such as ``、`` ``*`` ``(``) is kept,
+    so a fragment copied from an item matches whatever the word boundaries, and the
+    query syntax characters inside quotes are ordinary characters.
+    """
+    return _SPACE.sub("", normalize(text).lower())
+
+
+def gram_positions(value: str) -> dict[str, list[int]]:
+    """Character bigrams of :func:`chars` with their character positions.
+
+    The last character is also indexed alone, so every character starts at least one
+    term: a one-character fragment is the union of the terms it begins (a prefix).
+    """
+    s = chars(value)
+    poses: dict[str, list[int]] = {}
+    get = poses.get
+    for i, gram in enumerate(map(str.__add__, s, s[1:])):  # the bigrams, made in C
+        got = get(gram)
+        if got is None:
+            poses[gram] = [i]
+        else:
+            got.append(i)
+    if s:
+        poses.setdefault(s[-1], []).append(len(s) - 1)
+    return poses
+
+
+def fragment_grams(fragment: str) -> list[tuple[int, str]]:
+    """``(offset, bigram)`` covering every character of a fragment (of :func:`chars`), fewest first.
+
+    A fragment occurs at position p where each of these bigrams stands at p + offset.
+    """
+    n = len(fragment)
+    if n < 2:
+        return []
+    offsets = sorted(set(range(0, n - 1, 2)) | {n - 2})
+    return [(o, fragment[o:o + 2]) for o in offsets]
 
 
 def query_terms(text: str) -> list[str]:
     """The words a query string analyses to (for highlighting)."""
     return [w for _, w, _, _ in words(normalize(text))]
-
-
-class WordPositions(Positions):
-    """Whoosh's ``Positions`` postings, fed straight from :func:`words` when indexing.
-
-    The same bytes as ``Positions`` with :class:`JiebaTokenizer`, without a
-    whoosh ``Token`` per word: indexing is the hot path of a rebuild.
-    """
-
-    def can_index(self, analyzer) -> bool:
-        """Whether :meth:`positions_of` may stand in for whoosh's analysis of this field."""
-        return isinstance(analyzer, JiebaTokenizer)
-
-    @staticmethod
-    def positions_of(value: str, analyzer=None) -> dict[str, list[int]]:
-        """Each indexed word (sub-words included) with its positions, in order of appearance."""
-        poses: dict[str, list[int]] = defaultdict(list)
-        for pos, word, _start, _end in words(normalize(value), search=True):
-            poses[word].append(pos)
-        return poses
-
-    def word_values(self, value, analyzer, **kwargs):
-        if not self.can_index(analyzer) or kwargs.get("mode") == "query":
-            yield from super().word_values(value, analyzer, **kwargs)
-            return
-        boost = self.field_boost
-        for word, poslist in self.positions_of(value).items():
-            yield word, len(poslist), len(poslist) * boost, self.encode(poslist)

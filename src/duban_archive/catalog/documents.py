@@ -14,6 +14,7 @@ from pyramid.authorization import ACLHelper
 
 from ..content_types.attachment import ContainerLimits
 from ..timeutil import as_cst
+from .engine import IndexProblem
 from .extract import extract_attachment
 
 #: field kinds whose values are words worth searching
@@ -114,7 +115,6 @@ def build_document(item: Any, registry: Any, cache_dir: str | None = None) -> di
         "final": bool(state.final) if state is not None else False,
         "lead_unit": getattr(item, "lead_unit", "") or "",
         "units": ",".join(item.units),
-        "units_col": ",".join(item.units).encode("utf-8"),
         "grade": str(getattr(item, "grade", "") or ""),
         "archival_code": str(getattr(item, "archival_code", "") or ""),
         "retention": str(getattr(item, "retention", "") or ""),
@@ -133,9 +133,6 @@ def build_document(item: Any, registry: Any, cache_dir: str | None = None) -> di
     check_document(doc)
     return doc
 
-
-class IndexProblem(ValueError):
-    """An item whose document the index cannot take; the message is for people (Chinese)."""
 
 
 #: document fields as people know them, for :class:`IndexProblem` messages

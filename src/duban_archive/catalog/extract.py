@@ -275,7 +275,9 @@ def _local(tag: Any) -> str:
 class _Target:
     """lxml parser target: events only, no tree; ``full`` stops the feeding."""
 
-    full = False
+    @property
+    def full(self) -> bool:
+        return False
 
     def start(self, tag, attrib) -> None:
         pass

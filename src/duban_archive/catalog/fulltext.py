@@ -13,13 +13,16 @@ in a loop, is the index's single writer.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 from ..security.policy import request_principals
 from ..settings import asbool
 from .indexer import Indexer, Worker
+from .search import SearchResults, run
 from .store import get_store
+from .whoosh_engine import FORMAT_VERSION, WhooshEngine
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +31,9 @@ class FulltextCatalog:
     def __init__(self, registry: Any, var_dir: str | Path) -> None:
         var = Path(var_dir)
         self.cache_dir = str(var / "cache")
-        self.store = get_store(var)
-        self.indexer = Indexer(registry, self.store, self.cache_dir)
+        self.store = get_store(var, FORMAT_VERSION)
+        self.engine = WhooshEngine(self.store)
+        self.indexer = Indexer(registry, self.store, self.engine, self.cache_dir)
         self.worker: Worker | None = None
         #: apply the queue right after commit when no worker runs (settable in tests)
         self.inline = True
@@ -47,16 +51,11 @@ class FulltextCatalog:
 
     def not_ocred(self, item_id: str) -> list[str]:
         """Attachments of the item whose text could not be read (no OCR available)."""
-        from whoosh.query import Term
+        stored = self.engine.stored(item_id) or {}
+        return [a for a in stored.get("unextracted", "").split(",") if a]
 
-        hits = self.store.searcher().search(Term("id", item_id), limit=1)
-        raw = hits[0].get("unextracted", "") if len(hits) else ""
-        return [a for a in raw.split(",") if a]
-
-    def search(self, principals, q: str = "", **kw):
-        from .search import run
-
-        return run(self.store, principals, q, **kw)
+    def search(self, principals, q: str = "", **kw) -> SearchResults:
+        return run(self.engine, principals, q, **kw)
 
 
 def get_catalog(registry: Any) -> FulltextCatalog:
@@ -78,12 +77,18 @@ def setup(config) -> None:
     config.registry.duban_fulltext = catalog
     for event in (ObjectAdded, ObjectModified, ObjectRemoved, StateChanged):
         config.add_subscriber(on_content_event, event)
+    from pyramid.events import ApplicationCreated
+
+    def warm(event) -> None:  # the segmenter's dictionary (~0.4 s) before the first search, not in it
+        from .analysis import warm_up
+
+        threading.Thread(target=warm_up, name="duban-jieba-warm-up", daemon=True).start()
+
+    config.add_subscriber(warm, ApplicationCreated)
     if asbool(settings.get("duban.external_indexer", "false")):
         catalog.inline = False  # `duban-archive indexer INI` applies the queue
     elif asbool(settings.get("duban.run_workers", "false")):
         # started once the app is built: the ZODB databases must exist first
-        from pyramid.events import ApplicationCreated
-
         def start(event) -> None:
             catalog.start_worker(float(settings.get("duban.fulltext_poll", 5)))
 

@@ -29,9 +29,8 @@ from ZODB.POSException import ConflictError
 
 from ..content_types.site_access import ROOT_KEY
 from ..timeutil import now
-from . import parallel
-from .documents import build_document, problem_reason, problem_text
-from .postings import open_writer
+from .documents import build_document, problem_text
+from .engine import DocumentFailed, Engine, IndexWriter
 from .queue import get_state
 from .store import IndexStore, LockTimeout
 
@@ -46,11 +45,12 @@ MAX_REBUILD_RESTARTS = 10
 
 
 class Indexer:
-    """The single writer of one data directory's whoosh index."""
+    """The single writer of one data directory's full-text index (through its engine)."""
 
-    def __init__(self, registry: Any, store: IndexStore, cache_dir: str | None) -> None:
+    def __init__(self, registry: Any, store: IndexStore, engine: Engine, cache_dir: str | None) -> None:
         self.registry = registry
         self.store = store
+        self.engine = engine
         self.cache_dir = cache_dir
 
     def _db(self):
@@ -88,10 +88,9 @@ class Indexer:
             if not entries:
                 return 0
             ids = sorted({item_id for _, item_id in entries})
-            ix = self.store.open()
             skipped: dict[str, str] = {}
             while True:  # again without an item whose document the writer failed on
-                writer = open_writer(ix, timeout=30)
+                writer = self.engine.writer()
                 try:
                     indexed, failed = self._apply(site, writer, ids, skipped)
                 except BaseException:
@@ -113,7 +112,8 @@ class Indexer:
             tm.abort()
             conn.close()
 
-    def _apply(self, site, writer, ids: list[str], skipped: dict[str, str]) -> tuple[list[str], str | None]:
+    def _apply(self, site, writer: IndexWriter, ids: list[str],
+               skipped: dict[str, str]) -> tuple[list[str], str | None]:
         """Write the documents of ``ids`` (none of ``skipped``, which gains the items that fail).
 
         Returns the ids indexed that carry a flag from an earlier failure, and the id the *writer*
@@ -124,11 +124,11 @@ class Indexer:
         indexed: list[str] = []
         for item_id in ids:
             if item_id in skipped:
-                writer.delete_by_term("id", item_id)
+                writer.delete(item_id)
                 continue
             item = site.get_item(item_id)
             if item is None:
-                writer.delete_by_term("id", item_id)
+                writer.delete(item_id)
                 continue
             try:
                 doc = build_document(item, self.registry, self.cache_dir)
@@ -136,10 +136,10 @@ class Indexer:
                 raise
             except Exception as exc:  # one broken item must not block the queue for everyone
                 skipped[item_id] = self._skip(item_id, exc)
-                writer.delete_by_term("id", item_id)
+                writer.delete(item_id)
                 continue
             try:
-                writer.update_document(**doc)
+                writer.update(doc)
             except Exception as exc:  # noqa: BLE001 - the item is skipped, the batch written again
                 skipped[item_id] = self._skip(item_id, exc)
                 return indexed, item_id
@@ -211,21 +211,15 @@ class Indexer:
                         skipped: dict[str, str] | None = None) -> int:
         tm = transaction.TransactionManager()
         conn = self._db().open(transaction_manager=tm)
-        path = None
         problems: dict[str, str] = {} if skipped is None else skipped
         flagged: list[str] = []  # items carrying a flag that now index fine
         try:
             tm.begin()
             site = conn.root().get(ROOT_KEY)
             if site is None:
-                path = self.store.new_generation()
-                self.store.activate(path)
-                path = None
-                return 0
+                return self.engine.rebuild(iter(()), procs=1)
             state = get_state(site, create=False)
             seen_keys = list(state.keys()) if state is not None else []
-            from whoosh import index as windex
-
             total = len(site.item_index)
 
             def documents() -> Iterator[dict[str, Any]]:
@@ -250,27 +244,16 @@ class Indexer:
                     progress(done, total)
 
             for _attempt in range(MAX_REBUILD_RESTARTS + 1):
-                path = self.store.new_generation()
-                ix = windex.open_dir(str(path))
                 flagged.clear()
-                try:
-                    if procs > 1 and total >= PARALLEL_MIN_ITEMS:
-                        n = parallel.build(ix, documents(), procs=procs, progress=report)
-                    else:
-                        n = self._write_all(ix, documents(), report)
-                except parallel.DocumentFailed as failed:  # the writer failed on it: again without it
+                try:  # a new generation, switched to when complete (dropped on any failure)
+                    n = self.engine.rebuild(documents(), procs=procs if total >= PARALLEL_MIN_ITEMS else 1,
+                                            progress=report)
+                except DocumentFailed as failed:  # the writer failed on it: again without it
                     problems[failed.item_id] = self._skip(failed.item_id, failed)
-                    ix.close()
-                    import shutil
-
-                    shutil.rmtree(path, ignore_errors=True)
-                    path = None
                     continue
                 break
             else:
                 raise RuntimeError(f"全文索引重建失败：超过 {MAX_REBUILD_RESTARTS} 件事项无法写入索引")
-            self.store.activate(path)
-            path = None
             if state is not None and seen_keys:
                 state.take(seen_keys)
                 try:
@@ -282,30 +265,6 @@ class Indexer:
         finally:
             tm.abort()
             conn.close()
-            if path is not None:  # failed: drop the half-built generation
-                import shutil
-
-                shutil.rmtree(path, ignore_errors=True)
-
-    @staticmethod
-    def _write_all(ix, documents: Iterator[dict[str, Any]], report: Callable[[int], None]) -> int:
-        writer = open_writer(ix)
-        n = 0
-        try:
-            for doc in documents:
-                try:
-                    writer.add_document(**doc)
-                except Exception as exc:  # noqa: BLE001 - this writer is spoiled: the caller starts over
-                    raise parallel.DocumentFailed(doc.get("id", ""), problem_reason(exc)) from exc
-                n += 1
-                if n % 100 == 0:
-                    report(n)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        report(n)
-        return n
 
 
 class Worker(threading.Thread):

@@ -1,58 +1,48 @@
-"""Set-at-a-time query evaluation: a parsed whoosh query run with numpy over posting arrays.
+"""Query evaluation: a parsed query run set-at-a-time with numpy over the array postings.
 
-whoosh's matchers walk postings one at a time in Python (~10 µs per hit), and a
-common word hits 5–30 % of the index.  :func:`search` evaluates the same query
-tree per segment with whole-array operations instead: every node yields a
-boolean mask over the segment's documents and (for relevance order) a float
-score per document; ``And`` is ``&``, ``Or`` is ``|``, ``Not`` is ``~``, and the
-result is always restricted to live (not deleted) documents.  Totals, the page,
-its scores and the facet counts equal whoosh's for the same query (the tests
-compare them); only stored fields of the page shown are read afterwards.
+This is the catalog's only evaluator (whoosh parses the query string; its own
+matchers, a Python step per posting, are not used).  Every query node yields a
+boolean mask over a segment's documents and (for relevance order) a float score
+per document; ``And`` is ``&``, ``Or`` is ``|``, ``Not`` is ``~``, the result is
+restricted to live (not deleted) documents.  Only the page shown reads stored
+fields, afterwards.
 
-What whoosh 2.7.4 does, and so this module does too:
+Semantics, which the tests check against whoosh 2.7.4's own matchers where whoosh
+has the node:
 
-* BM25F (``B``, ``K1``, per-field ``B``) with the searcher-wide idf and average field
-  length, the per-document field length from the length byte, the posting weight
+* BM25F (``B`` 0.75, ``K1`` 1.2, whoosh's defaults) with the searcher-wide idf and
+  average field length, the per-document field length byte, the posting weight
   ``freq × field_boost`` and the query boosts; ``And``/``Or``/``AndMaybe`` add their
   children's scores, ``DisjunctionMax`` takes the highest, ``AndNot`` and ``Require``
   keep the first child's; a compound's boost multiplies (not for a single child);
-* a ``Not`` adds 1.0 to a document it lets through (whoosh's ``InverseMatcher``),
-  ``Every()`` and ``ConstantScoreQuery`` (hence a date range) add their constant,
-  ``Unscored`` (the permission and facet filters of :mod:`.search`) adds nothing;
-* a phrase (``slop=1``) matches where its words stand at consecutive positions; it
-  scores, as whoosh's ``SpanNear2`` does, the sum of its words' own BM25 scores in
-  the document (their whole term frequency, not the phrase frequency), times its boost;
-* a multi-term query (``TermRange``, ``Prefix``, ``Wildcard``, ``Regex``, ``FuzzyTerm``,
-  ``Variations``) expands to its terms in each segment with whoosh's own ``_btexts``;
-  one term scores as that term without the boost, several as an ``Or`` with the boost
-  — or 1.0 each when whoosh would pick its preloaded matcher for a constant-score
-  query (a segment of at most 5000 documents, not exactly two terms); a
-  ``NumericRange``/``DateRange`` is compiled by whoosh itself (``_compile_query``).
+* a ``Not`` adds 1.0 to a document it lets through, ``Every()`` and
+  ``ConstantScoreQuery`` add their constant, ``Unscored`` (permission and facet
+  filters) adds nothing;
+* a phrase with slop ``s`` matches where each word stands 1…s positions after the
+  previous one (whoosh's ``SpanNear2(ordered=True, mindist=1)``; ``s = 1``: consecutive),
+  scored as the sum of its words' own BM25 scores, times its boost;
+* a :class:`~.queries.Fragment` matches where the text field's characters contain it:
+  its bigrams at consecutive character positions (one character: any term of the
+  fragment field beginning with it).  Scored as the sum of the BM25 scores of the
+  bigrams used, with the text field's length and boost;
+* a multi-term query (``TermRange``, ``Prefix``, ``Wildcard``…) expands to its terms per
+  segment (``expanded_terms``); with ``constantscore`` (whoosh's default) it scores its
+  boost per document whatever the segment size (whoosh does so only where it preloads:
+  segments of ≤ 5000 documents), else as the ``Or`` of its terms with the boost (one
+  term: that term without the boost); numeric and date ranges are expanded by whoosh
+  (``simplify``).
 
-Where whoosh 2.7.4 is wrong, this module is not (the tests show each case):
-``Require`` means "a, restricted to documents matching b, scored by a" as documented,
-while whoosh builds an ``AndNotMatcher`` for it and returns a *without* b;
-whoosh's ``DisjunctionMaxMatcher`` may take a child's score of *another* document;
-an ``AndMaybe`` inside an ``And`` loses most of its score in whoosh after skipping;
-a top-level ``AndNot`` of whoosh returned a document holding the excluded word
-(several segments, deletions); whoosh's preloaded ``Or`` drops a document whose
-summed score is 0 (a ``^0`` boost).  Year facets drop documents without a year
-(whoosh reports them under the column's default, 4294967295).  Sums are added in
-one fixed order, so scores may differ from whoosh's in the last bits (whoosh's
-order depends on each segment's term statistics); documents whose scores whoosh
-considers different only in those bits may therefore come in docnum order here.
+Where whoosh 2.7.4 is wrong, this module is not (tests show each case): ``Require``
+means "a, restricted to b, scored by a"; ``DisjunctionMax`` never takes a score of
+another document; ``AndMaybe`` keeps its score inside an ``And``; an ``Or`` keeps a
+document whose score is 0.  Sums are added in one fixed order, so scores may differ
+from whoosh's in the last bits.
 
-Any other query node (span queries, fielded ``Every``, ``Otherwise``, ``Or`` with a
-coordination ``scale``, a phrase with a slop, another weighting model…) makes
-:func:`search` return None: the caller then runs whoosh itself.
-
-Per-segment data that does not depend on the query (field length bytes, facet
-code arrays, sort keys, W3 posting arrays of metadata terms) is cached by segment
-id, not on the reader object: whoosh 2.7.4's ``refresh()`` never reuses segment
-readers (its reuse table is keyed by generation, looked up by segment id), so a
-cache on the reader would be rebuilt after every change to the index, while a
-segment's files never change once written (deletions live in the table of
-contents and are read per reader).
+Facets are counted from the postings of the facet fields (every term of ``board`` is
+a value; ``units`` holds several per item) and date sorting reads the full-precision
+terms of the date field: no column, no per-document Python.  Nothing here is rebuilt
+when the index changes except for the segments that changed: everything is derived
+from a segment's postings file, parsed lazily and kept by segment id.
 """
 
 from __future__ import annotations
@@ -64,24 +54,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from whoosh import columns as wcolumns
+from whoosh import fields as wfields
 from whoosh import query as Q
-from whoosh import scoring
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.compound import DefaultOr, PreloadedOr
-from whoosh.query.qcore import _NullQuery
 from whoosh.util.numeric import byte_to_length
 
-__all__ = ["Result", "search", "term_arrays"]
+from .analysis import fragment_grams
+from .codec import segment_deleted_docs, segment_id, terms_reader
+from .postings import ArrayTermsReader
+from .queries import Fragment, Unscored
+from .schema import FRAGMENT_FIELDS
+
+__all__ = ["FACETS", "Result", "search"]
 
 _U32 = np.uint32
+#: whoosh's BM25F defaults (the catalog's searchers use them)
+B = 0.75
+K1 = 1.2
 #: whoosh's 1-byte field length code -> length
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float64)
-#: ArrayUnionMatcher threshold in whoosh's ``Or._matcher`` (documents per segment)
-_PRELOAD_MAX_DOCS = 5000
-#: odd 64-bit constant for hashing column values (multiplication wraps modulo 2**64)
-_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _MULTI_TERM = (Q.TermRange, Q.Prefix, Q.Wildcard, Q.Regex, Q.FuzzyTerm, Q.Variations)
+#: the largest sort key: documents without a value (last ascending, first reversed)
+_NO_VALUE = np.iinfo(np.uint64).max
+#: a phrase's slop beyond this is treated as this (a window of 64 words)
+MAX_SLOP = 64
+
+#: facets :mod:`.search` shows: name -> indexed field whose terms are the values
+FACETS: dict[str, str] = {"board": "board", "state": "state", "year": "year", "retention": "retention",
+                          "unit": "units"}
 
 
 @dataclass
@@ -90,106 +90,39 @@ class Result:
 
     total: int
     docnums: list[int]
-    #: relevance scores of ``docnums`` (0.0 each when sorted by a column: nothing is scored then)
+    #: relevance scores of ``docnums`` (0.0 each when sorted by a field: nothing is scored then)
     scores: list[float]
     facets: dict[str, dict[Any, int]] = field(default_factory=dict)
-    #: the page returned (as whoosh, a page past the end gives the last one)
+    #: the page returned (a page past the end gives the last one)
     page: int = 1
 
 
-class _Unsupported(Exception):
-    """A query node this module does not evaluate: whoosh must run the query."""
-
-
-# -- posting arrays ---------------------------------------------------------
-
-def term_arrays(segreader, fieldname: str, btext: bytes, *, positions: bool = True):
-    """``(docs, freqs, positions or None)`` of a term in one segment, or None when absent.
-
-    ``docs`` are ascending segment-local docnums (deleted documents may be present),
-    ``freqs`` the term frequencies, ``positions`` every posting's positions in
-    posting order (None for fields without positions, and with ``positions=False``
-    where that saves decoding).  Array segments hand out views of their file; W3
-    segments are decoded from whoosh's posting blocks.
-    """
-    arrays = getattr(getattr(segreader, "_terms", None), "arrays", None)
-    if arrays is not None:
-        return arrays(fieldname, btext)
-    if (fieldname, btext) not in segreader:
-        return None
-    fmt = segreader.schema[fieldname].format
-    boost = fmt.field_boost or 1.0
-    want = positions and fmt.supports("positions")
-    m = segreader.postings(fieldname, btext)
-    if isinstance(m, FilterMatcher):  # whoosh's filter of deleted documents: ours is a mask
-        m = m.child
-        m.reset()  # the filter moved it past deleted documents at the start
-    ids: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    poses: list[list[int]] = []
-    if all(hasattr(m, a) for a in ("_read_ids", "_read_weights", "_read_values", "_next_block", "_blocklength")):
-        # W3: whole blocks at a time (ids and weights are arrays per block)
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            ids.append(np.asarray(m._ids, dtype=np.int64))
-            weights.append(np.asarray(m._weights, dtype=np.float64))
-            if want:
-                m._read_values()
-                decode = fmt.decode_positions
-                poses.extend(decode(v) for v in m._values)
-            m._i = m._blocklength - 1
-            m.next()
-    else:
-        one_ids, one_w = [], []
-        while m.is_active():
-            one_ids.append(m.id())
-            one_w.append(m.weight())
-            if want:
-                poses.append(list(m.value_as("positions")))
-            m.next()
-        ids.append(np.asarray(one_ids, dtype=np.int64))
-        weights.append(np.asarray(one_w, dtype=np.float64))
-    docs = np.concatenate(ids).astype(_U32) if ids else np.empty(0, _U32)
-    w = np.concatenate(weights) if weights else np.empty(0)
-    if want:
-        freqs = np.fromiter((len(p) for p in poses), dtype=_U32, count=len(poses))
-        flat = np.fromiter((x for p in poses for x in p), dtype=_U32, count=int(freqs.sum()))
-        return docs, freqs, flat
-    freqs = np.maximum(np.rint(w / boost), 1).astype(_U32)
-    return docs, freqs, None
+class Unsupported(Exception):
+    """A query node (or an index) this module does not evaluate."""
 
 
 # -- per-segment data that does not depend on the query ---------------------
 
 class _SegmentData:
-    """Query-independent arrays of one segment (see module doc: cached by segment id)."""
-
-    #: W3 posting arrays of metadata terms kept per segment (permission principals, boards, states…)
-    MAX_TERMS = 2048
+    """Query-independent arrays of one segment, kept by segment id: a segment's postings never
+    change once written, so after an index change only new segments start cold."""
 
     def __init__(self) -> None:
-        self.lengths: dict[str, np.ndarray | None] = {}
-        self.facets: dict[tuple[str, bool], _Facet] = {}
+        self.facets: dict[str, _Facet] = {}
         self.sortkeys: dict[str, np.ndarray] = {}
-        self.terms: dict[tuple[str, bytes], Any] = {}
         self.live: tuple[int, np.ndarray] | None = None
+        self.filters: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
 _CACHE: OrderedDict[Any, _SegmentData] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-#: segments whose data is kept (an index has a few dozen at most; old generations age out)
 _CACHE_SEGMENTS = 96
+#: filter masks kept per segment (n bytes each: 64 of a 100 000-item segment = 6.4 MB)
+_FILTERS_KEPT = 64
 
 
 def _segment_data(segreader) -> _SegmentData:
-    segid = getattr(segreader, "_segid", None)
-    if segid is None:  # not a whoosh SegmentReader: keep it on the reader itself
-        data = segreader.__dict__.get("_duban_matching")
-        if data is None:
-            data = segreader.__dict__["_duban_matching"] = _SegmentData()
-        return data
-    key = (segid, segreader.doc_count_all())
+    key = (segment_id(segreader), segreader.doc_count_all())
     with _CACHE_LOCK:
         data = _CACHE.get(key)
         if data is None:
@@ -208,197 +141,102 @@ def _live(segreader, data: _SegmentData, n: int) -> np.ndarray | None:
     count = n - segreader.doc_count()
     if data.live is not None and data.live[0] == count:  # a segment's deletions only ever grow
         return data.live[1]
-    deleted = segreader._perdoc.deleted_docs() if hasattr(segreader, "_perdoc") else None
-    if deleted is None:
-        deleted = [d for d in range(n) if segreader.is_deleted(d)]
     live = np.ones(n, dtype=bool)
-    live[np.fromiter(deleted, dtype=np.int64)] = False
+    deleted = np.fromiter(segment_deleted_docs(segreader), dtype=np.int64)
+    live[deleted[deleted < n]] = False
     data.live = (count, live)
     return live
 
 
-def _length_bytes(segreader, data: _SegmentData, fieldname: str, n: int) -> np.ndarray | None:
-    """The segment's 1-byte field length codes (None: no lengths, whoosh then uses 1)."""
-    if fieldname in data.lengths:
-        return data.lengths[fieldname]
-    perdoc = getattr(segreader, "_perdoc", None)
-    table: np.ndarray | None
-    if perdoc is not None and hasattr(perdoc, "_lengths"):
-        raw = perdoc._lengths(fieldname)
-        if raw is None:
-            table = None
+def _is_numeric(fobj) -> bool:
+    return isinstance(fobj, wfields.NUMERIC)
+
+
+def _numeric_terms(terms: ArrayTermsReader, fieldname: str) -> tuple[int, int]:
+    """Term ids of a numeric field's full-precision terms (they sort first: shift byte 0)."""
+    return terms.term_range(fieldname, b"\x00")
+
+
+class _Facet:
+    """A facet field in one segment: its values, and which documents hold which.
+
+    Single-valued fields (board, state, year…) keep one value code per document (-1: none),
+    so counting reads only the matched documents; multi-valued ones (units) the postings.
+    """
+
+    def __init__(self, terms: ArrayTermsReader, schema, fieldname: str, n: int) -> None:
+        fobj = schema[fieldname]
+        numeric = _is_numeric(fobj)
+        lo, hi = _numeric_terms(terms, fieldname) if numeric else terms.term_range(fieldname)
+        docs, _freqs, tids = terms.postings_of_range(lo, hi)
+        self.values: list[Any] = []
+        for t in range(lo, hi):
+            raw = terms.term_bytes(t)
+            self.values.append(fobj.from_bytes(raw) if numeric else raw.decode("utf-8"))
+        vidx = tids - lo
+        self.codes: np.ndarray | None = None
+        self.vidx = vidx
+        self.starts: np.ndarray | None = None
+        if len(docs) and int(np.bincount(docs.astype(np.int64), minlength=n).max()) <= 1:
+            self.codes = np.full(n, -1, np.int64)
+            self.codes[docs] = vidx
+        elif len(docs):  # by document: each document's values at starts[d]:starts[d + 1]
+            order = np.argsort(docs, kind="stable")
+            self.vidx = vidx[order]
+            self.starts = np.searchsorted(docs[order], np.arange(n + 1))
+
+    def count(self, mask: np.ndarray, idx: np.ndarray, into: dict[Any, int]) -> None:
+        if not self.values:
+            return
+        if self.codes is not None:
+            per_value = np.bincount(self.codes[idx] + 1, minlength=len(self.values) + 1)[1:]
+        elif self.starts is not None:
+            first, lens = self.starts[idx], self.starts[idx + 1] - self.starts[idx]
+            at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+            per_value = np.bincount(self.vidx[at], minlength=len(self.values))
         else:
-            table = np.zeros(n, dtype=np.uint8)
-            got = np.frombuffer(raw, dtype=np.uint8)[:n]
-            table[:len(got)] = got
-    else:  # another per-document reader: ask it document by document, once
-        from whoosh.util.numeric import length_to_byte
-
-        table = np.fromiter((length_to_byte(segreader.doc_field_length(d, fieldname, 1) or 0) for d in range(n)),
-                            dtype=np.uint8, count=n)
-    data.lengths[fieldname] = table
-    return table
+            return
+        for i in np.flatnonzero(per_value).tolist():
+            key = self.values[i]
+            into[key] = into.get(key, 0) + int(per_value[i])
 
 
-def _numeric_column(creader, n: int, default: int, typecode: str) -> np.ndarray:
-    """A fixed-width numeric column as uint64 (big-endian on disk, default past its end)."""
-    out = np.full(n, default, dtype=np.uint64)
-    try:
-        count = min(creader._count, n)
-        raw = creader._dbfile.get(creader._basepos, count * creader._fixedlen)
-        out[:count] = np.frombuffer(raw, dtype=np.dtype(">" + typecode), count=count)
-    except AttributeError:  # not W3's fixed-bytes column reader
-        out[:] = np.fromiter((int(v) for v in creader), dtype=np.uint64, count=n)
-    return out
+def _facet(terms: ArrayTermsReader, schema, data: _SegmentData, fieldname: str, n: int) -> _Facet:
+    got = data.facets.get(fieldname)
+    if got is None:
+        got = data.facets[fieldname] = _Facet(terms, schema, fieldname, n)
+    return got
 
 
-def _sort_keys(segreader, data: _SegmentData, fieldname: str, n: int) -> np.ndarray:
-    """whoosh's sort key of each document for a numeric column (its raw sortable value)."""
+def _sort_keys(terms: ArrayTermsReader, schema, data: _SegmentData, fieldname: str, n: int) -> np.ndarray:
+    """Each document's sortable value of a numeric/date field (``_NO_VALUE`` without one)."""
     keys = data.sortkeys.get(fieldname)
     if keys is None:
-        column = segreader.schema[fieldname].column_type
-        default = int(column.default_value(False))
-        if segreader.has_column(fieldname):
-            creader = segreader.column_reader(fieldname, translate=False)
-            keys = _numeric_column(creader, n, default, column._typecode)
-        else:  # whoosh reads the default for every document of such a segment
-            keys = np.full(n, default, dtype=np.uint64)
+        lo, hi = _numeric_terms(terms, fieldname)
+        keys = np.full(n, _NO_VALUE, dtype=np.uint64)
+        if hi > lo:
+            docs, _freqs, tids = terms.postings_of_range(lo, hi)
+            width = len(terms.term_bytes(lo))
+            blob = terms.term_bytes_range(lo, hi)  # fixed-width terms, contiguous: decoded at once
+            if len(blob) != width * (hi - lo):
+                raise Unsupported(f"terms of {fieldname} are not of one width")
+            raw = np.frombuffer(blob, np.uint8).reshape(hi - lo, width)[:, 1:]
+            vals = np.zeros(hi - lo, np.uint64)
+            for j in range(width - 1):  # big-endian
+                vals = (vals << np.uint64(8)) | raw[:, j].astype(np.uint64)
+            keys[docs] = vals[tids - lo]
         data.sortkeys[fieldname] = keys
     return keys
 
 
-@dataclass
-class _Facet:
-    """A segment's facet column: each document's distinct raw value, and those values' keys.
-
-    Counting is then a ``bincount`` of the matched documents' values and a second one
-    spreading each value's count over its keys (several for comma-joined values).
-    """
-
-    values: np.ndarray  # per document: index of its raw value among the segment's distinct ones
-    value_of_pair: np.ndarray  # (value, key) pairs: which value …
-    key_of_pair: np.ndarray  # … has which key
-    keys: list[Any]
-
-    def count(self, mask: np.ndarray, into: dict[Any, int]) -> None:
-        if not self.keys:
-            return
-        per_value = np.bincount(self.values[mask], minlength=int(self.values.max(initial=0)) + 1)
-        per_key = np.bincount(self.key_of_pair, weights=per_value[self.value_of_pair], minlength=len(self.keys))
-        for i in np.flatnonzero(per_key).tolist():
-            key = self.keys[i]
-            into[key] = into.get(key, 0) + int(per_key[i])
-
-
-def _distinct_var_bytes(creader, n: int) -> tuple[np.ndarray, list[bytes]] | None:
-    """``(value index per document, distinct values)`` of W3's variable-bytes column, in bulk."""
-    try:
-        lengths = np.asarray(creader._lengths, dtype=np.int64)[:n]
-        offsets = np.asarray(creader._offsets, dtype=np.int64)[:n]
-        if len(lengths) != n:
-            return None
-        width = int(lengths.max(initial=0))
-        if width > 255:  # long values: not worth a matrix
-            return None
-        end = int((offsets + lengths).max(initial=0))
-        blob = np.frombuffer(creader._dbfile.get(creader._basepos, end), dtype=np.uint8) if end else None
-    except AttributeError:  # not W3's reader
-        return None
-    # one row per document: its bytes, zero-padded, then its length (so padding cannot collide)
-    rows = np.zeros((n, width + 1), dtype=np.uint8)
-    rows[:, width] = lengths
-    if width and blob is not None:
-        col = np.arange(width)
-        inside = col[None, :] < lengths[:, None]
-        rows[:, :width][inside] = blob[(offsets[:, None] + col[None, :])[inside]]
-    # group equal rows through a 64-bit hash of each (np.unique over rows sorts them slowly),
-    # then check the grouping exactly
-    h = np.zeros(n, np.uint64)
-    for j in range(width + 1):
-        h = h * _HASH_MULTIPLIER + rows[:, j]
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    distinct = rows[first]
-    if not np.array_equal(distinct[inverse], rows):  # a collision: the slow, exact way
-        distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    values = [bytes(r[:r[width]]) for r in distinct]
-    return inverse.astype(np.int64), values
-
-
-def _facet(segreader, data: _SegmentData, fieldname: str, split: bool, n: int) -> _Facet:
-    """The segment's :class:`_Facet` for a column, keyed as :mod:`.search` reports them.
-
-    Keys: the column reader's translated value (``translate=True``, as ``search._column``),
-    bytes decoded as UTF-8; ``split``: the comma-separated parts; no ""/None; a numeric
-    column's default (no value) is no key.  A segment without the column has no keys.
-    """
-    got = data.facets.get((fieldname, split))
-    if got is not None:
-        return got
-    fieldobj = segreader.schema[fieldname]
-    column = fieldobj.column_type
-    distinct: list[Any]
-    missing: Any = object()
-    if not segreader.has_column(fieldname):
-        values, distinct = np.zeros(n, np.int64), []
-    elif isinstance(column, wcolumns.NumericColumn):
-        missing = int(column.default_value(False))
-        raw = _numeric_column(segreader.column_reader(fieldname, translate=False), n, missing, column._typecode)
-        uniq, inverse = np.unique(raw, return_inverse=True)
-        values, distinct = inverse.reshape(-1).astype(np.int64), uniq.tolist()
-    else:
-        bulk = _distinct_var_bytes(segreader.column_reader(fieldname, translate=False), n)
-        if bulk is not None:
-            values, distinct = bulk
-        else:  # any other column: once per document, in Python
-            index: dict[Any, int] = {}
-            codes = [index.setdefault(v, len(index)) for v in segreader.column_reader(fieldname, translate=False)]
-            values, distinct = np.asarray(codes[:n] + [0] * (n - len(codes)), np.int64), list(index)
-    keys: list[Any] = []
-    key_index: dict[Any, int] = {}
-    pair_values: list[int] = []
-    pair_keys: list[int] = []
-    for i, raw in enumerate(distinct):
-        if raw == missing:
-            continue
-        value = fieldobj.from_column_value(raw)
-        if isinstance(value, bytes):
-            value = value.decode("utf-8")
-        if split:
-            parts = value.split(",") if value else []
-        else:
-            parts = [value]
-        for key in parts:
-            if key in ("", None):
-                continue
-            k = key_index.get(key)
-            if k is None:
-                k = key_index[key] = len(keys)
-                keys.append(key)
-            pair_values.append(i)
-            pair_keys.append(k)
-    got = _Facet(values, np.asarray(pair_values, np.int64), np.asarray(pair_keys, np.int64), keys)
-    data.facets[(fieldname, split)] = got
-    return got
-
-
 # -- the query plan -----------------------------------------------------------
 
-def _search_classes() -> tuple[type, type]:
-    """search.Unscored and search.LazyOr (imported late: search.py imports this module)."""
-    from .search import LazyOr, Unscored
-
-    return Unscored, LazyOr
-
-
 def _compile(q, reader, schema) -> tuple:
-    """The query as nested tuples (what each segment evaluates); raises _Unsupported."""
-    unscored_cls, lazy_or = _search_classes()
+    """The query as nested tuples (what each segment evaluates); raises :class:`Unsupported`."""
     t = type(q)
-    if isinstance(q, _NullQuery):
+    if q is Q.NullQuery or isinstance(q, type(Q.NullQuery)):
         return ("null",)
-    if t is unscored_cls:
+    if t is Unscored:
         return ("unscored", _compile(q.child, reader, schema))
     if t is Q.ConstantScoreQuery:
         return ("const", _compile(q.child, reader, schema), q.score or 1.0)
@@ -412,40 +250,40 @@ def _compile(q, reader, schema) -> tuple:
         except ValueError:
             return ("null",)
         return ("term", q.fieldname, btext, q.boost)
+    if t is Fragment:
+        return _compile_fragment(q, reader, schema)
     if t is Q.Phrase:
-        if q.slop != 1 or not q.words:
-            raise _Unsupported("phrase with a slop")
-        if q.fieldname not in schema:
+        if not q.words or q.fieldname not in schema:
             return ("null",)
         fobj = schema[q.fieldname]
         if not fobj.format or not fobj.format.supports("positions"):
-            raise _Unsupported("phrase on a field without positions")  # whoosh raises its QueryError
+            return ("null",)  # 编号, 档号: no positions, no phrase
         try:
             words = [fobj.to_bytes(w) for w in q.words]
         except ValueError:
             return ("null",)
-        return ("phrase", q.fieldname, words, q.boost)
+        return ("phrase", q.fieldname, words, max(1, min(int(q.slop), MAX_SLOP)), q.boost)
     if t in (Q.NumericRange, Q.DateRange):
         try:
-            compiled = q._compile_query(reader)
+            simple = q.simplify(reader)
         except Exception as exc:  # whoosh raises plain exceptions (not a numeric field…)
-            raise _Unsupported(str(exc)) from exc
-        return _compile(compiled, reader, schema)
+            raise Unsupported(str(exc)) from exc
+        return _compile(simple, reader, schema)
     if t in _MULTI_TERM:
-        if (t is Q.Prefix and not q.text) or (t is Q.Wildcard and q.text == "*") or (t is Q.Regex and q.text == ".*"):
-            raise _Unsupported("fielded Every")  # whoosh matches every document with the field
         if q.field() not in schema:
-            raise _Unsupported("multi-term query on an unknown field")
+            return ("null",)
+        if (t is Q.Prefix and not q.text) or (t is Q.Wildcard and q.text == "*") or (t is Q.Regex and q.text == ".*"):
+            return ("field", q.field(), q.boost)
         return ("multi", q)
     if t is Q.Every:
-        if q.fieldname is not None:
-            raise _Unsupported("fielded Every")
+        if q.fieldname not in (None, "", "*"):
+            return ("field", q.fieldname, q.boost or 1.0)
         return ("every", q.boost or 1.0)
     if t is Q.And:
         return ("and", [_compile(s, reader, schema) for s in q.subqueries], q.boost)
-    if t in (Q.Or, DefaultOr, PreloadedOr, lazy_or):
+    if t in (Q.Or, DefaultOr, PreloadedOr):
         if getattr(q, "scale", None):
-            raise _Unsupported("Or with a coordination scale")
+            raise Unsupported("Or with a coordination scale")
         return ("or", [_compile(s, reader, schema) for s in q.subqueries], q.boost)
     if t is Q.DisjunctionMax:
         return ("dismax", [_compile(s, reader, schema) for s in q.subqueries], q.boost)
@@ -457,18 +295,40 @@ def _compile(q, reader, schema) -> tuple:
         return ("andmaybe", _compile(q.a, reader, schema), _compile(q.b, reader, schema))
     if t is Q.Require:
         return ("require", _compile(q.a, reader, schema), _compile(q.b, reader, schema))
-    raise _Unsupported(t.__name__)
+    raise Unsupported(t.__name__)
 
 
-@dataclass
+def _compile_fragment(q: Fragment, reader, schema) -> tuple:
+    text = q.text
+    if not text or q.fieldname not in schema:
+        return ("null",)
+    gramfield = FRAGMENT_FIELDS.get(q.fieldname)
+    if gramfield is None or gramfield not in schema:
+        # not a text field (编号, 档号, an ID): the fragment is that field's value
+        fobj = schema[q.fieldname]
+        words = list(fobj.process_text(text, mode="query")) if fobj.analyzer else [text]
+        if not words:
+            return ("null",)
+        terms = [_compile(Q.Term(q.fieldname, w, boost=q.boost), reader, schema) for w in words]
+        return terms[0] if len(terms) == 1 else ("and", terms, 1.0)
+    if len(text) == 1:
+        return ("prefix", gramfield, q.fieldname, text.encode("utf-8"), q.boost)
+    grams = fragment_grams(text)
+    return ("grams", gramfield, q.fieldname, [o for o, _ in grams], [g.encode("utf-8") for _, g in grams],
+            q.boost)
+
+
+# -- evaluation ---------------------------------------------------------------
+
+_Eval = tuple[np.ndarray, np.ndarray | None]
+
+
 class _Scoring:
-    """BM25F parameters and the searcher-wide statistics whoosh's scorer reads."""
+    """The searcher-wide statistics BM25F reads (idf, average field length), remembered per query."""
 
-    searcher: Any
-    B: float
-    K1: float
-    field_B: dict[str, float]
-    avgfl: dict[str, float] = field(default_factory=dict)
+    def __init__(self, searcher) -> None:
+        self.searcher = searcher
+        self.avgfl: dict[str, float] = {}
 
     def avg_length(self, fieldname: str) -> float:
         v = self.avgfl.get(fieldname)
@@ -476,55 +336,112 @@ class _Scoring:
             v = self.avgfl[fieldname] = self.searcher.avg_field_length(fieldname) or 1
         return v
 
-
-def _bm25(weighting) -> tuple[float, float, dict[str, float]] | None:
-    if type(weighting) is not scoring.BM25F or weighting.use_final:
-        return None
-    return weighting.B, weighting.K1, dict(weighting._field_B)
+    def idf(self, fieldname: str, btext: bytes) -> float:
+        return self.searcher.idf(fieldname, btext)
 
 
-_Eval = tuple[np.ndarray, np.ndarray | None]
+def _keys(docs: np.ndarray, freqs: np.ndarray, positions: np.ndarray, off: int,
+          candidates: np.ndarray) -> np.ndarray:
+    """``doc << 32 | (position - off)`` of a term's occurrences in the candidate documents,
+    ascending (postings are in docnum order, positions ascending within one)."""
+    sel = candidates[docs]
+    if not sel.all():
+        keep = np.repeat(sel, freqs.astype(np.int64))
+        docs, freqs, positions = docs[sel], freqs[sel], positions[keep]
+    owner = np.repeat(docs.astype(np.uint64), freqs.astype(np.int64))
+    pos = positions.astype(np.int64) - off
+    if off:
+        ok = pos >= 0
+        owner, pos = owner[ok], pos[ok]
+    return (owner << np.uint64(32)) | pos.astype(np.uint64)
+
+
+def _chain(got: list, offsets: Sequence[int], slop: int, candidates: np.ndarray) -> np.ndarray:
+    """Keys ``doc << 32 | start`` of the occurrences: each term i at ``start + offsets[i]``
+    (``slop`` 0), or 1…``slop`` positions after the previous term (``slop`` > 0).
+    Only documents in ``candidates`` (holding every term) are looked at."""
+    if not slop:  # anchored: intersect the starts, smallest first
+        keys = [_keys(d, f, p, off, candidates) for (d, f, p), off in zip(got, offsets, strict=True)]
+        keys.sort(key=len)
+        cur = keys[0]
+        for other in keys[1:]:
+            if not len(cur) or not len(other):
+                return cur[:0]
+            j = np.searchsorted(other, cur)
+            j[j == len(other)] = 0
+            cur = cur[other[j] == cur]
+        return cur
+    # sloppy: carry each partial match's start and end (as whoosh's spans)
+    docs0, freqs0, positions0 = got[0]
+    starts = ends = _keys(docs0, freqs0, positions0, 0, candidates)
+    for docs, freqs, positions in got[1:]:
+        if not len(ends):
+            break
+        other = _keys(docs, freqs, positions, 0, candidates)
+        lo = np.searchsorted(other, ends + np.uint64(1), "left")
+        hi = np.searchsorted(other, ends + np.uint64(slop), "right")
+        cnt = hi - lo
+        total = int(cnt.sum())
+        if not total:
+            return ends[:0]
+        first = np.repeat(lo, cnt)
+        step = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        pair = np.unique(np.stack([np.repeat(starts, cnt), other[first + step]]), axis=1)
+        starts, ends = pair[0], pair[1]
+    return starts
 
 
 class _Segment:
     """Evaluates a compiled query over one segment."""
 
-    def __init__(self, segreader, scoring_: _Scoring | None) -> None:
+    def __init__(self, segreader, scoring: _Scoring | None) -> None:
+        terms = terms_reader(segreader)
+        if not isinstance(terms, ArrayTermsReader):
+            raise Unsupported("a segment not written by postings.open_writer")
         self.reader = segreader
+        self.terms = terms
         self.n = segreader.doc_count_all()
         self.data = _segment_data(segreader)
-        self.scoring = scoring_
+        self.scoring = scoring
         self.schema = segreader.schema
 
-    # -- leaves -----------------------------------------------------------
-    def arrays(self, fieldname: str, btext: bytes, positions: bool = False):
-        if getattr(getattr(self.reader, "_terms", None), "arrays", None) is not None:
-            return term_arrays(self.reader, fieldname, btext)
-        fmt = self.schema[fieldname].format
-        if fmt.supports("positions"):  # text: too many distinct words to be worth keeping
-            return term_arrays(self.reader, fieldname, btext, positions=positions)
-        key = (fieldname, btext)
-        terms = self.data.terms
-        got = terms.get(key, terms)
-        if got is terms:
-            got = term_arrays(self.reader, fieldname, btext, positions=False)
-            if len(terms) >= _SegmentData.MAX_TERMS:
-                terms.clear()
-            terms[key] = got
-        return got
+    def arrays(self, fieldname: str, btext: bytes):
+        return self.terms.arrays(fieldname, btext)
 
-    def term_scores(self, fieldname: str, btext: bytes, docs: np.ndarray, freqs: np.ndarray) -> np.ndarray:
-        """whoosh's BM25F score (or weight, for unscorable fields) of each posting, unboosted."""
-        fobj = self.schema[fieldname]
+    def filter_mask(self, node: tuple) -> np.ndarray:
+        """A filter's mask (permissions, facet choices), remembered per segment: users repeat
+        them query after query, and a segment's postings never change.  Read-only."""
+        key = repr(node)
+        filters = self.data.filters
+        mask = filters.get(key)
+        if mask is None:
+            mask, _ = self.eval(node, False)
+            mask = mask.copy() if not mask.flags.writeable else mask
+            mask.flags.writeable = False
+            filters[key] = mask
+            while len(filters) > _FILTERS_KEPT:
+                filters.popitem(last=False)
+        else:
+            filters.move_to_end(key)
+        return mask
+
+    def term_scores(self, fieldname: str, btext: bytes | None, docs: np.ndarray, freqs: np.ndarray,
+                    length_field: str | None = None) -> np.ndarray:
+        """BM25F score (or weight, for unscorable fields) of each posting, unboosted.
+
+        ``length_field``: the field whose lengths, boost and average length count (a fragment
+        field scores with its text field's); ``btext`` None: idf 1.
+        """
+        lfield = length_field or fieldname
+        fobj = self.schema[lfield]
         tf = freqs.astype(np.float64) * (fobj.format.field_boost if fobj.format else 1.0)
         if not fobj.scorable:
             return tf
         sc = self.scoring
-        idf = sc.searcher.idf(fieldname, btext)
-        avgfl = sc.avg_length(fieldname)
-        B = sc.field_B.get(fieldname, sc.B)
-        K1 = sc.K1
-        table = _length_bytes(self.reader, self.data, fieldname, self.n)
+        assert sc is not None
+        idf = sc.idf(fieldname, btext) if btext is not None else 1.0
+        avgfl = sc.avg_length(lfield)
+        table = self.terms.length_bytes(lfield)
         fl = _LENGTH_OF_BYTE[table[docs]] if table is not None else np.ones(len(docs))
         # the same operations in the same order as whoosh.scoring.bm25, so the same floats
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
@@ -532,13 +449,17 @@ class _Segment:
     def empty(self, scored: bool) -> _Eval:
         return np.zeros(self.n, bool), (np.zeros(self.n) if scored else None)
 
+    def _mask(self, docs: np.ndarray) -> np.ndarray:
+        mask = np.zeros(self.n, bool)
+        mask[docs] = True
+        return mask
+
     def term(self, fieldname: str, btext: bytes, boost: float, scored: bool) -> _Eval:
         got = self.arrays(fieldname, btext)
         if got is None:
             return self.empty(scored)
         docs, freqs, _ = got
-        mask = np.zeros(self.n, bool)
-        mask[docs] = True
+        mask = self._mask(docs)
         if not scored:
             return mask, None
         score = np.zeros(self.n)
@@ -546,66 +467,67 @@ class _Segment:
         score[docs] = s * boost if boost != 1.0 else s
         return mask, score
 
-    def phrase(self, fieldname: str, words: list[bytes], boost: float, scored: bool) -> _Eval:
-        got = [self.arrays(fieldname, w, positions=True) for w in words]
-        if any(g is None for g in got):
+    def _positional(self, fieldname: str, words: list[bytes], offsets: Sequence[int], slop: int,
+                    boost: float, scored: bool, length_field: str | None = None) -> _Eval:
+        got = [self.arrays(fieldname, w) for w in words]
+        if any(g is None or g[2] is None for g in got):
             return self.empty(scored)
-        # key = doc << 32 | (position - i): word i continues the phrase where the keys agree
-        keys = []
-        for i, (docs, freqs, positions) in enumerate(got):
-            owner = np.repeat(docs.astype(np.uint64), freqs.astype(np.int64))
-            start = positions.astype(np.int64) - i
-            ok = start >= 0
-            keys.append((owner[ok] << np.uint64(32)) | start[ok].astype(np.uint64))
-        keys.sort(key=len)
-        cur = keys[0]
-        for other in keys[1:]:
-            if not len(cur):
-                break
-            j = np.searchsorted(other, cur)
-            j[j == len(other)] = 0
-            cur = cur[other[j] == cur] if len(other) else cur[:0]
-        matched = np.unique((cur >> np.uint64(32)).astype(np.int64))
-        mask = np.zeros(self.n, bool)
-        mask[matched] = True
+        candidates = self._mask(got[0][0])
+        for docs, _f, _p in got[1:]:
+            candidates &= self._mask(docs)
+        if not candidates.any():
+            return self.empty(scored)
+        starts = _chain(got, offsets, slop, candidates)
+        owners = (starts >> np.uint64(32)).astype(np.int64)  # ascending: distinct by neighbours
+        matched = owners[np.concatenate(([True], owners[1:] != owners[:-1]))] if len(owners) else owners
+        mask = self._mask(matched)
         if not scored:
             return mask, None
         parts = []
         for w, (docs, freqs, _) in zip(words, got, strict=True):
             at = np.searchsorted(docs, matched)
-            parts.append(self.term_scores(fieldname, w, matched, freqs[at]))
+            parts.append(self.term_scores(fieldname, w, matched, freqs[at], length_field))
         total = _tree_sum(parts)  # whoosh's SpanNear2: a binary tree of its words' matchers
         score = np.zeros(self.n)
         score[matched] = total * boost if boost != 1.0 else total
         return mask, score
 
+    def prefix(self, fieldname: str, length_field: str, prefix: bytes, boost: float, scored: bool) -> _Eval:
+        """Documents with a term of ``fieldname`` beginning with ``prefix`` (a one-character fragment)."""
+        lo, hi = self.terms.term_range(fieldname, prefix)
+        docs, freqs, _ = self.terms.postings_of_range(lo, hi)
+        mask = self._mask(docs)
+        if not scored:
+            return mask, None
+        tf = np.bincount(docs.astype(np.int64), weights=freqs, minlength=self.n)
+        matched = np.flatnonzero(mask)
+        score = np.zeros(self.n)
+        s = self.term_scores(fieldname, None, matched, tf[matched], length_field)
+        score[matched] = s * boost if boost != 1.0 else s
+        return mask, score
+
+    def field(self, fieldname: str, boost: float, scored: bool) -> _Eval:
+        """Documents with any term in the field (``field:*``), a constant score."""
+        lo, hi = self.terms.term_range(fieldname)
+        docs, _, _ = self.terms.postings_of_range(lo, hi)
+        mask = self._mask(docs)
+        return mask, (mask * float(boost) if scored else None)
+
     def multi(self, q, scored: bool) -> _Eval:
         fieldname = q.field()
-        words = [w for w in q._btexts(self.reader) if w]
+        words = [w for _f, w in q.expanded_terms(self.reader) if w]
         if not words:
             return self.empty(scored)
+        if q.constantscore:  # (whoosh's default for these) the boost per document
+            mask = np.zeros(self.n, bool)
+            for w in words:
+                got = self.arrays(fieldname, w)
+                if got is not None:
+                    mask[got[0]] = True
+            return mask, (mask * float(q.boost) if scored else None)
         if len(words) == 1:  # whoosh: the one Term, without the query's boost
             return self.term(fieldname, words[0], 1.0, scored)
-        mask = np.zeros(self.n, bool)
-        score = np.zeros(self.n) if scored else None
-        # whoosh ORs the terms; its automatic choice (Or._matcher) preloads them into an array
-        # for many terms or a small segment, and a preloaded Or without weighting scores 1
-        preloaded = len(words) >= Q.Or.TOO_MANY_CLAUSES or (len(words) != 2 and self.n <= _PRELOAD_MAX_DOCS)
-        constant = q.constantscore and preloaded
-        for w in words:
-            got = self.arrays(fieldname, w)
-            if got is None:
-                continue
-            docs, freqs, _ = got
-            mask[docs] = True
-            if scored and not constant:
-                score[docs] += self.term_scores(fieldname, w, docs, freqs)
-        if scored:
-            if constant:  # whoosh's preloaded Or without weighting: 1 per document
-                score[mask] = 1.0
-            elif q.boost != 1.0:
-                score *= q.boost
-        return mask, score
+        return self._or([("term", fieldname, w, 1.0) for w in words], q.boost, scored)
 
     # -- the tree ---------------------------------------------------------
     def eval(self, node: tuple, scored: bool) -> _Eval:
@@ -617,13 +539,22 @@ class _Segment:
         if kind == "and":
             return self._and(node[1], node[2], scored)
         if kind == "unscored":
-            mask, _ = self.eval(node[1], False)
+            mask = self.filter_mask(node[1])
             return mask, (np.zeros(self.n) if scored else None)
         if kind == "const":
             mask, _ = self.eval(node[1], False)
             return mask, (mask * node[2] if scored else None)
         if kind == "phrase":
-            return self.phrase(node[1], node[2], node[3], scored)
+            _, fieldname, words, slop, boost = node
+            exact = slop == 1
+            return self._positional(fieldname, words, range(len(words)), 0 if exact else slop, boost, scored)
+        if kind == "grams":
+            _, gramfield, textfield, offsets, grams, boost = node
+            return self._positional(gramfield, grams, offsets, 0, boost, scored, length_field=textfield)
+        if kind == "prefix":
+            return self.prefix(node[1], node[2], node[3], node[4], scored)
+        if kind == "field":
+            return self.field(node[1], node[2], scored)
         if kind == "multi":
             return self.multi(node[1], scored)
         if kind == "null":
@@ -634,7 +565,7 @@ class _Segment:
         if kind == "not":
             child, _ = self.eval(node[1], False)
             mask = ~child
-            return mask, (mask.astype(np.float64) if scored else None)  # InverseMatcher's weight 1.0
+            return mask, (mask.astype(np.float64) if scored else None)  # whoosh's InverseMatcher: 1.0
         if kind == "dismax":
             return self._dismax(node[1], node[2], scored)
         if kind in ("andnot", "require"):
@@ -643,7 +574,7 @@ class _Segment:
                 return amask, ascore
             bmask, _ = self.eval(node[2], False)
             mask = amask & ~bmask if kind == "andnot" else amask & bmask
-            if scored:
+            if ascore is not None:
                 ascore = np.where(mask, ascore, 0.0)
             return mask, ascore
         if kind == "andmaybe":
@@ -651,8 +582,9 @@ class _Segment:
             if not scored or not amask.any():
                 return amask, ascore
             _, bscore = self.eval(node[2], True)
+            assert ascore is not None and bscore is not None
             return amask, np.where(amask, ascore + bscore, 0.0)
-        raise _Unsupported(kind)
+        raise Unsupported(kind)
 
     def _or(self, subs: list, boost: float, scored: bool) -> _Eval:
         if not subs:
@@ -668,15 +600,15 @@ class _Segment:
                     continue
                 docs, freqs, _ = got
                 mask[docs] = True
-                if scored:
+                if score is not None:
                     s = self.term_scores(sub[1], sub[2], docs, freqs)
                     score[docs] += s * sub[3] if sub[3] != 1.0 else s
                 continue
-            m, s = self.eval(sub, scored)
+            m, s2 = self.eval(sub, scored)
             mask |= m
-            if scored:
-                score += s
-        if scored and boost != 1.0:
+            if score is not None and s2 is not None:
+                score += s2
+        if score is not None and boost != 1.0:
             score *= boost
         return mask, score
 
@@ -690,11 +622,12 @@ class _Segment:
         for sub in sorted(subs, key=_cost):  # cheap, selective children first; stop when nothing is left
             m, s = self.eval(sub, scored)
             mask = m if mask is None else mask & m
-            if scored:
+            if score is not None and s is not None:
                 score += s
             if not mask.any():
                 return mask, (np.zeros(self.n) if scored else None)
-        if scored:
+        assert mask is not None
+        if score is not None:
             score = np.where(mask, score * boost if boost != 1.0 else score, 0.0)
         return mask, score
 
@@ -704,11 +637,11 @@ class _Segment:
         if len(subs) == 1:
             return self.eval(subs[0], scored)
         mask = np.zeros(self.n, bool)
-        best = np.full(self.n, -np.inf) if scored else None
+        best = np.full(self.n, -np.inf)
         for sub in subs:
             m, s = self.eval(sub, scored)
             mask |= m
-            if scored:
+            if scored and s is not None:
                 best = np.where(m, np.maximum(best, s), best)
         if not scored:
             return mask, None
@@ -718,7 +651,7 @@ class _Segment:
 
 def _cost(node: tuple) -> int:
     """Evaluation order inside an And: terms before filters before trees (results do not depend on it)."""
-    return {"term": 0, "phrase": 1, "unscored": 2, "const": 2}.get(node[0], 3)
+    return {"term": 0, "phrase": 1, "grams": 1, "unscored": 2, "const": 2}.get(node[0], 3)
 
 
 def _tree_sum(parts: Sequence[np.ndarray]) -> np.ndarray:
@@ -747,63 +680,46 @@ def _top(primary: np.ndarray, secondary: np.ndarray, k: int) -> np.ndarray:
     return cand[np.lexsort((secondary[cand], primary[cand]))]
 
 
-def _sortable(schema, fieldname: str) -> bool:
-    return fieldname in schema and isinstance(schema[fieldname].column_type, wcolumns.NumericColumn)
-
-
 def search(searcher, query, *, sortedby: str | None = None, reverse: bool = False, page: int = 1,
-           pagelen: int = 20, facets: dict[str, tuple[str, bool]] | None = None) -> Result | None:
-    """Run ``query`` (a whoosh query tree) set-at-a-time; None when whoosh must run it instead.
+           pagelen: int = 20, facets: dict[str, str] | None = None) -> Result:
+    """Run ``query`` (a whoosh query tree) over the searcher's segments.
 
     Order: relevance (score descending, then docnum) unless ``sortedby`` names a
-    numeric/date column, sorted as whoosh does (documents without a value hold the
-    column default, i.e. last ascending, first with ``reverse``; ties by docnum,
-    reversed with ``reverse``).  ``facets``: ``{name: (column, split)}``, counted
-    over every match; ``split`` for comma-joined values.
+    numeric/date field (documents without a value last ascending, first with
+    ``reverse``; ties by docnum, reversed with ``reverse``).  ``facets``:
+    ``{name: indexed field}``, counted over every match.  Raises :class:`Unsupported`
+    for a query node it does not know or an index not written by ``postings.open_writer``.
     """
     reader = searcher.reader()
     schema = searcher.schema
     scored = sortedby is None
-    params = None
-    if scored:
-        params = _bm25(searcher.weighting)
-        if params is None:
-            return None
-    elif not _sortable(schema, sortedby):
-        return None
-    for colname, _split in (facets or {}).values():
-        if colname not in schema or schema[colname].column_type is None:
-            return None
-    try:
-        plan = _compile(query, reader, schema)
-    except _Unsupported:
-        return None
-    scoring_ = _Scoring(searcher, *params) if params else None
+    if not scored and (sortedby not in schema or not _is_numeric(schema[sortedby])):
+        raise Unsupported(f"sorting by {sortedby}")
+    plan = _compile(query, reader, schema)
+    scoring = _Scoring(searcher) if scored else None
 
     docnums: list[np.ndarray] = []
     values: list[np.ndarray] = []
     counts: dict[str, dict[Any, int]] = {name: {} for name in facets or {}}
     for segreader, offset in reader.leaf_readers():
-        seg = _Segment(segreader, scoring_)
-        if seg.n == 0:
+        if segreader.doc_count_all() == 0:
             continue
-        try:
-            mask, score = seg.eval(plan, scored)
-        except _Unsupported:
-            return None
+        seg = _Segment(segreader, scoring)
+        mask, score = seg.eval(plan, scored)
         live = _live(segreader, seg.data, seg.n)
         if live is not None:
-            mask &= live
+            mask = mask & live
         idx = np.flatnonzero(mask)
         if not len(idx):
             continue
         docnums.append(idx + offset)
-        if scored:
+        if score is not None:
             values.append(score[idx])
         else:
-            values.append(_sort_keys(segreader, seg.data, sortedby, seg.n)[idx])
-        for name, (colname, split) in (facets or {}).items():
-            _facet(segreader, seg.data, colname, split, seg.n).count(mask, counts[name])
+            assert sortedby is not None
+            values.append(_sort_keys(seg.terms, schema, seg.data, sortedby, seg.n)[idx])
+        for name, fieldname in (facets or {}).items():
+            _facet(seg.terms, schema, seg.data, fieldname, seg.n).count(mask, idx, counts[name])
 
     total = int(sum(len(d) for d in docnums))
     pagelen = max(1, int(pagelen))
@@ -817,7 +733,7 @@ def search(searcher, query, *, sortedby: str | None = None, reverse: bool = Fals
     k = page * pagelen
     if scored:
         order = _top(-allvals, alldocs, k)
-    elif reverse:  # whoosh sorts (key, docnum) pairs in reverse
+    elif reverse:  # (key, docnum) pairs in reverse
         order = _top(~allvals, -alldocs, k)
     else:
         order = _top(allvals, alldocs, k)
@@ -825,10 +741,3 @@ def search(searcher, query, *, sortedby: str | None = None, reverse: bool = Fals
     result.docnums = alldocs[chosen].tolist()
     result.scores = allvals[chosen].tolist() if scored else [0.0] * len(chosen)
     return result
-
-
-#: what search.run() passes as ``facets``
-FACETS: dict[str, tuple[str, bool]] = {
-    "board": ("board", False), "state": ("state", False), "year": ("year", False),
-    "retention": ("retention", False), "unit": ("units_col", True),
-}

@@ -9,6 +9,12 @@ whoosh's ``MpWriter(multisegment=True)`` does, with one difference that
 matters: the workers use our :class:`~.postings.ArrayWriter`, which
 ``MpWriter``'s sub-writers cannot be given.
 
+whoosh has no public API for committing segments written by other processes:
+``_finalize_segment``, ``_close_segment``, ``_commit_toc`` and ``_finish`` are
+``SegmentWriter`` internals of the pinned whoosh 2.7.4 (as is everything
+:class:`~.postings.ArrayWriter` overrides); reads of whoosh internals otherwise live in
+:mod:`.codec`.
+
 Only for a fresh generation directory that no one else writes: the caller
 holds the single-writer lock and switches ``CURRENT`` after :func:`build`
 returns.
@@ -21,7 +27,8 @@ import queue
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .documents import IndexProblem, problem_reason
+from .documents import problem_reason
+from .engine import DocumentFailed
 from .postings import open_writer
 
 #: documents per message to a worker
@@ -30,12 +37,7 @@ BATCH = 200
 MAX_POSTINGS = 10_000_000
 
 
-class DocumentFailed(IndexProblem):
-    """The index writer failed on one document (its writer is spoiled): rebuild without the item."""
-
-    def __init__(self, item_id: str, reason: str) -> None:
-        super().__init__(reason)
-        self.item_id = item_id
+__all__ = ["DocumentFailed", "build"]
 
 
 def _work(storage, indexname: str, jobs, results, max_postings: int) -> None:

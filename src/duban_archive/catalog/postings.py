@@ -13,14 +13,20 @@ parsing) and replaces the inverted index of a segment with one file,
 * ``freqs``     uint32, the term frequency of each posting (whoosh's weight = freq × field boost);
 * ``positions`` uint32, for positional fields the word positions of each posting, in posting order;
 * a term table (offset, count, position offset, weight, max frequency per term, in (field, term) order);
-* the terms themselves, per field, sorted (pickled lists of bytes).
+* the terms themselves, sorted per field: one blob of their bytes and each term's end in it
+  (looked up by binary search, so opening a segment parses nothing however large its lexicon);
+* per scorable field, each document's length byte (whoosh's ``length_to_byte``), which
+  relevance scoring reads instead of whoosh's per-document files.
 
 Writing (:class:`ArrayWriter`) appends each document's postings to flat
 arrays and sorts them by term once, in numpy, when the segment is flushed.
 Reading (:class:`ArrayTermsReader`) maps the file (zero copy) and hands the
 arrays of a term to :mod:`.matching`, which evaluates a whole query with set
-operations; whoosh's own matchers still work on top (:meth:`matcher`), for
-whatever query that module leaves to whoosh, and for merging segments.
+operations; whoosh's own matchers still work on top (:meth:`matcher`): the
+tests use them as the reference, and whoosh's merging reads through them.
+Integer arrays are stored in the narrowest unsigned type their values need
+(docnums of a segment of at most 65 536 documents in two bytes, most
+frequencies in one), so a reader must never assume a width.
 
 The class names end up in the index's table of contents, so they must stay
 importable; the schema version (``schema.SCHEMA_VERSION``) makes the indexer
@@ -47,14 +53,15 @@ from whoosh.codec.base import FieldCursor, FieldWriter, TermsReader
 from whoosh.filedb.filestore import FileStorage
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from .analysis import WordPositions
-from .codec import Codec
+from .codec import Codec, mapped_file, terms_reader
+from .schema import FRAGMENT_FIELDS, pack_text
 
 EXT = ".apo"
 MAGIC = b"DUBANAPO"
-VERSION = 1
+VERSION = 3
 _HEADER = struct.Struct("<8sII")  # magic, version, length of the pickled directory (at the end)
 _U32 = np.dtype("<u4")
 _I64 = np.dtype("<i8")
@@ -62,10 +69,19 @@ _F64 = np.dtype("<f8")
 assert array("I").itemsize == 4
 #: distinct values per field whose analysis a writer remembers
 VALUE_CACHE = 4096
+#: term lookups a segment's field remembers (principals, boards, common words)
+TERMS_REMEMBERED = 50_000
 
 
 def _is_positional(fieldobj) -> bool:
     return fieldobj.format is not None and fieldobj.format.supports("positions")
+
+
+def _narrow(values: np.ndarray, at_least: int = 0) -> np.ndarray:
+    """The narrowest unsigned type holding every value (and ``at_least``)."""
+    top = max(int(values.max()) if len(values) else 0, at_least)
+    dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else _U32 if top < 2**32 else np.uint64
+    return values.astype(dtype)
 
 
 class PostingBuffer:
@@ -86,6 +102,32 @@ class PostingBuffer:
         self.doc = array("I")
         self.freq = array("I")
         self.pos = array("I")
+        #: per scorable field, each document's length byte (index = docnum)
+        self.lengths: dict[str, bytearray] = {}
+        #: documents in the segment (set before :meth:`write`)
+        self.ndocs = 0
+
+    def set_length(self, fieldname: str, docnum: int, length: int) -> None:
+        table = self.lengths.get(fieldname)
+        if table is None:
+            table = self.lengths[fieldname] = bytearray()
+        if len(table) <= docnum:
+            table.extend(bytes(docnum + 1 - len(table)))
+        table[docnum] = length_to_byte(length)
+
+    def add_length_bytes(self, fieldname: str, docs: np.ndarray, codes: np.ndarray) -> None:
+        """Length bytes of merged documents (``docs`` already renumbered)."""
+        if not len(docs):
+            return
+        table = self.lengths.get(fieldname)
+        if table is None:
+            table = self.lengths[fieldname] = bytearray()
+        top = int(docs.max()) + 1
+        if len(table) < top:
+            table.extend(bytes(top - len(table)))
+        view = np.frombuffer(table, np.uint8).copy()
+        view[docs] = codes
+        table[:] = bytearray(view.tobytes())
 
     def _keys(self, fieldname: str) -> dict:
         keys = self.tids.get(fieldname)
@@ -170,16 +212,22 @@ class PostingBuffer:
         rank[[tid for _, _, tid in keyed]] = np.arange(nterms, dtype=np.int32)
         positional = np.zeros(nterms, bool)
         boosts = np.ones(nterms, _F64)
-        fields: dict[str, list[bytes]] = {}
-        starts: dict[str, int] = {}
+        fields: dict[str, tuple[int, int]] = {}  # field -> (first term, number of terms)
+        blob = bytearray()
+        ends = np.empty(nterms, _I64)
         for r, (fn, tb, _) in enumerate(keyed):
             if fn not in fields:
-                fields[fn] = []
-                starts[fn] = r
+                fields[fn] = (r, 0)
                 fobj = schema[fn]
-            fields[fn].append(tb)
+            blob += tb
+            ends[r] = len(blob)
             positional[r] = _is_positional(fobj)
             boosts[r] = fobj.format.field_boost
+        order_fields = sorted(fields, key=lambda f: fields[f][0])
+        for k, fn in enumerate(order_fields):
+            first = fields[fn][0]
+            last = fields[order_fields[k + 1]][0] if k + 1 < len(order_fields) else nterms
+            fields[fn] = (first, last - first)
         del keyed
         # narrow types and early deletes: a worker's segment holds up to 10M postings
         tid = rank[np.frombuffer(self.tid, _U32)]
@@ -213,22 +261,29 @@ class PostingBuffer:
         posoffsets = np.cumsum(poscounts) - poscounts
         weights = (np.add.reduceat(freqs, starts_at, dtype=_F64) if len(freqs) else np.zeros(nterms)) * boosts
         maxfreq = np.maximum.reduceat(freqs, starts_at) if len(freqs) else np.zeros(nterms, _U32)
-        directory = {
-            "fields": fields, "starts": starts, "nterms": nterms,
-            "sections": {},
-        }
+        directory: dict[str, Any] = {"fields": fields, "nterms": nterms, "ndocs": self.ndocs, "sections": {}}
+        # every integer array in the narrowest type its values need (docnums of a segment of
+        # ≤ 65 536 documents in two bytes, most frequencies in one …)
+        sections = [("docs", _narrow(docs, at_least=max(self.ndocs - 1, 0))), ("freqs", _narrow(freqs)),
+                    ("positions", _narrow(positions)), ("offsets", _narrow(offsets)), ("counts", _narrow(counts)),
+                    ("posoffsets", _narrow(posoffsets)), ("poscounts", _narrow(poscounts)),
+                    ("weights", weights.astype(np.float32)), ("maxfreq", _narrow(maxfreq)),
+                    ("boosts", boosts.astype(np.float32)), ("positional", positional.astype(np.uint8)),
+                    ("termends", _narrow(ends)), ("termblob", np.frombuffer(bytes(blob), np.uint8))]
+        for fn, table in sorted(self.lengths.items()):
+            codes = np.zeros(self.ndocs, np.uint8)
+            got = np.frombuffer(bytes(table), np.uint8)[:self.ndocs]
+            codes[:len(got)] = got
+            sections.append((f"len:{fn}", codes))
         out = bytearray(_HEADER.size)
-        for name, arr in (("docs", docs.astype(_U32)), ("freqs", freqs.astype(_U32)),
-                          ("positions", positions.astype(_U32)), ("offsets", offsets), ("counts", counts),
-                          ("posoffsets", posoffsets), ("poscounts", poscounts), ("weights", weights.astype(_F64)),
-                          ("maxfreq", maxfreq), ("boosts", boosts), ("positional", positional.astype(np.uint8))):
+        for name, arr in sections:
             out.extend(b"\0" * (-len(out) % 8))  # aligned for numpy views
             directory["sections"][name] = (len(out), str(arr.dtype.str), len(arr))
             out.extend(arr.tobytes())
-        blob = pickle.dumps(directory, pickle.HIGHEST_PROTOCOL)
-        out[:_HEADER.size] = _HEADER.pack(MAGIC, VERSION, len(blob))
+        dirblob = pickle.dumps(directory, pickle.HIGHEST_PROTOCOL)
+        out[:_HEADER.size] = _HEADER.pack(MAGIC, VERSION, len(dirblob))
         f.write(bytes(out))
-        f.write(blob)
+        f.write(dirblob)
         f.close()
 
 
@@ -258,10 +313,10 @@ class ArrayFieldWriter(FieldWriter):
 
 def _buffer_of(storage, name: str):
     """The bytes of a segment file without copying where possible (mmap)."""
+    view = mapped_file(storage, name)
+    if view is not None:
+        return view, None
     f = storage.open_file(name)
-    buf = getattr(f, "_buf", None)  # a file inside a memory-mapped compound segment
-    if buf is not None:
-        return buf, f
     if isinstance(storage, FileStorage):
         with open(os.path.join(storage.folder, name), "rb") as raw:
             mapped = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
@@ -272,8 +327,55 @@ def _buffer_of(storage, name: str):
     return data, None
 
 
+class _Terms:
+    """A field's sorted terms as a read-only sequence over the segment's term blob (no parsing)."""
+
+    def __init__(self, blob: np.ndarray, ends: np.ndarray, first: int, count: int) -> None:
+        self._blob = blob
+        self._ends = ends
+        self.first = first
+        self._n = count
+        self._seen: dict[bytes, int | None] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> bytes:
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        t = self.first + i
+        start = int(self._ends[t - 1]) if t else 0
+        return self._blob[start:int(self._ends[t])].tobytes()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self[i] for i in range(self._n))
+
+    def index(self, tbytes: bytes) -> int | None:
+        """The term's id in the segment, or None (remembered: queries repeat their terms)."""
+        try:
+            return self._seen[tbytes]
+        except KeyError:
+            pass
+        i = bisect_left(self, tbytes)
+        t = self.first + i if i < self._n and self[i] == tbytes else None
+        if len(self._seen) >= TERMS_REMEMBERED:
+            self._seen.clear()
+        self._seen[tbytes] = t
+        return t
+
+    def prefix(self, prefix: bytes) -> tuple[int, int]:
+        """Term ids ``[lo, hi)`` of the terms beginning with ``prefix``."""
+        lo = bisect_left(self, prefix)
+        upper = prefix.rstrip(b"\xff")
+        if upper:  # the smallest bytes string after every string beginning with prefix
+            hi = bisect_left(self, upper[:-1] + bytes([upper[-1] + 1]), lo)
+        else:
+            hi = self._n
+        return self.first + lo, self.first + hi
+
+
 class _SegmentFile:
-    """A segment's ``.apo`` file mapped and parsed: arrays (views), terms, term ids."""
+    """A segment's ``.apo`` file mapped: arrays (views into the map) and the lexicon."""
 
     def __init__(self, storage, segment) -> None:
         buf, self._file = _buffer_of(storage, segment.make_filename(EXT))
@@ -281,12 +383,13 @@ class _SegmentFile:
         magic, version, bloblen = _HEADER.unpack_from(buf, 0)
         if magic != MAGIC or version != VERSION:
             raise ValueError(f"not an array postings file (version {version})")
-        directory = pickle.loads(bytes(buf[len(buf) - bloblen:]))
-        self.fields: dict[str, list[bytes]] = directory["fields"]
-        self.starts: dict[str, int] = directory["starts"]
-        self.keys: dict[str, dict[bytes, int]] = {}
+        directory = pickle.loads(bytes(buf[len(buf) - bloblen:]))  # small: no terms in it
+        self.ndocs: int = directory["ndocs"]
         self.arrays = {name: np.frombuffer(buf, np.dtype(dtype), count, offset)
                        for name, (offset, dtype, count) in directory["sections"].items()}
+        blob, ends = self.arrays["termblob"], self.arrays["termends"]
+        self.fields: dict[str, _Terms] = {fn: _Terms(blob, ends, first, n)
+                                          for fn, (first, n) in directory["fields"].items()}
         self.path: str | None = None
 
 
@@ -338,9 +441,9 @@ class ArrayTermsReader(TermsReader):
     def __init__(self, storage, segment) -> None:
         seg = _segment_file(storage, segment)
         self._fields = seg.fields
-        self._starts = seg.starts
-        self._keys = seg.keys
+        self.ndocs = seg.ndocs
         arrays = seg.arrays
+        self._sections = arrays
         self.docs = arrays["docs"]
         self.freqs = arrays["freqs"]
         self.positions = arrays["positions"]
@@ -356,14 +459,8 @@ class ArrayTermsReader(TermsReader):
 
     # -- the array interface (matching.py) ----------------------------------
     def term_id(self, fieldname: str, tbytes: bytes) -> int | None:
-        keys = self._keys.get(fieldname)
-        if keys is None:
-            terms = self._fields.get(fieldname)
-            if terms is None:
-                return None
-            start = self._starts[fieldname]
-            keys = self._keys[fieldname] = dict(zip(terms, range(start, start + len(terms)), strict=True))
-        return keys.get(tbytes)
+        terms = self._fields.get(fieldname)
+        return terms.index(tbytes) if terms is not None else None
 
     def arrays(self, fieldname: str, tbytes: bytes):
         """``(docs, freqs, positions or None)`` of a term (views into the file), or None."""
@@ -379,6 +476,40 @@ class ArrayTermsReader(TermsReader):
             return docs, freqs, None
         p0 = int(self._posoffsets[t])
         return docs, freqs, self.positions[p0:p0 + int(self._poscounts[t])]
+
+    def term_range(self, fieldname: str, prefix: bytes = b"") -> tuple[int, int]:
+        """Term ids ``[lo, hi)`` of the field's terms beginning with ``prefix`` (all with b"")."""
+        terms = self._fields.get(fieldname)
+        if terms is None:
+            return 0, 0
+        if not prefix:
+            return terms.first, terms.first + len(terms)
+        return terms.prefix(prefix)
+
+    def postings_of_range(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(docs, freqs, term id of each posting)`` of the terms ``[lo, hi)``: one slice, since
+        postings are stored term after term in lexicon order."""
+        if hi <= lo:
+            return np.empty(0, _U32), np.empty(0, _U32), np.empty(0, np.int64)
+        start = int(self._offsets[lo])
+        end = int(self._offsets[hi - 1] + self._counts[hi - 1])
+        tids = np.repeat(np.arange(lo, hi, dtype=np.int64), self._counts[lo:hi].astype(np.int64))
+        return self.docs[start:end], self.freqs[start:end], tids
+
+    def term_bytes(self, t: int) -> bytes:
+        ends = self._sections["termends"]
+        start = int(ends[t - 1]) if t else 0
+        return self._sections["termblob"][start:int(ends[t])].tobytes()
+
+    def term_bytes_range(self, lo: int, hi: int) -> bytes:
+        """The bytes of the terms ``[lo, hi)`` one after the other."""
+        ends = self._sections["termends"]
+        start = int(ends[lo - 1]) if lo else 0
+        return self._sections["termblob"][start:int(ends[hi - 1])].tobytes() if hi > lo else b""
+
+    def length_bytes(self, fieldname: str) -> np.ndarray | None:
+        """Each document's length byte for a scorable field (None: the field has no lengths)."""
+        return self._sections.get(f"len:{fieldname}")
 
     # -- whoosh's TermsReader API ------------------------------------------
     def __contains__(self, term) -> bool:
@@ -397,8 +528,8 @@ class ArrayTermsReader(TermsReader):
         for k, fn in enumerate(self._fieldnames[i:]):
             terms = self._fields[fn]
             start = bisect_left(terms, prefix) if k == 0 and fn == fieldname else 0
-            for tb in terms[start:]:
-                yield fn, tb
+            for j in range(start, len(terms)):
+                yield fn, terms[j]
 
     def items(self):
         return ((term, self.term_info(*term)) for term in self.terms())
@@ -441,9 +572,9 @@ class ArrayTermsReader(TermsReader):
     def iter_arrays(self) -> Iterator[tuple[str, bytes, tuple]]:
         """Every term with its arrays (merging segments)."""
         for fn in self._fieldnames:
-            start = self._starts[fn]
-            for i, tb in enumerate(self._fields[fn]):
-                yield fn, tb, self._arrays(start + i)
+            terms = self._fields[fn]
+            for i, tb in enumerate(terms):
+                yield fn, tb, self._arrays(terms.first + i)
 
     def close(self) -> None:
         pass  # the mapped file is shared (see _FILES); it closes when the last view goes
@@ -470,7 +601,7 @@ class _Cursor(FieldCursor):
     def __init__(self, reader: ArrayTermsReader, fieldname: str) -> None:
         self._reader = reader
         self._fieldname = fieldname
-        self._terms = reader._fields.get(fieldname, [])
+        self._terms: Any = reader._fields.get(fieldname, [])
         self._i = 0
 
     def first(self):
@@ -531,7 +662,8 @@ class ArrayWriter(SegmentWriter):
         plan = self._plan.get(fieldname)
         if plan is None:
             field = self.schema[fieldname]
-            fast = isinstance(field.format, WordPositions) and field.format.can_index(field.analyzer)
+            fmt = field.format
+            fast = hasattr(fmt, "positions_of") and hasattr(fmt, "can_index") and fmt.can_index(field.analyzer)
             plan = self._plan[fieldname] = (field, fast, field.scorable, field.column_type, {})
         return plan
 
@@ -552,6 +684,11 @@ class ArrayWriter(SegmentWriter):
         return terms
 
     def add_document(self, **fields) -> None:
+        for source, target in FRAGMENT_FIELDS.items():  # the fragment fields index the same text
+            if source in fields and target in self.schema:
+                fields[target] = fields[source]
+        if "text_z" in self.schema and "text_z" not in fields:
+            fields["text_z"] = pack_text(fields)
         self._check_state()
         pdw = self.perdocwriter
         buf = self.pool
@@ -574,6 +711,8 @@ class ArrayWriter(SegmentWriter):
                         length += freq
                 if not scorable:
                     length = 0
+                else:
+                    buf.set_length(fieldname, docnum, length)
             customval = fields.get(f"_stored_{fieldname}", value)
             pdw.add_field(fieldname, field, customval if field.stored else None, length)
             if column and customval is not None:
@@ -583,19 +722,29 @@ class ArrayWriter(SegmentWriter):
         self.docnum += 1
 
     def add_postings_to_pool(self, reader, startdoc, docmap) -> None:
-        terms = getattr(reader, "_terms", None)
+        terms = terms_reader(reader)
         if not isinstance(terms, ArrayTermsReader):
             return super().add_postings_to_pool(reader, startdoc, docmap)
+        remap = None
         if docmap is not None:  # deletions: old docnum → new, -1 for deleted documents
             remap = np.full(reader.doc_count_all(), -1, _I64)
             for old, new in docmap.items():
                 remap[old] = new
+        for fieldname in terms._fieldnames:
+            codes = terms.length_bytes(fieldname)
+            if codes is None or fieldname not in self.schema:
+                continue
+            olds = np.arange(len(codes), dtype=_I64)
+            news = olds + startdoc if remap is None else remap[olds]
+            keep = news >= 0
+            self.pool.add_length_bytes(fieldname, news[keep], codes[keep])
         for fieldname, tbytes, (docs, freqs, positions) in terms.iter_arrays():
             if fieldname not in self.schema:
                 continue
             if docmap is None:
                 self.pool.add_arrays(fieldname, tbytes, docs.astype(_I64) + startdoc, freqs, positions)
                 continue
+            assert remap is not None
             new = remap[docs]
             keep = new >= 0
             if not keep.any():
@@ -606,6 +755,7 @@ class ArrayWriter(SegmentWriter):
             self.pool.add_arrays(fieldname, tbytes, new[keep], freqs[keep], positions)
 
     def _flush_segment(self) -> None:
+        self.pool.ndocs = self.docnum
         self.perdocwriter.close()
         self.fieldwriter.write(self.pool)
         self.fieldwriter.close()

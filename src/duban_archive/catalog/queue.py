@@ -122,7 +122,9 @@ def queue_item(site: Any, item_id: str, registry: Any = None) -> None:
     if item_id in seen:
         return
     seen.add(item_id)
-    get_state(site).enqueue(item_id)
+    state = get_state(site)
+    assert state is not None  # created when missing
+    state.enqueue(item_id)
 
 
 class _TxnMarker:

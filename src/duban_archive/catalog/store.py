@@ -1,7 +1,8 @@
-"""Where the whoosh index lives, and the single-writer lock.
+"""Where the full-text index lives, and the single-writer lock (engine-independent).
 
 ``<var>/index/CURRENT`` names the active generation directory
-(``<var>/index/g<ns>``).  A rebuild writes a new generation beside the live
+(``<var>/index/g<ns>-v<format>``; the engine writes its files there, and names its
+format: a generation of another format is rebuilt, never read).  A rebuild writes a new generation beside the live
 one and switches with an atomic ``os.replace`` of CURRENT, so a crash during a
 rebuild leaves the old index in service and a reader never sees a half-built
 one.  ``<var>/index/applier.lock`` (``flock``) makes one writer at a time per
@@ -19,10 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from whoosh import index as windex
-
 from ..filelock import exclusive
-from .schema import SCHEMA_VERSION, make_schema
 
 
 class LockTimeout(Exception):
@@ -30,14 +28,15 @@ class LockTimeout(Exception):
 
 
 class IndexStore:
-    """The index directory of one data directory (one per process, shared by threads)."""
+    """The index directory of one data directory (one per process, shared by threads).
 
-    def __init__(self, root: str | Path) -> None:
+    ``version`` is the engine's index format: generations of another one are out of date.
+    """
+
+    def __init__(self, root: str | Path, version: int | str) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._opened: tuple[str, object] | None = None
-        self._mutex = threading.Lock()
-        self._local = threading.local()
+        self.version = str(version)
 
     # -- generations -----------------------------------------------------
     @property
@@ -55,9 +54,9 @@ class IndexStore:
         return self.current_name() is not None
 
     def new_generation(self) -> Path:
-        path = self.root / f"g{time.time_ns()}-v{SCHEMA_VERSION}"
+        """An empty directory for a new generation (the engine writes it, :meth:`activate` switches)."""
+        path = self.root / f"g{time.time_ns()}-v{self.version}"
         path.mkdir()
-        windex.create_in(str(path), make_schema())
         return path
 
     def activate(self, path: Path) -> None:
@@ -70,33 +69,7 @@ class IndexStore:
 
     def up_to_date_schema(self) -> bool:
         name = self.current_name()
-        return bool(name) and name.endswith(f"-v{SCHEMA_VERSION}")
-
-    def open(self):
-        """The active index (created empty when there is none)."""
-        with self._mutex:
-            name = self.current_name()
-            if name is None:
-                path = self.new_generation()
-                self.activate(path)
-                name = path.name
-            if self._opened is None or self._opened[0] != name:
-                self._opened = (name, windex.open_dir(str(self.root / name)))
-            return self._opened[1]
-
-    # -- reading ---------------------------------------------------------
-    def searcher(self):
-        """A per-thread searcher, refreshed when the index changed."""
-        ix = self.open()
-        cached = getattr(self._local, "searcher", None)
-        if cached is not None and cached[0] is ix:
-            s = cached[1].refresh()
-        else:
-            if cached is not None:
-                cached[1].close()
-            s = ix.searcher()
-        self._local.searcher = (ix, s)
-        return s
+        return name is not None and name.endswith(f"-v{self.version}")
 
     # -- writing ---------------------------------------------------------
     @contextlib.contextmanager
@@ -110,10 +83,10 @@ _stores: dict[str, IndexStore] = {}
 _stores_lock = threading.Lock()
 
 
-def get_store(var_dir: str | Path) -> IndexStore:
+def get_store(var_dir: str | Path, version: int | str) -> IndexStore:
     root = str(Path(var_dir) / "index")
     with _stores_lock:
         store = _stores.get(root)
-        if store is None:
-            store = _stores[root] = IndexStore(root)
+        if store is None or store.version != str(version):
+            store = _stores[root] = IndexStore(root, version)
         return store

@@ -8,6 +8,7 @@ validated appstructs (see :mod:`duban_archive.validation`).
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import IO, Any
 
 import colander
@@ -43,6 +44,9 @@ def create_item(site, board: Board, appstruct: dict[str, Any], actor: str, regis
     values = {f.name: _clean(appstruct.get(f.name, f._missing())) for f in typedef.fields}
     if not values.get("registered_on"):
         values["registered_on"] = today()
+    if typedef.before_create:  # e.g. 12345: a repeat complaint is not accepted (raises Refusal, nothing written)
+        module, _, name = typedef.before_create.partition(":")
+        getattr(import_module(module), name)(site, board, values, typedef)
     number = next_number(site, board.prefix, values["registered_on"].year)
     item_id = number.lower()
     item = SupervisionItem(item_id, number, board.board_id, typedef.name)

@@ -5,12 +5,16 @@ Imported by ``site_access`` (``open_site(create=True)``), never the other way ro
 
 from __future__ import annotations
 
+import logging
+
 from ..audit.log import AuditLog
 from ..security.units import Unit, Units
 from ..security.users import User, Users
 from .board import Board
 from .folder import Folder
 from .site import ROOT_KEY, Site
+
+log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "duban-demo"
 
@@ -105,5 +109,11 @@ def ensure_site_on_start(app, settings) -> None:
             site, _ = ensure_site(conn.root(), app.registry)
             if mode == "demo":
                 add_demo_content(site)
+        if mode == "demo" and not site.settings.get("demo_items"):
+            from ..demo import add_demo_items
+
+            log.info("正在生成演示事项（一个月的督办、热线、互联网+督查事项）……")
+            with tm:
+                add_demo_items(conn.root()[ROOT_KEY], app.registry, commit=tm.commit)
     finally:
         conn.close()

@@ -23,6 +23,7 @@ import colander
 import deform.widget
 
 from ..definitions import DefinitionError, load_checked
+from ..timeutil import today
 from ..validation import text_node
 from .schema import CLASS_KINDS, FIELD_KINDS, type_schema  # noqa: F401 - FIELD_KINDS: views.api.schemas
 
@@ -48,8 +49,12 @@ class FieldDef:
     default: Any = None
     #: editable after creation (an item's number and dates of record are not)
     editable: bool = True
+    #: written only by the system (a transition's hook), never by a form or the API: implies not editable
+    system: bool = False
     #: shown in listings / ledger exports
     ledger: bool = True
+    #: a date that may not come before this other date field (办结时限 not before 立项日期)
+    not_before: str | None = None
 
     def node(self, bound_site: Any = None) -> colander.SchemaNode:
         kw: dict[str, Any] = {"name": self.name, "title": self.title}
@@ -188,6 +193,10 @@ class TypeDef:
     fields: list[FieldDef]
     boards: tuple[str, ...] = ("*",)
     source: str = ""
+    #: ``module:function`` checked before an item of this type is created (may raise Refusal)
+    before_create: str | None = None
+    #: repeat-complaint switches (``[repeat]``: ``match`` fields, ``states`` of the earlier item)
+    repeat: dict[str, tuple[str, ...]] = field(default_factory=dict)
     field_map: dict[str, FieldDef] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -197,14 +206,19 @@ class TypeDef:
         return "*" in self.boards or board_id in self.boards
 
     def schema(self, mode: str = "add", site: Any = None, request: Any = None,
-               only: set[str] | None = None) -> colander.SchemaNode:
+               only: set[str] | None = None, context: Any = None,
+               registered_today: bool = True) -> colander.SchemaNode:
         """Schema for ``mode`` 'add' (all fields) or 'edit' (editable fields).
 
-        ``only`` limits the schema to the named fields (PATCH semantics).
+        ``only`` limits the schema to the named fields (PATCH semantics); ``context`` is the
+        record being edited, whose stored values count where the input leaves a field out.
+        ``registered_today=False`` (importing an old 台账, whose rows may lack 立项日期) does not
+        take an absent date to mean today.
         """
-        schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name)
+        schema = colander.SchemaNode(colander.Mapping(unknown="raise"), name=self.name,
+                                     validator=self._date_order(context, registered_today))
         for f in self.fields:
-            if mode == "edit" and not f.editable:
+            if (mode == "edit" and not f.editable) or f.system:
                 continue
             if only is not None and f.name not in only:
                 continue
@@ -213,6 +227,31 @@ class TypeDef:
                 node.missing = colander.drop if f.required else node.missing
             schema.add(node)
         return schema.bind(site=site, request=request)
+
+    def _date_order(self, context: Any, registered_today: bool):
+        """``not_before`` rules: a deadline before the registration date makes an item overdue at birth."""
+        rules = [(f, f.not_before) for f in self.fields if f.not_before]
+
+        def check(node: colander.SchemaNode, appstruct: dict[str, Any]) -> None:
+            problem = colander.Invalid(node)
+            for f, before in rules:
+                value = appstruct.get(f.name)
+                if f.name not in node or value in (None, colander.null):
+                    continue
+                if before in appstruct:
+                    earliest = appstruct.get(before)
+                else:
+                    earliest = getattr(context, before, None)
+                if earliest in (None, colander.null) and context is None and registered_today:
+                    earliest = today()  # 立项日期 left empty: the add operation fills in today
+                if earliest in (None, colander.null) or _day(value) >= _day(earliest):
+                    continue
+                other = self.field_map[before].title
+                problem[f.name] = f"{f.title}不能早于{other}（{_day(earliest).isoformat()}）"
+            if problem.children:
+                raise problem
+
+        return check
 
     def defaults(self) -> dict[str, Any]:
         return {f.name: f._missing() for f in self.fields}
@@ -278,9 +317,15 @@ class TypeRegistry:
             fields = [f for f in fields if f.name != fdef.name] + [fdef]
         if not fields:
             raise DefinitionError(source, "fields: 类型没有任何字段")
+        kinds = {f.name: f.kind for f in fields}
+        for f in fields:
+            if f.not_before and kinds.get(f.not_before) not in ("date", "datetime"):
+                raise DefinitionError(source, f"fields({f.name}).not_before: '{f.not_before}' 不是本类型的日期字段")
         boards = tuple(head.get("boards", base.boards if base else ("*",)))
+        repeat = {k: tuple(v) for k, v in (data.get("repeat") or {}).items()}
         return TypeDef(name=head["name"], title=head["title"], kind=kind, fields=fields, boards=boards,
-                       source=source)
+                       source=source, before_create=head.get("before_create", base.before_create if base else None),
+                       repeat=repeat or (dict(base.repeat) if base else {}))
 
     def _field(self, source: str, fdata: dict, vocab: dict, where: str) -> FieldDef:
         """A field from a ``[[fields]]`` entry the schema accepted (:func:`.schema.field_schema`)."""
@@ -304,8 +349,10 @@ class TypeRegistry:
             description=fdata.get("description", ""),
             choices=tuple(choices),
             default=default,
-            editable=bool(fdata.get("editable", True)),
+            editable=bool(fdata.get("editable", True)) and not fdata.get("system", False),
+            system=bool(fdata.get("system", False)),
             ledger=bool(fdata.get("ledger", True)),
+            not_before=fdata.get("not_before"),
         )
 
 
@@ -318,3 +365,7 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple | list):
         return sorted(value) if isinstance(value, set | frozenset) else list(value)
     return value
+
+
+def _day(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value

@@ -37,6 +37,8 @@ TYPE_NAME_RE = r"[a-z][a-z0-9_]{1,40}"
 
 
 def _field_checks(node: colander.SchemaNode, value: dict[str, Any]) -> None:
+    if "not_before" in value and value.get("kind") not in ("date", "datetime"):
+        raise key_problem(node, "not_before", "只用于日期字段（kind = \"date\" 或 \"datetime\"）")
     if value.get("kind") in ("choice", "multi_choice") and "vocabulary" not in value:
         raise key_problem(node, "vocabulary", f"缺少必填键（kind = \"{value['kind']}\" 需要词表）")
 
@@ -54,7 +56,10 @@ def field_schema(name: str = "") -> colander.SchemaNode:
         text("vocabulary"),
         anything("default"),
         flag("editable"),
+        # written only by the system (e.g. 12345 派单时间 by the dispatch transition): in no add/edit form
+        flag("system"),
         flag("ledger"),
+        text("not_before", validator=matches(NAME_RE, "应为同一类型中另一个日期字段的名称")),
         validator=_field_checks,
     )
 
@@ -75,8 +80,14 @@ def type_schema() -> colander.SchemaNode:
               text("extends"),
               texts("boards"),
               flag("override"),
+              # ``module:function(site, board, values, typedef)`` run before anything is written; raises Refusal
+              text("before_create", validator=matches(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", "应为 包.模块:函数")),
               required=True),
         array("fields", field_schema()),
+        # seed 003 附件2 四(一): 「同一事实、同一理由重复反映的，不再受理」 — what makes a new item a repeat
+        table("repeat",
+              texts("match", required=True, non_empty=True),
+              texts("states", required=True, non_empty=True)),
         vocabularies_schema(),
     )
 

@@ -124,6 +124,51 @@ def repair_text(site, registry) -> str:
     return out
 
 
+# -- 6: 12345 派单 facts (issue 14, seed 003) --------------------------------------------------------
+
+
+@step(6, "hotline_dispatch_facts")
+def hotline_dispatch_facts(site, registry) -> str:
+    """12345 tickets written before issue 14: ``dispatched_at`` was an editable field that moved every
+    ticket clock; it is set back to the time of the ticket's last 派单 (history), each correction audited.
+    不当退单 was flagged at the unit's second 退单; it is now the platform's re-dispatch to the unit that
+    declined (seed 003 附件5 四(一)2(1)), recorded with its date in ``undue_declines`` for scoring — rebuilt
+    from the history, the declining unit being the ticket's lead unit (the only one 退单 is offered to).
+    """
+    from ..audit.log import record
+    from ..timeutil import as_cst
+
+    fixed = flagged = 0
+    for item in site.item_index.values():
+        if getattr(item, "workflow", None) != "hotline":
+            continue
+        unit = getattr(item, "lead_unit", "") or ""
+        last_dispatch = None
+        declined_by = None
+        undue: list[tuple[str, object]] = []
+        for e in item.history:
+            t = e.get("transition")
+            if t == "decline":
+                declined_by = unit
+            elif t == "dispatch":
+                if e.get("from") == "declined" and declined_by and declined_by == unit:
+                    undue.append((unit, e["time"]))
+                last_dispatch = e["time"]
+        if last_dispatch is not None:
+            old = getattr(item, "dispatched_at", None)
+            if old is None or as_cst(old) != as_cst(last_dispatch):
+                item.dispatched_at = last_dispatch
+                record(site, "edit", "system", item.item_id, field="dispatched_at", old=old, new=last_dispatch,
+                       reason="evolve 6: 派单时间以派单记录为准")
+                fixed += 1
+        if declined_by:
+            item.last_declined_by = declined_by
+        if undue and not getattr(item, "undue_declines", None):
+            item.undue_declines = tuple(undue)
+            flagged += 1
+    return f"更正 {fixed} 件 12345 工单的派单时间，重建 {flagged} 件的不当退单记录"
+
+
 # -- 7: 持续推进 report clock by board (issue 14, seed 002) ------------------------------------------
 
 

@@ -57,9 +57,11 @@ def on_state_changed(event: StateChanged) -> None:
     if registry is None or not _is_item(event.object):
         return
     from ..content_types.site import find_site
+    from .accountability import on_transition
     from .reminders import notice_on_transition, touch
 
     notice_on_transition(find_site(event.object), event.object, event.transition, registry)
+    on_transition(find_site(event.object), event.object, event.transition, registry)
     touch(event.object, registry)
 
 
@@ -80,6 +82,10 @@ def on_added(event: ObjectAdded) -> None:
     parent = getattr(obj, "__parent__", None)
     item = getattr(parent, "__parent__", None)
     if getattr(obj, "type_name", "") == "feedback_report" and _is_item(item):
+        from ..content_types.site import find_site
+        from .reminders import notice_on_event
+
+        notice_on_event(find_site(item), item, "feedback", registry)  # a rule set's [notices.feedback]
         touch(item, registry)  # the unit reported: pending reminders are no longer needed
 
 

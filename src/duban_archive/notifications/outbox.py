@@ -38,6 +38,7 @@ KINDS = {
     "overdue": "逾期催办",
     "monthly": "月度进展催报",
     "escalation": "督办",
+    "accountability": "责任追究",
 }
 
 

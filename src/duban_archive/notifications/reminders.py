@@ -131,7 +131,7 @@ def plan(item, rs: RuleSet, calendar, moment: datetime) -> list[Fire]:
     for off in rs.overdue_at:
         fires.append(Fire(off.add(due), "overdue", "overdue_at", since=due, due=due))
     for e in rs.escalations:
-        if e.overdue is not None:
+        if e.overdue is not None and e.applies(item):
             fires.append(Fire(e.overdue.add(due), "escalation", f"escalate{e.level}", since=due, due=due,
                               level=e.level))
     return fires
@@ -270,6 +270,8 @@ def event_escalations(site, item, rs: RuleSet, moment: datetime, directory=None)
     returned = sum(1 for e in item.history if e.get("transition") == "return")
     dissatisfied = sum(1 for e in item.history if _dissatisfied(e))
     for esc in sorted(rs.escalations, key=lambda e: e.level):
+        if not esc.applies(item):
+            continue
         if esc.event == "returned" and returned >= esc.count:
             escalate(site, item, esc.level, f"被退回重办 {returned} 次", rs, moment, directory=directory)
         elif esc.event == "dissatisfied" and dissatisfied >= esc.count:
@@ -426,6 +428,15 @@ def notice_on_transition(site, item, transition: str, registry, moment: datetime
     return made
 
 
+def notice_on_event(site, item, event: str, registry, moment: datetime | None = None) -> int:
+    """The notice of an event that is not a transition (``[notices.feedback]``: a 反馈报告 was added);
+    the item stays in its state, so no state notice."""
+    rs = rules_of(registry).for_board(item.board_id)
+    if rs is None or event not in rs.notices:
+        return 0
+    return _notice(site, item, rs, rs.notices[event], event, moment)
+
+
 def notice_on_created(site, item, registry, moment: datetime | None = None) -> int:
     """An item was created in its initial state (待审签: the leader is told)."""
     rs = rules_of(registry).for_board(item.board_id)
@@ -434,12 +445,14 @@ def notice_on_created(site, item, registry, moment: datetime | None = None) -> i
     return _notice(site, item, rs, rs.state_notices[item.state], f"state:{item.state}", moment)
 
 
-DEFAULT_BODY = "{number}《{title}》已交办贵单位办理，办理时限 {deadline}，请及时签收。"
+#: the body of a notice whose rule names none (``{limit}`` is empty when the item has no 办理时限)
+DEFAULT_BODY = "{number}《{title}》已交办贵单位办理{limit}，请及时签收。"
 
 
 def notice_fields(item, rs: RuleSet, site) -> dict[str, str]:
-    """What a notice template may name; ``deadline`` is :func:`format_due` of the item's 办理时限,
-    the text its page shows."""
+    """What a notice template may name (``notifications.schema.NOTICE_FIELDS``): ``deadline`` is
+    :func:`format_due` of the item's 办理时限, the text its page shows; ``limit`` is the same as the
+    phrase 「，办理时限 …」, empty when there is none (the 12345 rule files' form)."""
     due = item_due(item, rs, calendar_of(site)) if item.state in rs.states else None
     if due is None and isinstance(getattr(item, "deadline", None), date):
         due = end_of_day(item.deadline, CST)
@@ -450,6 +463,7 @@ def notice_fields(item, rs: RuleSet, site) -> dict[str, str]:
     lead = getattr(item, "lead_unit", "") or ""
     unit = units[lead].title if lead in units else lead
     return {"number": item.number, "title": getattr(item, "title", ""), "deadline": format_due(due),
+            "limit": f"，办理时限 {format_due(due)}" if due else "",
             "reason": reason or "（未填写）", "state": item.state, "actor": str(last.get("actor", "")), "unit": unit}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..definitions import DefinitionError, load_checked, validate
 from ..workflows.deadlines import END_OF_DAY
 from .durations import Duration, add_months, parse_duration  # noqa: F401  (re-exported)
-from .schema import ruleset_schema
+from .schema import NOTICE_EVENTS, ruleset_schema
 
 
 @dataclass
@@ -35,6 +35,27 @@ class Escalation:
     overdue: Duration | None = None
     event: str | None = None  # "returned" | "dissatisfied"
     count: int = 0
+    #: only in these states (e.g. seed 003: the 办结时限 of ``in_progress``, not the 签收时限 of ``dispatched``)
+    states: tuple[str, ...] = ()
+    #: only items whose ``field`` holds one of ``values`` (seed 003 二级督办: 市领导批示件、省级交办件)
+    field: str | None = None
+    values: tuple[str, ...] = ()
+
+    def applies(self, item: Any) -> bool:
+        if self.states and item.state not in self.states:
+            return False
+        return self.field is None or str(getattr(item, self.field, "") or "") in self.values
+
+
+@dataclass
+class Accountability:
+    """责任追究 (seed 003 附件2 四(八)3): ``count`` consecutive ``event`` s (``returned``: the platform's
+    退回 of a 答复, counted since the last accepted one) — recorded on the item and told to ``notify``."""
+
+    event: str
+    count: int
+    title: str
+    notify: tuple[str, ...]
 
 
 @dataclass
@@ -58,6 +79,7 @@ class RuleSet:
     overdue: list[OverdueWindow] = field(default_factory=list)
     overdue_at: list[Duration] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
+    accountability: list[Accountability] = field(default_factory=list)
     levels: dict[int, Level] = field(default_factory=dict)
     monthly_states: tuple[str, ...] = ()
     monthly_days: tuple[int, ...] = ()
@@ -173,6 +195,7 @@ def check_references(rules: ReminderRules, boards, workflows, dropped: Collectio
         named = [("ruleset.states", s) for s in rs.states] + [("monthly.states", s) for s in rs.monthly_states]
         named += [("quarterly.states", s) for s in rs.quarterly.get("states", ())]
         named += [("year_end.states", s) for s in rs.year_end.get("states", ())]
+        named += [(f"escalation[{i}].states", s) for i, e in enumerate(rs.escalations) for s in e.states]
         for where, state in named:
             if state not in states:
                 problems.append((rs.source, f"{where}: {unknown_value(state, states, '状态')}"))
@@ -180,7 +203,7 @@ def check_references(rules: ReminderRules, boards, workflows, dropped: Collectio
             if state not in states:
                 problems.append((rs.source, f"due.{state}: {unknown_message(state, states, '状态')}"))
         for name in rs.notices:
-            if name not in transitions:
+            if name not in transitions and name not in NOTICE_EVENTS:
                 problems.append((rs.source, f"notices.{name}: {unknown_message(name, transitions, '流转')}"))
         for state in rs.state_notices:
             if state not in states:
@@ -218,10 +241,15 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
     if "overdue_at" in data:
         rs.overdue_at = [parse_duration(t) for t in data["overdue_at"]["offsets"]]
     for row in data.get("escalation", []):
+        only = {"states": tuple(row.get("states", ())), "field": row.get("field"),
+                "values": tuple(str(v) for v in row.get("values", ()))}
         if "overdue" in row:
-            rs.escalations.append(Escalation(row["level"], overdue=parse_duration(row["overdue"])))
+            rs.escalations.append(Escalation(row["level"], overdue=parse_duration(row["overdue"]), **only))
         else:
-            rs.escalations.append(Escalation(row["level"], event=row["event"], count=row["count"]))
+            rs.escalations.append(Escalation(row["level"], event=row["event"], count=row["count"], **only))
+    for row in data.get("accountability", []):
+        rs.accountability.append(Accountability(row["event"], row["count"], row.get("title", "责任追究"),
+                                                tuple(row["notify"])))
     for key, row in data.get("levels", {}).items():
         rs.levels[int(key)] = Level(int(key), row["title"], tuple(row["notify"]))
     for i, e in enumerate(rs.escalations):

@@ -31,8 +31,13 @@ from .outbox import CHANNELS
 
 DUE_MODES = ("deadline", "next_due", "sign_by", "close_by")
 SPAN_MODES = ("calendar_days", "hours")
-#: placeholders a notice ``body`` may use
-NOTICE_FIELDS = ("number", "title", "deadline", "reason", "state", "actor", "unit")
+ESCALATION_EVENTS = ("returned", "dissatisfied")
+ACCOUNTABILITY_EVENTS = ("returned",)
+#: placeholders a notice ``body`` may use (``reminders.notice_fields``): ``deadline`` the 办理时限 as the
+#: item page writes it, ``limit`` the phrase 「，办理时限 …」 or nothing when the item has none
+NOTICE_FIELDS = ("number", "title", "deadline", "limit", "reason", "state", "actor", "unit")
+#: ``[notices.<key>]`` keys that are events, not transitions (``reminders.notice_on_event``)
+NOTICE_EVENTS = ("feedback",)
 
 
 def _template(node: colander.SchemaNode, text_: Any) -> None:
@@ -45,7 +50,6 @@ def _template(node: colander.SchemaNode, text_: Any) -> None:
     bad = sorted(names - set(NOTICE_FIELDS))
     if bad:
         raise colander.Invalid(node, f"未知的占位符 {{{bad[0]}}}（可用：{'、'.join(NOTICE_FIELDS)}）")
-ESCALATION_EVENTS = ("returned", "dissatisfied")
 
 
 def _duration(node: colander.SchemaNode, text_: Any) -> None:
@@ -81,6 +85,8 @@ def _positive_every(node: colander.SchemaNode, row: dict[str, Any]) -> None:
 
 
 def _escalation(node: colander.SchemaNode, row: dict[str, Any]) -> None:
+    if ("field" in row) != ("values" in row):
+        raise key_problem(node, "values" if "field" in row else "field", "field 与 values 须同时给出")
     if "overdue" in row:
         if "event" in row or "count" in row:
             raise key_problem(node, "event", "overdue 与 event / count 只能选其一")
@@ -114,7 +120,15 @@ def ruleset_schema() -> colander.SchemaNode:
                                   duration("overdue"),
                                   text("event", validator=one_of(ESCALATION_EVENTS, "事件")),
                                   integer("count", validator=between(1, 100)),
+                                  texts("states"),
+                                  text("field"),
+                                  texts("values"),
                                   validator=_escalation)),
+        array("accountability", table("",
+                                      text("event", required=True, validator=one_of(ACCOUNTABILITY_EVENTS, "事件")),
+                                      integer("count", required=True, validator=between(1, 100)),
+                                      text("title"),
+                                      roles("notify", required=True, non_empty=True))),
         table_of("levels", table("", text("title", required=True), roles("notify", required=True, non_empty=True)),
                  keys=("1", "2", "3"), what="督办级别"),
         table("monthly",
@@ -139,8 +153,10 @@ def ruleset_schema() -> colander.SchemaNode:
               texts("channels", validator=one_of(CHANNELS, "渠道"))),
         table_of("due", text("", validator=one_of(DUE_MODES, "时限方式"))),
         table_of("close_by", duration("")),
+        # key: a transition, or "feedback" (a 反馈报告 was added); body: NOTICE_FIELDS placeholders
         table_of("notices", table("", roles("notify", required=True, non_empty=True), text("subject"),
                                   text("body", validator=_template))),
+        # key: a state the item enters (by a transition, or created in it: 待审签)
         table_of("state_notices", table("", roles("notify", required=True, non_empty=True),
                                         text("subject", required=True), text("body", validator=_template))),
     )

@@ -148,7 +148,8 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     st = wb.create_sheet("统计")
     s = data["stats"]
     for label, key in (("按时签收率", "sign_on_time"), ("按时反馈率", "feedback_on_time"),
-                       ("按时办结率", "closed_on_time"), ("满意率", "satisfaction")):
+                       ("按时办结率", "closed_on_time"), ("满意率", "satisfaction"),
+                       ("问题解决率", "resolution")):
         st.append([label, _rate(s[key])])
     st.append(["逾期数", s["overdue"]])
     st.append(["事项总数", s["total"]])

@@ -217,7 +217,7 @@ def import_ledger(site, registry, source: IO[bytes] | str, board_id: str, actor:
         errors.append(f"第 1 行：缺少必填列「{'」「'.join(missing)}」")
     if errors:
         raise LedgerImportError(errors)
-    schema = typedef.schema("add", site=site)
+    schema = typedef.schema("add", site=site, registered_today=False)
     valid: list[dict[str, Any]] = []
     for n, row in enumerate(rows[1:], start=2):
         if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):

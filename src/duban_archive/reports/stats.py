@@ -1,4 +1,5 @@
-"""Statistics for the dashboard and the monthly 通报 (seed 003 考核机制: 按时反馈率、按时办结率 ...).
+"""Statistics for the dashboard and the monthly 通报 (seed 003 考核机制: 按时反馈率、按时办结率 ...;
+12345 tickets: :mod:`.hotline_stats`).
 
 Rates are plain ratios over the items where the question applies (an item
 never signed for does not count in 按时签收率), returned with their
@@ -16,6 +17,8 @@ from transaction.interfaces import TransientError
 
 from ..timeutil import CST, as_cst, now
 from ..workflows.calendar import WorkCalendar
+from ..workflows.hotline_clock import is_ticket
+from .hotline_stats import ticket_figures
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ def statistics(site, registry, items, moment: datetime | None = None, months: in
     fed = [0, 0]
     closed_ok = [0, 0]
     satisfied = [0, 0]
+    resolved = [0, 0]
     overdue = 0
     trend_new: Counter = Counter()
     trend_closed: Counter = Counter()
@@ -90,7 +94,7 @@ def statistics(site, registry, items, moment: datetime | None = None, months: in
         if f["unit"]:
             by_unit[f["unit"]] += 1
         for pair, add in ((signed, f["signed"]), (fed, f["fed"]), (closed_ok, f["closed_ok"]),
-                          (satisfied, f["satisfied"])):
+                          (satisfied, f["satisfied"]), (resolved, f.get("resolved"))):
             if add is not None:
                 pair[0] += add[0]
                 pair[1] += add[1]
@@ -118,6 +122,7 @@ def statistics(site, registry, items, moment: datetime | None = None, months: in
         "closed_on_time": _rate(*closed_ok),
         "overdue": overdue,
         "satisfaction": _rate(*satisfied),
+        "resolution": _rate(*resolved),
         "trend": [{"month": k, "registered": trend_new.get(k, 0), "closed": trend_closed.get(k, 0)}
                   for k in month_keys],
         "skipped": skipped,
@@ -153,6 +158,8 @@ def _figures(item, workflows, moment: datetime, cal: WorkCalendar) -> dict[str, 
     satisfaction = getattr(item, "satisfaction", None)
     if satisfaction:
         out["satisfied"] = (int(satisfaction != "dissatisfied"), 1)
+    if is_ticket(item):  # seed 003: the 1/3/7-working-day clocks, the seed's 满意率, 问题解决率
+        out.update(ticket_figures(item, moment, cal))
     reg = getattr(item, "registered_on", None)
     if isinstance(reg, date):
         out["registered_month"] = reg.strftime("%Y-%m")

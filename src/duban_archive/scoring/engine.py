@@ -80,6 +80,8 @@ class ItemFact:
     assigned_on: date | None = None
     #: the 办理评价 given on 办结 (A–D), "" when none
     grade: str = ""
+    #: events charged to one unit whichever units the item has now: ``(event, unit, day)`` (12345 不当退单)
+    unit_events: list[tuple[str, str, date]] = field(default_factory=list)
 
     @property
     def counting_day(self) -> date | None:
@@ -160,6 +162,9 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
                 us.items += 1
                 if fact.closed_on is not None and fact.closed_on <= as_of:
                     us.completed += 1
+        for ev, u, day in fact.unit_events:
+            if day in period:
+                events.setdefault(u, []).append((ev, fact, day))
     adj_by_unit: dict[str, list[Adjustment]] = {}
     for a in adjustments:
         if a.day in period:
@@ -248,24 +253,42 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
         visited = [f for f in facts if u in f.units and f.visited and f.counting_day in period]
         if visited:
             rates[u] = (1 - sum(f.dissatisfied for f in visited) / len(visited)) * 100
-    average = sum(rates.values()) / len(rates) if rates else None
+    def group(u: str) -> str:
+        if rules.satisfaction_average != "class":
+            return ""
+        title = scores[u].title
+        return next((c for c, members in rules.unit_classes.items() if u in members or title in members), "*")
+
+    groups: dict[str, list[float]] = {}
+    for u, r in rates.items():
+        groups.setdefault(group(u), []).append(r)
+    averages = {g: sum(rs) / len(rs) for g, rs in groups.items()}
+    kw = rules.key_work
+    from .levels import counted
+
     for us in scores.values():
+        exempt = kw is not None and us.unit not in kw.units and us.title not in kw.units
+        # (adjustment, points counted, why less): a rule set's group / requires switches (seed 001)
+        adjusted = counted(rules, adj_by_unit.get(us.unit, []))
         for cat in rules.categories:
+            if exempt and kw is not None and cat.name == kw.category and kw.missing == "scale":
+                continue  # 合理缺项: scaled below
             lines: list[Line] = []
             for ev, fact, day in events.get(us.unit, []):
                 if ev in cat.events:
                     lines.append(Line(ev, rules.event_title(ev), cat.events[ev], fact.item_id, fact.number, day,
                                       cat.name))
+            average = averages.get(group(us.unit)) if us.unit in rates else None
             if cat.satisfaction_per_point and average is not None and us.unit in rates:
                 below = math.floor(average - rates[us.unit] + 1e-9)
                 if below > 0:
                     lines.append(Line("satisfaction", f"满意率 {rates[us.unit]:.1f}% 低于平均 {average:.1f}% "
                                       f"{below} 个百分点", -below * cat.satisfaction_per_point, category=cat.name))
-            for a in adj_by_unit.get(us.unit, []):
+            for a, points, why in adjusted:
                 kind = rules.adjustments.get(a.kind)
                 if kind is not None and kind.category == cat.name:
-                    lines.append(Line(f"adj:{a.kind}", kind.title + (f"（{a.note}）" if a.note else ""),
-                                      a.points, a.item_id, "", a.day, cat.name))
+                    lines.append(Line(f"adj:{a.kind}", kind.title + (f"（{a.note}）" if a.note else "")
+                                      + (f"：{why}" if why else ""), points, a.item_id, "", a.day, cat.name))
             deducted = sum(ln.points for ln in lines)
             got = max(0.0, min(cat.max, cat.max + deducted))
             us.categories[cat.name] = got
@@ -273,10 +296,18 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
             us.lines.extend(lines)
             if got != cat.max + deducted:  # 扣完为止
                 us.lines.append(Line("floor", f"{cat.title} 扣完为止", got - (cat.max + deducted), category=cat.name))
-        bonus_lines = [Line(f"adj:{a.kind}", rules.adjustments[a.kind].title + (f"（{a.note}）" if a.note else ""),
-                            a.points, a.item_id, "", a.day, "bonus")
-                       for a in adj_by_unit.get(us.unit, [])
-                       if a.kind in rules.adjustments and rules.adjustments[a.kind].category == "bonus"]
+        if exempt and kw is not None and kw.missing == "scale":
+            _scale_for_key_work(rules, us, kw.category)
+        bonus_adjustments = [(a, points, why) for a, points, why in adjusted
+                             if a.kind in rules.adjustments and rules.adjustments[a.kind].category == "bonus"]
+        bonus_lines = [Line(f"adj:{a.kind}", rules.adjustments[a.kind].title + (f"（{a.note}）" if a.note else "")
+                            + (f"：{why}" if why else ""), points, a.item_id, "", a.day, "bonus")
+                       for a, points, why in bonus_adjustments]
+        for cap, most in rules.bonus_caps.items():  # 累计不超过 … 分
+            got = sum(points for a, points, _ in bonus_adjustments if rules.adjustments[a.kind].cap == cap)
+            if got > most:
+                bonus_lines.append(Line("bonus_subcap", f"{cap} 类加分累计不超过 {most:g} 分", most - got,
+                                        category="bonus"))
         bonus = sum(ln.points for ln in bonus_lines)
         clamped = max(rules.bonus_min, min(rules.bonus_max, bonus))
         us.lines.extend(bonus_lines)
@@ -285,6 +316,17 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
                                  category="bonus"))
         us.categories["bonus"] = clamped
         us.score = sum(us.categories.values())
+
+
+def _scale_for_key_work(rules: ScoringRules, us: UnitScore, key: str) -> None:
+    """Seed 003 三: 「非重点工作责任单位以合理缺项按比例折算分值」 — the other categories × full / their maximum."""
+    others = sum(c.max for c in rules.categories if c.name != key)
+    full = sum(c.max for c in rules.categories)
+    got = sum(v for k, v in us.categories.items() if k != key)
+    scaled = got * full / others if others else got
+    us.categories[key] = scaled - got
+    us.lines.append(Line("key_work_scale", f"非重点工作责任单位，合理缺项按比例折算：{got:g} × {full:g}/{others:g}",
+                         scaled - got, category=key))
 
 
 # -- facts from the site -------------------------------------------------
@@ -331,7 +373,7 @@ def fact_for(item, feedback_days: int = 3) -> ItemFact:
         sign_due = due.date()
         sign_late = (signed or datetime.max.replace(tzinfo=due.tzinfo)) > due
     satisfaction = getattr(item, "satisfaction", None)
-    return ItemFact(
+    fact = ItemFact(
         item_id=item.item_id, number=item.number, title=item.title, units=tuple(item.units),
         deadline=_day(getattr(item, "deadline", None)), closed_on=closed_on, cancelled=bool(cancelled),
         feedback_due=(assigned.date() + timedelta(days=feedback_days)) if assigned else None,
@@ -341,6 +383,11 @@ def fact_for(item, feedback_days: int = 3) -> ItemFact:
         feedback_on=tuple(feedback_days_list), assigned_on=assigned.date() if assigned else None,
         grade=str(getattr(item, "grade", "") or ""),
     )
+    if item.board_id == "hotline":  # seed 003: the ticket's own clocks and 不当退单
+        from .hotline import ticket_fact
+
+        ticket_fact(item, fact)
+    return fact
 
 
 def site_facts(site) -> list[ItemFact]:

@@ -31,9 +31,11 @@ def rule_ref(rules: ScoringRules, rule: str) -> str:
         return f"grades.{rule[6:]}"
     if rule.startswith("cat:"):
         return f"categories.{rule[4:]}"
-    if rule in ("floor", "bonus_cap", "satisfaction"):
-        return {"floor": "categories（扣完为止）", "bonus_cap": "ruleset.bonus_min / bonus_max",
-                "satisfaction": "categories.satisfaction_per_point"}[rule]
+    fixed = {"floor": "categories（扣完为止）", "bonus_cap": "ruleset.bonus_min / bonus_max",
+             "satisfaction": "categories.satisfaction_per_point", "bonus_subcap": "bonus_caps",
+             "key_work_scale": "key_work.missing（合理缺项按比例折算）"}
+    if rule in fixed:
+        return fixed[rule]
     return f"events.{rule}"
 
 

@@ -32,6 +32,9 @@ def unit_flags(rules: ScoringRules, facts: list[ItemFact], period: Period, as_of
             hits = [ev for ev, _ in item_events(fact, scope, min(as_of, scope.end), rules) if ev == flag.event]
             for u in fact.units:
                 counted.setdefault(u, []).extend(fact.number for _ in hits)
+            for ev, u, day in fact.unit_events:  # charged to one unit (12345 不当退单)
+                if ev == flag.event and day in scope and day <= as_of:
+                    counted.setdefault(u, []).append(fact.number)
         for unit, numbers in counted.items():
             if len(numbers) >= flag.count:
                 out.setdefault(unit, []).append({

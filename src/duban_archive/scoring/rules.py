@@ -35,6 +35,18 @@ class AdjustmentKind:
     requires: str | None = None
     #: unit kind -> the places of that month's ranking (among units of the kind) it is for
     rank_top: dict[str, int] = field(default_factory=dict)
+    #: a bonus sub-cap (``[bonus_caps]``) this kind counts against
+    cap: str | None = None
+
+
+@dataclass
+class KeyWork:
+    """Seed 003 四(二) 重点工作考核: only ``units`` are scored on ``category``; the others get
+    ``missing``: ``scale`` (their other categories × full / (full − the category's max)) or ``full``."""
+
+    category: str
+    units: tuple[str, ...] = ()
+    missing: str = "scale"
 
 
 @dataclass
@@ -69,6 +81,11 @@ class ScoringRules:
     categories: list[Category] = field(default_factory=list)
     bonus_min: float = -5.0
     bonus_max: float = 5.0
+    bonus_caps: dict[str, float] = field(default_factory=dict)
+    #: "all" (every unit's average) or "class" (the average of the unit's class in ``unit_classes``)
+    satisfaction_average: str = "all"
+    unit_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    key_work: KeyWork | None = None
     #: ``[feedback]``: ``days`` within ``feedback_days`` of 交办, or ``monthly`` by ``feedback_day``
     feedback_mode: str = "days"
     feedback_days: int = 3
@@ -102,6 +119,8 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
         bonus_min=float(head.get("bonus_min", -5)),
         bonus_max=float(head.get("bonus_max", 5)),
         item_required=bool(head.get("item_required", False)),
+        satisfaction_average=head.get("satisfaction_average", "all"),
+        unit_classes={str(k): tuple(v) for k, v in (data.get("unit_classes") or {}).items()},
     )
     for name, row in data.get("events", {}).items():
         rules.events[name] = (str(row.get("title", EVENTS[name])), float(row.get("points", 0.0)))
@@ -112,16 +131,28 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
             cat.satisfaction_per_point = float(row["satisfaction_per_point"])
         rules.categories.append(cat)
     names = {c.name for c in rules.categories} | {"bonus"}
+    rules.bonus_caps = {str(k): float(v) for k, v in (data.get("bonus_caps") or {}).items()}
     for name, row in data.get("adjustments", {}).items():
         points = None if row.get("free") else float(row["points"])
         category = row.get("category")
         if method == "categories" and category not in names:
             raise DefinitionError(source, f"adjustments.{name}.category: 应为已定义的类别或 bonus"
                                           f"（可选：{', '.join(sorted(names))}）")
-        rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category, row.get("group"),
-                                                 row.get("requires"), dict(row.get("rank_top") or {}))
+        cap = row.get("cap")
+        if cap is not None and (category != "bonus" or cap not in rules.bonus_caps):
+            raise DefinitionError(source, f"adjustments.{name}.cap: 应为 [bonus_caps] 中定义的加分上限，且类别为 bonus"
+                                          f"（可选：{', '.join(sorted(rules.bonus_caps)) or '无'}）")
         if row.get("requires") not in (None, "no_deductions"):
             raise DefinitionError(source, f"adjustments.{name}.requires: 可选 no_deductions")
+        rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category, group=row.get("group"),
+                                                 requires=row.get("requires"),
+                                                 rank_top=dict(row.get("rank_top") or {}), cap=cap)
+    if "key_work" in data:
+        kw = data["key_work"]
+        if kw["category"] not in {c.name for c in rules.categories}:
+            raise DefinitionError(source, f"key_work.category: 应为已定义的类别"
+                                          f"（可选：{', '.join(c.name for c in rules.categories)}）")
+        rules.key_work = KeyWork(kw["category"], tuple(kw.get("units", ())), kw.get("missing", "scale"))
     fb = data.get("feedback") or {}
     rules.feedback_mode = fb.get("mode", "days")
     rules.feedback_days = int(fb.get("days", 3))

@@ -12,9 +12,24 @@ from typing import Any
 
 import colander
 
-from ..definitions import array, between, flag, integer, key_problem, number, one_of, table, table_of, text
+from ..definitions import (
+    array,
+    at_least,
+    between,
+    flag,
+    integer,
+    key_problem,
+    number,
+    one_of,
+    table,
+    table_of,
+    text,
+    texts,
+)
 
 METHODS = ("additive", "efficacy", "categories")
+#: a unit outside ``key_work.units``: its other categories scaled up to the full score, or the maximum given
+KEY_WORK_MISSING = ("scale", "full")
 EVENTS = {
     "on_time": "按时办结并按时反馈",
     "early": "提前办结",
@@ -22,6 +37,7 @@ EVENTS = {
     "unfinished": "未按时完成",
     "late_notice": "进度滞后被通报",
     "sign_late": "超时签收",
+    "undue_decline": "不当退单",
     "overdue": "超期未办结",
     "escalation1": "一级督办",
     "escalation2": "二级督办",
@@ -72,7 +88,11 @@ def rules_schema() -> colander.SchemaNode:
               number("bonus_min"),
               number("bonus_max"),
               flag("item_required"),
+              # the average a unit's 满意率 is compared with: of every unit, or of its class (``[unit_classes]``)
+              text("satisfaction_average", validator=one_of(("all", "class"), "平均满意率的范围")),
               required=True),
+        # classes of units (seed 003 考核对象: 县区、园区、一类…四类单位): class -> unit ids or titles
+        table_of("unit_classes", texts(""), what="单位类别"),
         table_of("events", table("", text("title"), number("points")), keys=EVENTS, what="自动计分事件"),
         array("categories", table("",
                                   text("name", required=True),
@@ -81,9 +101,16 @@ def rules_schema() -> colander.SchemaNode:
                                   table_of("events", number(""), keys=EVENTS, what="自动计分事件"),
                                   number("satisfaction_per_point"))),
         table_of("adjustments", table("", text("title", required=True), number("points"), flag("free"),
-                                      text("category"), text("group"), text("requires"),
+                                      text("category"), text("group"), text("requires"), text("cap"),
                                       table_of("rank_top", integer("", validator=between(1, 100)), what="单位类别"),
                                       validator=_adjustment)),
+        # sub-caps of the bonus (seed 003 附件5 四(三)1: 累计不超过2分 …): cap name -> most points
+        table_of("bonus_caps", number("", validator=at_least(0)), what="加分上限"),
+        # who is scored on the key work (seed 003 四(二)) and what the others get instead
+        table("key_work",
+              text("category", required=True),
+              texts("units"),
+              text("missing", validator=one_of(KEY_WORK_MISSING, "缺项处理"))),
         table("feedback", text("mode", required=True, validator=one_of(FEEDBACK_MODES, "反馈时限算法")),
               integer("days", validator=between(1, 31)), integer("day", validator=between(1, 28))),
         array("flags", table("", text("name", required=True), text("title", required=True),

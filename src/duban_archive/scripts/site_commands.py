@@ -9,9 +9,10 @@ import transaction
 
 
 def register(sub) -> None:
-    p = sub.add_parser("init", help="创建站点（版块、单位、角色），--demo 加演示用户；可重复执行")
+    p = sub.add_parser("init", help="创建站点（版块、单位、角色），--demo 加演示用户和一个月的演示事项；可重复执行")
     p.add_argument("ini")
-    p.add_argument("--demo", action="store_true", help="添加演示单位和每个角色一个演示用户")
+    p.add_argument("--demo", nargs="?", const="full", choices=("full", "empty"), default=None,
+                   help="添加演示单位、每个角色一个演示用户，以及各版块一个月的演示事项（--demo=empty：不要演示事项）")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("adduser", help="添加用户")
@@ -55,6 +56,12 @@ def cmd_init(args) -> int:
         if args.demo:
             done += add_demo_content(site)
         transaction.commit()
+        if args.demo == "full":
+            from ..demo import add_demo_items
+
+            print("正在生成演示事项……", flush=True)
+            done += add_demo_items(site, registry, commit=transaction.commit)
+            transaction.commit()
     finally:
         transaction.abort()
         conn.close()

@@ -37,6 +37,9 @@ def includeme(config) -> None:
     config.add_subscriber(renderer_globals, BeforeRender)
     # inside the transaction (error pages read the site), before any view parses the body
     config.add_tween("duban_archive.views.limits.body_limit_tween_factory", under="pyramid_tm.tm_tween_factory")
+    # every multipart body parsed once, streaming, files spooled and digested (views/multipart.py)
+    config.add_tween("duban_archive.views.multipart.multipart_tween_factory",
+                     under="duban_archive.views.limits.body_limit_tween_factory")
     config.include(".layout")  # the add_nav directive
     config.include(".panels")  # the add_item_panel directive
     for module in UI_MODULES:

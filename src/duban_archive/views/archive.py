@@ -36,6 +36,7 @@ from ..archive.filing import (
     set_legal_hold,
 )
 from ..archive.model import ArchiveRecord, ArchiveRecords
+from ..archive.report import checks_panel
 from ..archive.rules import RETENTIONS
 from ..audit.reads import log_read
 from ..content_types.item import SupervisionItem
@@ -271,3 +272,4 @@ def dispose_view(context, request):
 def includeme(config) -> None:
     config.add_nav("档案室", "/archive", permission="records", order=50)
     config.add_item_panel("archive", "归档", archive_panel, permission="view", order=60)
+    config.add_item_panel("checks", "四性检测", checks_panel, permission="view", order=61)

@@ -1,9 +1,12 @@
 """附件: upload (streamed into a blob), download (streamed out), image thumbnails.
 
-The upload passes the request's spooled file straight to
-:func:`~duban_archive.content_types.actions.add_attachment`, which hashes and
-sniffs it while copying; a refused file dooms the transaction so nothing of
-it is kept.  Downloads stream the committed blob file and are audit-logged.
+The form was parsed before the view by ``views.multipart`` (the file spooled
+and digested on the way); the view passes the file to
+:func:`~duban_archive.content_types.actions.add_attachment`, which takes those
+digests, sniffs the type and links the spooled file into the blob.  A refused
+file (a file over the limit arrives marked, empty) dooms the transaction so
+nothing of it is kept, and the form is shown again with the reason beside the
+file field.  Downloads stream the committed blob file and are audit-logged.
 """
 
 from __future__ import annotations
@@ -115,7 +118,8 @@ def _open(att: Attachment):
 
 
 def _item_of(att: Attachment) -> Any:
-    return att.__parent__.__parent__
+    folder: Any = att.__parent__  # the item's "attachments" folder
+    return folder.__parent__
 
 
 @view_config(context=Attachment, name="download", permission="view", request_method=("GET", "HEAD"))

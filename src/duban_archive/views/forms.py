@@ -21,6 +21,7 @@ import deform
 from pyramid.i18n import TranslationString
 from pyramid.threadlocal import get_current_request
 
+from ..i18n import required_messages
 from ..validation import apply_text_policy
 from .layout import DOMAIN
 
@@ -66,6 +67,16 @@ def _localize_titles(node: colander.SchemaNode) -> None:
         _localize_titles(child)
 
 
+def _mark_required(field: deform.Field) -> None:
+    """A red * after the label of every required field, whatever its widget (CSS ``.required``)."""
+    for child in field.children:
+        if child.required:
+            widget = copy.copy(child.widget)  # deform may share a default widget instance
+            widget.item_css_class = " ".join(filter(None, [getattr(widget, "item_css_class", None), "required"]))
+            child.widget = widget
+        _mark_required(child)
+
+
 def make_form(request, schema: colander.SchemaNode, button: str = "保存", formid: str = "deform",
               action: str = "") -> deform.Form:
     """A deform form for ``schema`` (already bound) with a CSRF field and one submit button."""
@@ -73,12 +84,15 @@ def make_form(request, schema: colander.SchemaNode, button: str = "保存", form
     schema.title = ""  # the page has its own heading; no "Feedback Report" legend
     _resolve_widget_values(schema)
     _localize_titles(schema)
+    required_messages(schema)
     schema.add(colander.SchemaNode(
         colander.String(), name="csrf_token", widget=deform.widget.HiddenWidget(),
         default=request.session.get_csrf_token(), missing=""))
     title = request.localizer.translate(TranslationString(button, domain=DOMAIN))
-    return deform.Form(schema, buttons=(deform.Button("submit", title),), formid=formid,
+    form = deform.Form(schema, buttons=(deform.Button("submit", title),), formid=formid,
                        action=action, renderer=RENDERER)
+    _mark_required(form)
+    return form
 
 
 def validate(form: deform.Form, request) -> dict[str, Any]:

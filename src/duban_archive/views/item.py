@@ -22,32 +22,11 @@ from .display import field_text, fmt_date, state_title, unit_title, user_title
 from .forms import as_cstruct_values, make_form, resources, validated
 from .layout import translate
 from .panels import render_panels
+from .timeline import describer, latest_reason, timeline
 
 
 def item_url(item) -> str:
     return f"/boards/{item.board_id}/{item.item_id}"
-
-
-def _detail_text(entry: dict[str, Any]) -> str:
-    """An audit entry's details in one line (old -> new for edits)."""
-    skip = {"time", "action", "actor", "target"}
-    parts = []
-    if entry.get("action") == "edit":
-        return f"{entry.get('field')}: {_plain(entry.get('old'))} → {_plain(entry.get('new'))}"
-    for key, value in entry.items():
-        if key not in skip:
-            parts.append(f"{key}={_plain(value)}")
-    return "; ".join(parts)
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return "∅"
-    if isinstance(value, tuple | list | set | frozenset):
-        return "、".join(str(v) for v in value)
-    if hasattr(value, "isoformat"):
-        return fmt_date(value)
-    return str(value)
 
 
 @view_config(context=SupervisionItem, renderer="templates/item.pt", permission="view")
@@ -78,17 +57,16 @@ def item_view(context, request):
         "download": f"{base}/attachments/{att.__name__}/@@download",
         "thumbnail": f"{base}/attachments/{att.__name__}/@@thumbnail",
     } for att in context.attachments.values()]
-    history = [{
-        "time": fmt_date(h.get("time")), "actor": user_title(site, h.get("actor")),
-        "title": translate(request, h.get("title") or ""), "comment": h.get("comment") or "",
-    } for h in context.history]
+    history = timeline(request, site, context)
     can_audit = request.has_permission("view_audit", context)
     audit = []
     if can_audit:
+        summary = describer(request, context)
+
         audit = [{
             "time": fmt_date(e.get("time")), "actor": user_title(site, e.get("actor")),
             "action": translate(request, ACTIONS.get(e.get("action", ""), e.get("action", ""))),
-            "detail": _detail_text(e),
+            "detail": summary(e),
         } for e in audit_log(site).for_target(context.item_id)]
     panels = render_panels(request, context)
     return {
@@ -96,7 +74,8 @@ def item_view(context, request):
         "item": context, "board": context.__parent__, "fields": fields,
         "state": state_title(request, context), "lead_unit": unit_title(site, getattr(context, "lead_unit", "")),
         "feedback": feedback, "instructions": instructions, "attachments": attachments,
-        "history": history, "audit": audit, "can_audit": can_audit, "base": base,
+        "history": history, "reason": latest_reason(history, context),
+        "audit": audit, "can_audit": can_audit, "base": base,
         "top_panels": [p for p in panels if p.order < 0], "panels": [p for p in panels if p.order >= 0],
         "can_edit": request.has_permission("edit", context) and not context.archived,
         "can_feedback": request.has_permission("add_feedback", context) and not context.archived,
@@ -121,7 +100,7 @@ def edit_view(context, request):
         raise _frozen(request)
     site = find_site(context)
     typedef = request.registry.duban_types[context.type_name]
-    schema = typedef.schema("edit", site=site, request=request)
+    schema = typedef.schema("edit", site=site, request=request, context=context)
     form = make_form(request, schema, button="保存", formid="edit-item")
     page = _form_page(request, context, translate(request, "修改事项"), form)
     if request.method == "POST":

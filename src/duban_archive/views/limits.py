@@ -11,9 +11,10 @@ Two refusals are decided from the headers alone:
 
 Reading happens early in two places, so both consult :func:`early_refusal`:
 pyramid_retry spools the body for retries before any tween runs (our
-execution policy, ``retry.py``, then asks for a single attempt, which skips
+execution policy, ``views/retry.py``, then asks for a single attempt, which skips
 the spooling), and Pyramid's CSRF check parses the form before the view.
-The tween here answers before either.  waitress itself buffers a body up to
+The tween here answers before either, and before ``views.multipart`` (the
+tween under this one) parses a multipart body.  waitress itself buffers a body up to
 its ``max_request_body_size`` before calling the app; the server runner
 (``scripts/serve.py``) derives that from the same upload limit, so a larger
 body is cut at the socket.

@@ -107,6 +107,8 @@ class Transition:
     guard_kw: bool = False
     #: must be asked for this long before the end of the item's 办结时限 (``PT0S``: before it expires)
     request_by: str | None = None
+    #: per-site switches for the hooks (``[transitions.<name>.options]``)
+    options: dict[str, Any] = field(default_factory=dict)
     schema_cache: Any = field(default=None, repr=False, compare=False)
 
     def schema(self, site: Any = None) -> colander.SchemaNode:
@@ -499,6 +501,7 @@ def compile_workflow(source: str, data: dict[str, Any], checked: bool = False) -
             deadlines=_deadlines.compile_deadlines(source, where, tdata.get("deadlines")),
             clears=tuple(tdata.get("clears", ())),
             guard_kw=guard_kw,
+            options=dict(tdata.get("options") or {}),
         )
     wf_deadlines = _deadlines.compile_deadlines(source, "workflow", head.get("deadlines"))
     everything = list(wf_deadlines) + [d for st in states.values() for d in st.deadlines] + [

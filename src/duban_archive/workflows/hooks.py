@@ -148,10 +148,24 @@ HOTLINE_LIMITS = {"consultation": 1, "urgent": 1, "complex_consultation": 3, "su
 
 
 def mark_dispatched(item, transition, appstruct, actor) -> None:
-    """派单: the dispatch time drives sign_by; a re-dispatch after 退单 restarts it."""
+    """派单: the dispatch time drives sign_by; a re-dispatch after 退单 restarts it.
+
+    Seed 003 附件5 四(一)2(1) 不当退单: 「承办单位退回本应由其办理的工单，造成“宿事速办”工作平台两次将同一工单
+    转同一承办单位办理的，视为不当退单」 — flagged when the platform dispatches the ticket again to the unit
+    that declined it (not at that unit's next decline).
+    """
     previous = item.history[-1].get("to") if item.history else ""
-    if getattr(item, "dispatched_at", None) is None or previous == "declined":
-        item.dispatched_at = now()
+    moment = now()
+    first = not any(e.get("transition") == "dispatch" for e in item.history)
+    if first or previous == "declined":  # a system field: whatever it held before 派单 is replaced
+        item.dispatched_at = moment
+    unit = getattr(item, "lead_unit", "") or ""
+    if previous == "declined" and unit and unit == getattr(item, "last_declined_by", None):
+        item.undue_declines = tuple(getattr(item, "undue_declines", ()) or ()) + ((unit, moment),)
+        flagged = tuple(getattr(item, "improper_declines", ()) or ())
+        if unit not in flagged:
+            item.improper_declines = flagged + (unit,)
+        item.improper_decline = True
 
 
 def decline_in_time(item, request, transition) -> str | None:
@@ -170,16 +184,12 @@ def decline_window_passed(item, request, transition) -> str | None:
 
 
 def count_decline(item, transition, appstruct, actor) -> None:
-    """A unit declining the same ticket twice is flagged 不当退单 (seed 003 附件5)."""
+    """Count the unit's 退单 and remember who declined (a re-dispatch to it is 不当退单: ``mark_dispatched``)."""
     unit = getattr(item, "lead_unit", "") or ""
     declines = dict(getattr(item, "declines", None) or {})
     declines[unit] = declines.get(unit, 0) + 1
     item.declines = declines
-    if declines[unit] >= 2:
-        flagged = tuple(getattr(item, "improper_declines", ()))
-        if unit not in flagged:
-            item.improper_declines = flagged + (unit,)
-        item.improper_decline = True
+    item.last_declined_by = unit
 
 
 def check_hotline_extension(item, transition, appstruct, actor) -> None:
@@ -219,6 +229,8 @@ def check_visit(item, transition, appstruct, actor) -> None:
 
 def record_visit(item, transition, appstruct, actor) -> None:
     item.satisfaction = appstruct.get("satisfaction")
+    if appstruct.get("resolved"):
+        item.resolved = appstruct["resolved"]
 
 
 def count_redo(item, transition, appstruct, actor) -> None:

@@ -177,6 +177,9 @@ def transition_schema() -> colander.SchemaNode:
         array("deadlines", deadline_schema()),
         texts("clears"),
         text("request_by", validator=_request_by),
+        # per-site switches the transition's hooks read (``transition.options``), e.g. seed 003's
+        # 延期 cut-off; each hook documents its own keys
+        table_of("options", value("", str, int, float, bool), what="选项"),
         validator=_transition_checks,
     )
 

@@ -33,6 +33,7 @@ ROUTES = [
     ("api.inbox", "/api/v1/inbox"),
     ("api.inbox.read", "/api/v1/inbox/{id}/read"),
     ("api.item.escalate", "/api/v1/items/{id}/escalate"),
+    ("api.item.dispatch_time", "/api/v1/items/{id}/dispatch-time"),
     ("api.item.notice", "/api/v1/items/{id}/notice.pdf"),
     ("api.stats", "/api/v1/stats"),
     ("api.bulletin", "/api/v1/reports/bulletin"),

@@ -26,6 +26,7 @@ from ...archive.filing import (
 )
 from ...archive.lists import list_title, records, rows, to_pdf, to_xlsx, transfer_export
 from ...archive.render import RenderFailed
+from ...archive.report import item_checks
 from ...archive.rules import RETENTIONS
 from ...audit.log import record
 from ...audit.reads import log_read
@@ -33,6 +34,7 @@ from ...content_types.site_access import get_site
 from ...timeutil import isoformat
 from .errors import ApiError
 from .openapi import document
+from .serialize import item_json_contributor
 from .util import actor, get_item, int_param, json_body, principals, require
 
 ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -297,3 +299,11 @@ def transfer_view(request):
     log_read(request, (r.item_id for r in records(site, year=year, unit=unit) if r.current is not None),
              via="api.transfer", year=year, unit=unit)
     return _download(data, ZIP, f"移交-{year or '全部'}-{unit or '全部单位'}.zip")
+
+
+@item_json_contributor
+def _archive_keys(request, item, data, full) -> None:
+    """``archival_code`` (档号, null until filed) and, in the detail, ``checks`` (the 四性检测)."""
+    data["archival_code"] = getattr(item, "archival_code", None)
+    if full:
+        data["checks"] = item_checks(get_site(request), item, request.registry)

@@ -1,9 +1,10 @@
 """Attachments: multipart upload into a ZODB blob, streamed download of the exact bytes.
 
-The body is refused by its declared length before it is parsed (413), then
-streamed chunk by chunk from the spooled part into the blob while the
-digests are taken (``content_types.attachment.capture``).  Downloads stream
-the committed blob file; nothing is read whole into memory either way.
+The body is refused by its declared length before it is parsed (413,
+``views.limits``), then parsed once by ``views.multipart``: the file part is
+spooled while SHA-256 and SM3 are taken, and ``content_types.attachment.capture``
+links the spooled file into the blob without reading it again.  Downloads
+stream the committed blob file; nothing is read whole into memory either way.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from ...audit.reads import log_read
 from ...content_types.actions import add_feedback, add_instruction, create_item, edit_item
 from ...content_types.site_access import get_site
 from ...validation import ValidationFailed, validate
+from ..timeline import describer
 from .errors import ApiError
 from .openapi import document
 from .schemas import array_of, ref
@@ -195,13 +196,15 @@ def patch_view(request):
     errors: dict[str, str] = {}
     for name, value in data.items():
         fdef = typedef.field_map.get(name)
-        if fdef is not None and not fdef.editable:
+        if fdef is not None and fdef.system:
+            errors[name] = f"{fdef.title}由系统在办理中记录，不可修改"
+        elif fdef is not None and not fdef.editable:
             errors[name] = "立项后不可修改"
         elif fdef is not None and fdef.required and (value is None or (isinstance(value, str) and not value.strip())):
             errors[name] = "必填，不能清空"
     rest = {k: v for k, v in data.items() if k not in errors}
     try:
-        appstruct = validate(typedef.schema("edit", site=site, request=request, only=set(rest)), rest)
+        appstruct = validate(typedef.schema("edit", site=site, request=request, only=set(rest), context=item), rest)
     except ValidationFailed as exc:
         errors.update(exc.fields)
     if errors:
@@ -270,14 +273,36 @@ def instruction_list_view(request):
 document("api.item.audit", "GET", "事项的审计记录（谁、何时、做了什么、旧值 → 新值）", response={
     "type": "array", "items": {"type": "object", "properties": {
         "time": {"type": "string"}, "action": {"type": "string"}, "action_title": {"type": "string"},
-        "actor": {"type": "string"}, "target": {"type": "string"}}, "additionalProperties": True}},
+        "actor": {"type": "string"}, "target": {"type": "string"},
+        "summary": {"type": "string", "description": "这条记录的中文说明（字段、状态用名称）"}},
+        "additionalProperties": True}},
     params=ID_PARAM)
 
 
 @view_config(route_name="api.item.audit", request_method="GET", renderer="json")
 def audit_view(request):
     site, item = get_item(request, "view_audit")
-    entries = [as_json(e) for e in site["audit"].for_target(item.item_id)]
+    summary = describer(request, item)
+    entries = [dict(as_json(e), summary=summary(e)) for e in site["audit"].for_target(item.item_id)]
     log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
     return entries
 
+
+
+# -- 12345: 派单时间 corrections (issue 14, seed 003) ----------------------------------------------
+
+document("api.item.dispatch_time", "POST",
+         "更正 12345 工单的派单时间（督查室；须写明理由，留痕审计，重算签收、退单、办结时限）",
+         request={"type": "object", "required": ["dispatched_at", "reason"], "properties": {
+             "dispatched_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}},
+         response=ITEM, params=ID_PARAM, errors=(400, 401, 403, 404, 409))
+
+
+@view_config(route_name="api.item.dispatch_time", request_method="POST", renderer="json")
+def dispatch_time_view(request):
+    from ...workflows.dispatch_time import correct_dispatched_at
+
+    site, item = get_item(request, "view")
+    correct_dispatched_at(site, item, json_body(request), actor=request.authenticated_userid,
+                          principals=principals(request), registry=request.registry)  # a Refusal -> its JSON error
+    return item_json(request, item)

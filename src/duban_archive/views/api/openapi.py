@@ -39,7 +39,7 @@ def document(route_name: str, method: str, summary: str, *, request: dict | None
     Path parameters the route pattern names are declared by :func:`spec` when ``params``
     does not.  Operations needing a login always list 401, and 409: any of them may write (an
     audit entry at least), and a write that keeps conflicting with others is answered 409
-    (``retry.py``).
+    (``views/retry.py``).
     """
     op: dict[str, Any] = {"summary": summary, "operationId": f"{route_name}.{method.lower()}"}
     if params:

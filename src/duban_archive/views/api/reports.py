@@ -41,12 +41,13 @@ def _download(body: bytes, content_type: str, filename: str) -> Response:
 
 RATE = {"type": "object", "properties": {"rate": {"type": "number", "nullable": True}, "num": {"type": "integer"},
                                          "den": {"type": "integer"}}}
-document("api.stats", "GET", "统计：各状态/版块/单位数量，按时签收率、按时反馈率、按时办结率、逾期数、满意率、趋势",
+document("api.stats", "GET",
+         "统计：各状态/版块/单位数量，按时签收率、按时反馈率、按时办结率、逾期数、满意率、问题解决率、趋势",
          params=[{"name": "board", "in": "query", "required": False, "schema": {"type": "string"}}],
          response={"type": "object", "properties": {
              "total": {"type": "integer"}, "by_state": {"type": "array"}, "by_board": {"type": "array"},
              "by_unit": {"type": "array"}, "sign_on_time": RATE, "feedback_on_time": RATE,
-             "closed_on_time": RATE, "overdue": {"type": "integer"}, "satisfaction": RATE,
+             "closed_on_time": RATE, "overdue": {"type": "integer"}, "satisfaction": RATE, "resolution": RATE,
              "trend": {"type": "array"}}}, errors=(401, 403))
 
 

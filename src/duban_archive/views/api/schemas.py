@@ -265,6 +265,10 @@ ITEM_FULL = {
             "additionalProperties": {"type": "boolean"}},
     "not_ocred": {"type": "array", "items": _STR,
                   "description": "未识别文字（未 OCR）的附件编号，全文检索不含其内容"},
+    "archival_code": {"type": "string", "nullable": True, "description": "档号（未归档为 null）"},
+    "checks": {"type": "object", "additionalProperties": True,
+               "description": "四性检测（DA/T 70-2018）：stage（capture 采集时 / filing 归档时）、conclusion、passed、"
+                              "unchecked（未检测项，未检测不视为通过）、failed、sections"},
 }
 
 
@@ -279,7 +283,8 @@ def _record(typedef) -> dict[str, Any]:
 def _record_input(typedef) -> dict[str, Any]:
     fields = typedef.fields if typedef is not None else ()
     schema: dict[str, Any] = {"type": "object", "additionalProperties": typedef is None,
-                              "properties": {f.name: field_input(f) for f in fields}}
+                              "properties": {f.name: field_input(f) for f in fields
+                                             if not getattr(f, "system", False)}}
     required = [f.name for f in fields if f.required]
     if required:
         schema["required"] = required

@@ -3,12 +3,17 @@
 ZODB conflicts are normal when several people work at once; pyramid_retry
 runs the losing request again.  Three things make that safe here:
 
-* **The body is read once.** pyramid_retry spools ``wsgi.input`` into a
-  seekable file before the first attempt.  WebOb caches the parsed form
-  (``webob._parsed_post_vars``) in the environ, including the upload's file
-  object that the first attempt read to its end; before each retry the cache
-  is dropped and the spooled body rewound, so the next attempt parses the same
-  bytes afresh (an upload never arrives "empty" on a retry).
+* **The body is read once.** pyramid_retry needs a seekable body to run a
+  request again; waitress already hands the app one (its own buffer file,
+  holding exactly the body, at its start), so :func:`seekable_body` marks it
+  seekable and pyramid_retry does not copy it (200 MB less to write per
+  upload).  Any other ``wsgi.input`` is still spooled by pyramid_retry.
+  Before each retry WebOb's cached form (``webob._parsed_post_vars``) is
+  dropped and the body rewound.  A multipart body was parsed once by
+  ``views.multipart`` (files spooled and digested): its parse stays in the
+  environ for every attempt, each retry gets it again with its files rewound
+  (an upload never arrives "empty" on a retry), and the spooled files are
+  removed after the last attempt.
 * **Back-off.** A short random sleep, doubling per attempt, lets the writer
   that won finish instead of colliding again at once.
 * **No 500.** When every attempt conflicted, the client gets a JSON 409
@@ -43,7 +48,11 @@ def describe(exc: BaseException) -> str:
 
 
 def rewind_body(event) -> None:
-    """``BeforeRetry`` subscriber: the next attempt reads the request body from its start."""
+    """``BeforeRetry`` subscriber: the next attempt reads the request body from its start.
+
+    (A multipart form's parse is kept in the environ: ``views.multipart``
+    hands the next attempt the same fields with their files rewound.)
+    """
     environ = event.environ
     log.info("retrying %s %s after %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
              describe(event.exception))
@@ -70,28 +79,56 @@ def conflict_response(environ) -> Response:
         response = Response(body=page.encode("utf-8"), status=409, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Retry-After"] = "1"
-    from .views.headers import secure
+    from .headers import secure
 
     return secure(response)
+
+
+def seekable_body(environ) -> None:
+    """Mark ``wsgi.input`` seekable when it is a file holding exactly the body, read from its start.
+
+    Then pyramid_retry's ``make_body_seekable`` only rewinds it instead of
+    copying it to a temp file (waitress's buffer is such a file; so is
+    WebTest's).  A socket stream, or a file with anything around the body,
+    is left as it is and copied as before.
+    """
+    body = environ.get("wsgi.input")
+    if body is None or environ.get("webob.is_body_seekable"):
+        return
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+        if length < 0 or not body.seekable() or body.tell() != 0:
+            return
+        size = body.seek(0, 2)
+        body.seek(0)
+    except (AttributeError, OSError, ValueError):
+        return
+    if size == length:
+        environ["webob.is_body_seekable"] = True
 
 
 def execution_policy(attempts: int):
     """pyramid_retry's policy, with a 409 instead of a raised conflict after the last attempt.
 
     A body that ``views.limits`` will refuse unread gets a single attempt, so
-    pyramid_retry does not spool a copy of it first.
+    pyramid_retry does not spool a copy of it first.  After the last attempt
+    the files of a parsed multipart body are removed.
     """
-    from .views.limits import retry_attempts
+    from .limits import retry_attempts
+    from .multipart import discard
 
     retrying = RetryableExecutionPolicy(attempts, activate_hook=retry_attempts)
 
     def policy(environ, router):
+        seekable_body(environ)
         try:
             return retrying(environ, router)
         except TransientError as exc:
             log.warning("conflict after %d attempts: %s %s (%s)", attempts, environ.get("REQUEST_METHOD"),
                         environ.get("PATH_INFO"), describe(exc))
             return conflict_response(environ)
+        finally:
+            discard(environ)
 
     return policy
 

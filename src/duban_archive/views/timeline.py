@@ -1,0 +1,98 @@
+"""The item's conversation as a timeline: every hand-off with who, when, why.
+
+退单、退回、不同意办结、延期、转办 carry a reason (a transition field); the
+supervisor must see why a unit declined and the handler what to fix, on the
+item page, not only in the dossier.  Built from ``item.history`` (the
+workflow's own record) and the transition definitions' field titles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..audit.describe import describe, plain
+from .display import fmt_date, unit_title
+from .layout import translate
+
+#: transitions that send work back or refuse it (besides every ``reject_*``): shown in warning colours
+PUSH_BACK = {"decline", "return", "redo"}
+
+
+def _reason(label: str) -> bool:
+    return "理由" in label or "原因" in label
+
+
+def timeline(request, site, item) -> list[dict[str, Any]]:
+    """Newest first: ``time, actor, unit, title, moved, comment, details[(label, text)], push_back``."""
+    wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
+    out = []
+    for h in item.history:
+        transition = wf.transitions.get(h.get("transition", "")) if wf is not None else None
+        titles = {f.name: f.title for f in (transition.fields if transition is not None else ())}
+        details = []
+        for name, value in (h.get("fields") or {}).items():
+            if value in (None, "", (), []):
+                continue
+            label = translate(request, titles.get(name, name))
+            details.append((label, _value(site, name, value)))
+        actor = h.get("actor") or ""
+        user = site["users"].get(actor) if actor else None
+        out.append({
+            "time": fmt_date(h.get("time")), "actor": user.title if user is not None else actor,
+            "unit": unit_title(site, user.unit) if user is not None and user.unit else "",
+            "title": translate(request, h.get("title") or ""),
+            "moved": _moved(request, wf, h.get("from"), h.get("to")),
+            "comment": h.get("comment") or "", "details": details,
+            "push_back": h.get("transition") in PUSH_BACK or str(h.get("transition")).startswith("reject_"),
+            "reasons": [d for d in details if _reason(d[0])],
+            "transition": h.get("transition") or "",
+        })
+    out.reverse()
+    return out
+
+
+def latest_reason(entries: list[dict[str, Any]], item) -> dict[str, Any] | None:
+    """The reasoned step that put the item where it is now (shown above the tabs), if any.
+
+    退回 tells the handler what to fix, 退单 tells the supervisor why, 申请延期 tells the leader.
+    """
+    history = item.history
+    if not len(history) or not entries or history[-1].get("to") != item.state:
+        return None
+    return entries[0] if entries[0]["reasons"] else None
+
+
+def _moved(request, wf, old: str | None, new: str | None) -> str:
+    if wf is None or not new or old == new:
+        return ""
+
+    def title(name: str | None) -> str:
+        state = wf.states.get(name or "")
+        return translate(request, state.title) if state is not None else (name or "")
+
+    return f"{title(old)} → {title(new)}" if old else title(new)
+
+
+def _value(site, name: str, value: Any) -> str:
+    if name in ("unit", "lead_unit", "new_unit", "target_unit") and isinstance(value, str):
+        return unit_title(site, value) or value
+    if name in ("assist_units",) and isinstance(value, list | tuple):
+        return "、".join(unit_title(site, u) or u for u in value)
+    return plain(value)
+
+
+def describer(request, item) -> Callable[[dict[str, Any]], str]:
+    """``entry -> 中文一句话`` for this item's audit entries (its fields' and states' titles)."""
+    typedef = request.registry.duban_types.get(getattr(item, "type_name", ""))
+    titles = {f.name: translate(request, f.title) for f in (typedef.fields if typedef is not None else ())}
+    wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
+
+    def state_name(name: str) -> str:
+        state = wf.states.get(name) if wf is not None else None
+        return translate(request, state.title) if state is not None else name
+
+    def one(entry: dict[str, Any]) -> str:
+        return describe(entry, field_title=lambda n: titles.get(n, n), state_title=state_name)
+
+    return one
