@@ -44,7 +44,8 @@ def test_chanels_is_refused_naming_file_and_key(tmp_path):
     with pytest.raises(DefinitionError) as exc:
         ReminderRules.load(profile(tmp_path, RULES.replace("channels = ", "chanels = ")))
     assert str(exc.value) == (f"{tmp_path / 'rules' / 'zdgc.toml'}: ruleset.chanels: 未知键（可能是拼写错误，"
-                              "是否应为 channels？可选键：boards, channels, name, notify, states, title）")
+                              "是否应为 channels？可选键：boards, channels, name, notify, span, start_day, "
+                              "states, title）")
 
 
 def test_typos_in_arrays_of_tables_and_named_tables_are_refused(tmp_path):

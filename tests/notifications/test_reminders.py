@@ -107,7 +107,8 @@ def test_long_items_are_reminded_weekly_and_two_days_before(app, make_item, adva
         fires = plan(site.get_item(item_id), rules, WorkCalendar(), at(2026, 5, 4, 9, 0))
     weekly = [f.at for f in fires if f.rule == "weekly"]
     assert weekly[:2] == [at(2026, 5, 11, 9, 0), at(2026, 5, 18, 9, 0)]
-    assert [f.at for f in fires if f.rule == "before"] == [at(2026, 7, 30, 0, 0)]
+    # due 2026-07-31 23:59:59 (end of the day, as the item page says), 2 days before
+    assert [f.at for f in fires if f.rule == "before"] == [at(2026, 7, 29, 23, 59, 59)]
 
 
 def test_seven_day_item_is_reminded_one_day_before(app, make_item, advance):
@@ -115,7 +116,7 @@ def test_seven_day_item_is_reminded_one_day_before(app, make_item, advance):
     rules = app.registry.duban_reminder_rules.for_board("rcgl")
     with open_site(app.registry) as site:
         fires = plan(site.get_item(item_id), rules, WorkCalendar(), at(2026, 5, 4, 9, 0))
-    assert [f.at for f in fires if f.rule == "before"] == [at(2026, 5, 10, 0, 0)]
+    assert [f.at for f in fires if f.rule == "before"] == [at(2026, 5, 9, 23, 59, 59)]
 
 
 def test_key_project_warns_at_the_deadline_and_five_and_ten_hours_after(app, make_item, advance):
@@ -124,8 +125,8 @@ def test_key_project_warns_at_the_deadline_and_five_and_ten_hours_after(app, mak
     with open_site(app.registry) as site:
         fires = plan(site.get_item(item_id), rules, WorkCalendar(), at(2026, 5, 4, 9, 0))
     assert [f.at for f in fires if f.rule == "overdue_at"] == [
-        at(2026, 5, 21, 0, 0), at(2026, 5, 21, 5, 0), at(2026, 5, 21, 10, 0)]
-    assert [f.at for f in fires if f.rule == "before"] == [at(2026, 5, 20, 19, 0)]
+        at(2026, 5, 20, 23, 59, 59), at(2026, 5, 21, 4, 59, 59), at(2026, 5, 21, 9, 59, 59)]
+    assert [f.at for f in fires if f.rule == "before"] == [at(2026, 5, 20, 18, 59, 59)]
 
 
 def test_monthly_progress_reminded_on_first_and_second_unless_reported(app, make_item, advance, contacts):
@@ -203,7 +204,8 @@ def test_returned_twice_escalates_to_level_two_with_leader_told(app, make_item, 
         item = site.get_item(item_id)
         assert item.escalation_level == 2
         assert item.history[-1]["transition"] == "escalate" and "退回重办 2 次" in item.history[-1]["comment"]
-    assert [m[0] for m in _messages(app, item_id, recipient="leader")] == ["escalation"]
+    # the leader had the 待审签 notice on creation, then the escalation
+    assert [m[1] for m in _messages(app, item_id, recipient="leader")] == ["state:registered", "escalate2"]
 
 
 def test_hotline_close_by_counts_working_days_by_ticket_kind(app, make_item, advance):

@@ -68,7 +68,8 @@ def test_categories_events_and_numbers_are_checked():
 def test_the_ini_choice_of_rule_set_is_checked():
     rules = load_scoring_rules()
     assert check_choice(rules, None) is None and check_choice(rules, "suzhou") is None
-    assert check_choice(rules, "yunhee") == "未知的计分规则 'yunhee'（是否应为 yunhe？可选：sanmenxia、suzhou、yunhe）"
+    assert check_choice(rules, "yunhee") == ("未知的计分规则 'yunhee'（是否应为 yunhe？"
+                                             "可选：sanmenxia、suzhou、yaodu、yunhe）")
 
 
 def test_a_misspelt_key_in_a_profile_grading_is_refused(tmp_path):

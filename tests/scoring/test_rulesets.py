@@ -26,8 +26,8 @@ def test_yunhe_seed_004_additive():
     facts = [
         # closed 2 days early, reported in time: +2 +1, for the lead AND the assisting unit
         fact("a", ("zjj", "jtj"), date(2026, 5, 10), date(2026, 5, 8), date(2026, 5, 6), date(2026, 5, 7)),
-        # closed on the deadline but the report came late: -1 (no +2)
-        fact("b", ("zjj",), date(2026, 5, 20), date(2026, 5, 20), date(2026, 5, 19), date(2026, 5, 12)),
+        # closed on the deadline but the report came only after closing (即办结即反馈 missed): -1 (no +2)
+        fact("b", ("zjj",), date(2026, 5, 20), date(2026, 5, 20), date(2026, 5, 21), date(2026, 5, 12)),
         # not finished by its deadline: -3
         fact("c", ("zjj",), date(2026, 5, 25)),
         # 通报 once for lagging (督办 in May): -1; the deadline in June does not count in May
@@ -102,8 +102,8 @@ def test_periods_month_quarter_year():
 
 
 def test_quarter_ranking_adds_up_the_months():
-    facts = [fact("a", ("zjj",), date(2026, 4, 10), date(2026, 4, 9)),
-             fact("b", ("zjj",), date(2026, 6, 10), date(2026, 6, 10))]
+    facts = [fact("a", ("zjj",), date(2026, 4, 10), date(2026, 4, 9), date(2026, 4, 9)),
+             fact("b", ("zjj",), date(2026, 6, 10), date(2026, 6, 10), date(2026, 6, 10))]
     q2 = by_unit(score_units(RULES["yunhe"], parse_period("2026-Q2"), facts, [], UNITS, as_of=date(2026, 6, 30)))
     assert q2["zjj"].score == 100 + 2 + 1 + 2
 

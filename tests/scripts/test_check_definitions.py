@@ -120,7 +120,7 @@ def test_the_ini_names_the_profile_and_the_scoring_rules(tmp_path):
     proc = run(tmp_path / "var", "check-definitions", str(ini))
     assert proc.returncode == 1
     assert proc.stdout.strip() == ("duban.scoring_rules: 未知的计分规则 'yunhee'"
-                                   "（是否应为 yunhe？可选：sanmenxia、suzhou、yunhe）")
+                                   "（是否应为 yunhe？可选：sanmenxia、suzhou、yaodu、yunhe）")
     proc = run(tmp_path / "var", "check-definitions", str(tmp_path / "missing.ini"))
     assert proc.returncode == 2 and "找不到配置文件" in proc.stderr
 

@@ -125,7 +125,7 @@ def test_transfer_changes_the_lead_unit_and_the_acl(app, make_item):
 def test_long_running_reporting_cadence_follows_the_plan_length(app, make_item):
     reg = app.registry
     cases = [(date(2026, 5, 1), "2026-03-16"), (date(2026, 7, 20), "2026-03-23"), (date(2026, 12, 1), "2026-04-09")]
-    ids = [make_item() for _ in cases]
+    ids = [make_item("zdgc") for _ in cases]  # the 重点工程 cadence (seed 002 重点工程项目督办制度 四（一）4)
     with frozen_now(T0), open_site(reg) as site:
         for item_id, (plan_until, first_report) in zip(ids, cases, strict=True):
             item = site.get_item(item_id)
@@ -140,7 +140,7 @@ def test_long_running_reporting_cadence_follows_the_plan_length(app, make_item):
 
 def test_long_running_feedback_restarts_the_reporting_clock(app, make_item):
     reg = app.registry
-    item_id = make_item()
+    item_id = make_item("zdgc")
     with open_site(reg) as site:
         with frozen_now(T0):
             item = site.get_item(item_id)

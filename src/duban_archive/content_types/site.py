@@ -18,7 +18,10 @@ from .folder import Folder
 ROOT_KEY = "duban_site"
 
 #: Schema generation this code writes; see ``duban_archive.evolve``.
-SCHEMA_GENERATION = 6  # 2: text policy (repair_text); 3: lean writes (lean_writes); 6: 12345 派单 facts
+#: 2: text policy (evolve step repair_text), new sites hold clean text; 3: lean writes (lean_writes,
+#: issue 16); 6: 12345 派单 facts (hotline_dispatch_facts, seed 003); 7: 持续推进 monthly report clock
+#: (long_running_monthly_reports, seed 002) — issue 14; new sites need none of them.
+SCHEMA_GENERATION = 7
 
 
 class Site(Folder):

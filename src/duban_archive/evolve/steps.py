@@ -194,3 +194,40 @@ def hotline_dispatch_facts(site, registry) -> str:
             item.undue_declines = tuple(undue)
             flagged += 1
     return f"更正 {fixed} 件 12345 工单的派单时间，重建 {flagged} 件的不当退单记录"
+
+
+# -- 7: 持续推进 report clock by board (issue 14, seed 002) ------------------------------------------
+
+
+@step(7, "long_running_monthly_reports")
+def long_running_monthly_reports(site, registry) -> str:
+    """持续推进 items of boards that report monthly (the "1" board, 重点工作 …) were given the weekly
+    重点工程 cadence (``next_report``): replace it with the monthly clock (``monthly_report``: the end of
+    the month, the end of the next once this month's report is in); re-plan their reminders."""
+    from ..catalog.listing import reindex_item
+    from ..notifications.reminders import reschedule
+    from ..workflows import deadlines as dl
+    from ..workflows.calendar import WorkCalendar
+
+    cal = WorkCalendar.for_site(site)
+    moved = []
+    for item in list(site.item_index.values()):
+        current = dl.open_deadlines(item)
+        if "next_report" not in current or getattr(item, "archived", False):
+            continue
+        wf = registry.duban_workflows[item.workflow]
+        old = wf.find_deadline("next_report")
+        if old is None or not old.boards or item.board_id in old.boards:
+            continue
+        origin = current.pop("next_report").get("origin", "state")
+        new = wf.find_deadline("monthly_report")
+        if new is not None:
+            rec = dl.instantiate(item, new, origin, cal)
+            if rec is not None:
+                current["monthly_report"] = rec
+        dl.store(item, current)
+        reindex_item(site, item, registry)
+        if hasattr(registry, "duban_reminder_rules"):
+            reschedule(site, item, registry)
+        moved.append(item.item_id)
+    return f"{len(moved)} 个持续推进事项改为按月报送进展" + (f"：{'、'.join(moved[:20])}" if moved else "")

@@ -73,15 +73,19 @@ def on_added(event: ObjectAdded) -> None:
 
     obj = event.object
     if _is_item(obj):
+        from ..content_types.site import find_site
+        from .reminders import notice_on_created
+
+        notice_on_created(find_site(obj), obj, registry)  # 待审签
         touch(obj, registry)
         return
     parent = getattr(obj, "__parent__", None)
     item = getattr(parent, "__parent__", None)
     if getattr(obj, "type_name", "") == "feedback_report" and _is_item(item):
         from ..content_types.site import find_site
-        from .reminders import notice_on_transition
+        from .reminders import notice_on_event
 
-        notice_on_transition(find_site(item), item, "feedback", registry)  # a rule set's [notices.feedback]
+        notice_on_event(find_site(item), item, "feedback", registry)  # a rule set's [notices.feedback]
         touch(item, registry)  # the unit reported: pending reminders are no longer needed
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ..content_types.site import find_site
 from ..security.roles import principals_for_token, user_principals
 from ..timeutil import CST, as_cst, now
 from ..txn import transaction_for
+from ..workflows.deadlines import format_due
 from .outbox import KINDS, Message, Outbox, epoch, get_outbox, new_id
 from .rules import ReminderRules, RuleSet, add_months, end_of_day
 
@@ -39,6 +40,8 @@ class Fire:
     since: datetime | None = None
     due: datetime | None = None
     level: int = 0
+    #: who is told (role tokens); empty: the rule set's ``notify``
+    notify: tuple[str, ...] = ()
 
 
 # -- deadlines ------------------------------------------------------------
@@ -98,6 +101,10 @@ def plan(item, rs: RuleSet, calendar, moment: datetime) -> list[Fire]:
     state = item.state
     if state in rs.monthly_states:
         fires.extend(_monthly(rs, moment))
+    if rs.monthly_follow_up is not None or rs.quarterly or rs.year_end:
+        from .cadence import cadence_fires
+
+        fires.extend(cadence_fires(item, rs, calendar, moment, Fire))
     if state not in rs.states:
         return fires
     due = item_due(item, rs, calendar)
@@ -105,8 +112,8 @@ def plan(item, rs: RuleSet, calendar, moment: datetime) -> list[Fire]:
         return fires
     start = work_start(item)
     span = due - start
-    lead = rs.lead_for(span)
-    is_long = bool(rs.before) and span > rs.before[-1][0].approx
+    lead = rs.lead_for(span, start, due)
+    is_long = rs.is_long(span, start, due)
     if lead is not None:
         fires.append(Fire(lead.sub(due), "reminder", "before", since=start, due=due))
     if is_long and rs.long_every is not None:
@@ -208,11 +215,17 @@ def produce(box: Outbox, rs: RuleSet | None, item, users: list[Any], kind: str, 
 
 
 def _fmt(moment: datetime | None) -> str:
-    return as_cst(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return format_due(moment)  # the item page's format, to the minute
 
 
 def texts(item, fire: Fire, moment: datetime, rs: RuleSet) -> tuple[str, str]:
     head = f"{item.number}《{item.title}》"
+    if fire.rule in ("monthly_follow_up", "quarterly", "year_end"):
+        from .cadence import cadence_texts
+
+        got = cadence_texts(item, fire, format_due)
+        if got is not None:
+            return got
     if fire.kind == "reminder":
         return (f"【督办提醒】{item.number} 即将到期",
                 f"{head}将于 {_fmt(fire.due)} 到期，请按时办理并通过系统反馈办理情况。")
@@ -294,7 +307,24 @@ def reschedule(site, item, registry, moment: datetime | None = None, calendar=No
         return
     fires = plan(item, rs, calendar or calendar_of(site), moment)
     upcoming = [f.at for f in fires if f.at > moment]
+    # a reminder or escalation of the new plan whose time has already passed (a deadline moved
+    # nearer, an item assigned late, re-planned after downtime) is not dropped: the item is due at
+    # once and the next tick sends one catch-up per rule; the outbox's dedupe keys stop a repeat of
+    # what was already sent, ``answered`` what the unit has already reported
+    missed = [f.at for f in fires if f.at <= moment and _catch_up(item, f)]
+    if missed:
+        first = min(missed)
+        box.schedule_item(item.item_id, first, first - timedelta(seconds=1))
+        return
     box.schedule_item(item.item_id, min(upcoming) if upcoming else None, moment)
+
+
+def _catch_up(item, fire: Fire) -> bool:
+    """Whether a past fire of a fresh plan is still worth sending (not a monthly call-up for a month
+    before the work began, not one the unit already answered)."""
+    if (fire.kind == "monthly" or fire.rule in ("quarterly", "year_end")) and fire.at < work_start(item):
+        return False
+    return not answered(item, fire.since)
 
 
 def fire_item(site, box: Outbox, item, rs: RuleSet, moment: datetime, calendar, directory: Directory) -> int:
@@ -317,7 +347,7 @@ def fire_item(site, box: Outbox, item, rs: RuleSet, moment: datetime, calendar, 
             made += escalate(site, item, f.level, reason, rs, moment, directory=directory)
             continue
         subject, body = texts(item, f, moment, rs)
-        users = directory.resolve(item, rs.notify)
+        users = directory.resolve(item, f.notify or rs.notify)
         made += len(produce(box, rs, item, users, f.kind, f.rule, subject, body, moment,
                             f"{item.item_id}|{f.rule}|{epoch(f.at)}", rs.channels))
     upcoming = [f.at for f in fires if f.at > moment]
@@ -385,17 +415,61 @@ def _plan_touched(txn, registry) -> None:
 
 
 def notice_on_transition(site, item, transition: str, registry, moment: datetime | None = None) -> int:
+    """The notice a transition sends (``[notices.<transition>]``) and the one for the state it
+    enters (``[state_notices.<state>]``: 待归档 ...)."""
     rs = rules_of(registry).for_board(item.board_id)
-    if rs is None or transition not in rs.notices:
+    if rs is None:
         return 0
-    moment = moment or now()
-    notice = rs.notices[transition]
-    users = Directory(site).resolve(item, notice["notify"])
+    made = 0
+    if transition in rs.notices:
+        made += _notice(site, item, rs, rs.notices[transition], transition, moment)
+    if item.state in rs.state_notices:
+        made += _notice(site, item, rs, rs.state_notices[item.state], f"state:{item.state}", moment)
+    return made
+
+
+def notice_on_event(site, item, event: str, registry, moment: datetime | None = None) -> int:
+    """The notice of an event that is not a transition (``[notices.feedback]``: a 反馈报告 was added);
+    the item stays in its state, so no state notice."""
+    rs = rules_of(registry).for_board(item.board_id)
+    if rs is None or event not in rs.notices:
+        return 0
+    return _notice(site, item, rs, rs.notices[event], event, moment)
+
+
+def notice_on_created(site, item, registry, moment: datetime | None = None) -> int:
+    """An item was created in its initial state (待审签: the leader is told)."""
+    rs = rules_of(registry).for_board(item.board_id)
+    if rs is None or item.state not in rs.state_notices:
+        return 0
+    return _notice(site, item, rs, rs.state_notices[item.state], f"state:{item.state}", moment)
+
+
+#: the body of a notice whose rule names none (``{limit}`` is empty when the item has no 办理时限)
+DEFAULT_BODY = "{number}《{title}》已交办贵单位办理{limit}，请及时签收。"
+
+
+def notice_fields(item, rs: RuleSet, site) -> dict[str, str]:
+    """What a notice template may name (``notifications.schema.NOTICE_FIELDS``): ``deadline`` is
+    :func:`format_due` of the item's 办理时限, the text its page shows; ``limit`` is the same as the
+    phrase 「，办理时限 …」, empty when there is none (the 12345 rule files' form)."""
     due = item_due(item, rs, calendar_of(site)) if item.state in rs.states else None
-    limit = f"，办理时限 {_fmt(due)}" if due else ""
-    body = f"{item.number}《{item.title}》已交办贵单位办理{limit}，请及时签收。"
-    if notice.get("body"):
-        body = notice["body"].format(number=item.number, title=item.title, limit=limit)
-    n = len(produce(get_outbox(site), rs, item, users, "notice", transition, f"【{notice['subject']}】{item.number}",
-                    body, moment, f"{item.item_id}|notice|{transition}|{len(item.history)}", rs.channels))
-    return n
+    if due is None and isinstance(getattr(item, "deadline", None), date):
+        due = end_of_day(item.deadline, CST)
+    last = item.history[-1] if item.history else {}
+    fields = last.get("fields") or {}
+    reason = str(fields.get("reason") or last.get("comment") or "")
+    units = site["units"] if "units" in site else {}
+    lead = getattr(item, "lead_unit", "") or ""
+    unit = units[lead].title if lead in units else lead
+    return {"number": item.number, "title": getattr(item, "title", ""), "deadline": format_due(due),
+            "limit": f"，办理时限 {format_due(due)}" if due else "",
+            "reason": reason or "（未填写）", "state": item.state, "actor": str(last.get("actor", "")), "unit": unit}
+
+
+def _notice(site, item, rs: RuleSet, notice: dict[str, Any], rule: str, moment: datetime | None) -> int:
+    moment = moment or now()
+    users = Directory(site).resolve(item, notice["notify"])
+    body = (notice.get("body") or DEFAULT_BODY).format(**notice_fields(item, rs, site))
+    return len(produce(get_outbox(site), rs, item, users, "notice", rule, f"【{notice['subject']}】{item.number}",
+                       body, moment, f"{item.item_id}|notice|{rule}|{len(item.history)}", rs.channels))

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..definitions import DefinitionError, load_checked, validate
+from ..workflows.deadlines import END_OF_DAY
 from .durations import Duration, add_months, parse_duration  # noqa: F401  (re-exported)
-from .schema import ruleset_schema
+from .schema import NOTICE_EVENTS, ruleset_schema
 
 
 @dataclass
@@ -83,19 +84,46 @@ class RuleSet:
     monthly_states: tuple[str, ...] = ()
     monthly_days: tuple[int, ...] = ()
     monthly_times: tuple[time, ...] = ()
+    #: ``[monthly] follow_up``: after the month starts, the 立项主体 is told a report is missing
+    monthly_follow_up: Duration | None = None
+    monthly_follow_up_notify: tuple[str, ...] = ()
+    #: ``[quarterly]`` 季度小结 and ``[year_end]`` 年底清零 (``notifications/cadence.py``)
+    quarterly: dict[str, Any] = field(default_factory=dict)
+    year_end: dict[str, Any] = field(default_factory=dict)
     quiet_start: time | None = None
     quiet_end: time | None = None
     quiet_channels: tuple[str, ...] = ()
     due: dict[str, str] = field(default_factory=dict)
     close_by: dict[str, Duration] = field(default_factory=dict)
     notices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: notices on entering a state (待审签 = ``registered`` on creation, 待归档 = ``closed``)
+    state_notices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: switch ``ruleset.span``: how the 「1天、3天、7天、1个月」 node of an item is found —
+    #: ``calendar_days`` (the deadline's date counted from the 交办 date, seed 002's default) or
+    #: ``hours`` (the exact span, 3 days = 72 h)
+    span: str = "calendar_days"
+    #: switch ``ruleset.start_day``: whether the 交办 day is day 1 of the node (``included``) or the
+    #: count starts the next day (``excluded``, as 行政期间 and ``3WD`` count; seed 002's default)
+    start_day: str = "excluded"
     source: str = ""
 
-    def lead_for(self, span: timedelta) -> Duration | None:
+    def lead_for(self, span: timedelta, start: datetime | None = None, due: datetime | None = None) -> Duration | None:
+        """The lead of the node the item falls in (``span`` = due - start)."""
         for span_max, lead in self.before:
-            if span <= span_max.approx:
+            if self.within(span_max, span, start, due):
                 return lead
         return self.long_lead
+
+    def within(self, span_max: Duration, span: timedelta, start: datetime | None, due: datetime | None) -> bool:
+        if self.span == "calendar_days" and start is not None and due is not None and not span_max.working_days:
+            # 交办 on the 4th, 办结时限 the 7th: the 3-day node, whatever the hour of 交办
+            origin = start.date() - timedelta(days=1 if self.start_day == "included" else 0)
+            node_end = span_max.add(datetime.combine(origin, time(0, 0), start.tzinfo))
+            return due.date() <= node_end.date() if node_end.time() == time(0, 0) else due <= node_end
+        return span <= span_max.approx
+
+    def is_long(self, span: timedelta, start: datetime | None, due: datetime | None) -> bool:
+        return bool(self.before) and not self.within(self.before[-1][0], span, start, due)
 
     def in_quiet_hours(self, moment: datetime) -> bool:
         if self.quiet_start is None or self.quiet_end is None:
@@ -165,6 +193,8 @@ def check_references(rules: ReminderRules, boards, workflows, dropped: Collectio
         if not states:
             continue
         named = [("ruleset.states", s) for s in rs.states] + [("monthly.states", s) for s in rs.monthly_states]
+        named += [("quarterly.states", s) for s in rs.quarterly.get("states", ())]
+        named += [("year_end.states", s) for s in rs.year_end.get("states", ())]
         named += [(f"escalation[{i}].states", s) for i, e in enumerate(rs.escalations) for s in e.states]
         for where, state in named:
             if state not in states:
@@ -173,8 +203,11 @@ def check_references(rules: ReminderRules, boards, workflows, dropped: Collectio
             if state not in states:
                 problems.append((rs.source, f"due.{state}: {unknown_message(state, states, '状态')}"))
         for name in rs.notices:
-            if name not in transitions and name != "feedback":
+            if name not in transitions and name not in NOTICE_EVENTS:
                 problems.append((rs.source, f"notices.{name}: {unknown_message(name, transitions, '流转')}"))
+        for state in rs.state_notices:
+            if state not in states:
+                problems.append((rs.source, f"state_notices.{state}: {unknown_message(state, states, '状态')}"))
     return problems
 
 
@@ -191,6 +224,8 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
         states=tuple(head["states"]),
         notify=tuple(head["notify"]),
         channels=tuple(head.get("channels", ["inbox"])),
+        span=head.get("span", "calendar_days"),
+        start_day=head.get("start_day", "excluded"),
         source=source,
     )
     for row in data.get("before", []):
@@ -225,6 +260,18 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
         rs.monthly_states = tuple(m["states"])
         rs.monthly_days = tuple(m["days"])
         rs.monthly_times = tuple(time.fromisoformat(t) for t in m["times"])
+        if "follow_up" in m:
+            rs.monthly_follow_up = parse_duration(m["follow_up"])
+            rs.monthly_follow_up_notify = tuple(m.get("follow_up_notify", ["supervisor"]))
+    if "quarterly" in data:
+        q = data["quarterly"]
+        rs.quarterly = {"states": tuple(q["states"]), "lead_days": int(q.get("lead_days", 2)),
+                        "q4_advance_days": int(q.get("q4_advance_days", 7)),
+                        "time": time.fromisoformat(q.get("time", "09:00")), "boards": tuple(q.get("boards", ()))}
+    if "year_end" in data:
+        y = data["year_end"]
+        rs.year_end = {"states": tuple(y["states"]), "time": time.fromisoformat(y.get("time", "09:00")),
+                       "dates": tuple((int(d[:2]), int(d[3:])) for d in y["dates"])}
     if "quiet_hours" in data:
         q = data["quiet_hours"]
         rs.quiet_start = time.fromisoformat(q["start"])
@@ -235,6 +282,9 @@ def compile_ruleset(source: str, data: dict[str, Any], checked: bool = False) ->
     for name, row in data.get("notices", {}).items():
         rs.notices[name] = {"notify": tuple(row["notify"]), "subject": str(row.get("subject", "新交办事项")),
                             "body": row.get("body")}
+    for name, row in data.get("state_notices", {}).items():
+        rs.state_notices[name] = {"notify": tuple(row["notify"]), "subject": str(row["subject"]),
+                                  "body": row.get("body")}
     return rs
 
 
@@ -253,4 +303,6 @@ def apply_quiet_setting(rules: ReminderRules, text: str | None) -> None:
 
 
 def end_of_day(day: date, tz) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tz)
+    """The end of a date deadline, as ``workflows/deadlines.py`` has it (23:59:59 of that day, not
+    00:00 of the next: a notice must name the day the item page names)."""
+    return datetime.combine(day, END_OF_DAY, tz)

@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from transaction.interfaces import TransientError
 
+from ..scoring.grading import grade_flag
 from ..scoring.ranking import rank
 from ..timeutil import CST, as_cst
 from .stats import is_overdue, skip_note, statistics
@@ -35,10 +36,13 @@ def bulletin_data(site, registry, month: str, as_of: date | None = None) -> dict
     units = site["units"]
     overdue = []
     highlights = []
+    criticisms: list[str] = []
+    grading = getattr(registry, "duban_grading", None)
     skipped: dict[str, dict[str, str]] = {}
     for item in items:
         try:  # one item with a bad stored value is left out (and named), not the bulletin
-            row, highlight = _item_lines(item, units, end, period)
+            row, highlight = _item_lines(item, units, end, period, grading)
+            criticism = _criticism(item, units, period, grading)
         except TransientError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -48,6 +52,21 @@ def bulletin_data(site, registry, month: str, as_of: date | None = None) -> dict
             overdue.append(row)
         if highlight is not None:
             highlights.append(highlight)
+        if criticism is not None:
+            criticisms.append(criticism)
+    if rules.ladder and overdue:  # seed 001 四（二）4: where each overdue item stands on the 整改阶梯
+        from ..scoring.engine import fact_for
+        from ..scoring.ladder import ladder
+        from ..workflows.calendar import WorkCalendar
+
+        cal = WorkCalendar.for_site(site)
+        for row in overdue:
+            steps = ladder(rules, fact_for(site.get_item(row["id"])), cal, end.date())
+            row["step"] = ""
+            if steps:
+                last = steps[-1]
+                until = f"，限 {last['rectify_by'].isoformat()} 前整改" if last["rectify_by"] else ""
+                row["step"] = f"{last['title']}（{last['date'].isoformat()}{until}）"
     overdue.sort(key=lambda o: (o["deadline"], o["number"]))
     stats = statistics(site, registry, items, end)
     for note in stats.get("skipped", ()):
@@ -55,10 +74,27 @@ def bulletin_data(site, registry, month: str, as_of: date | None = None) -> dict
     return {"title": f"督查督办工作通报（{period.title}）", "org": ORG, "period": period.key,
             "period_title": period.title, "rules_title": rules.title,
             "stats": stats, "ranking": ranking,
-            "overdue": overdue, "highlights": highlights, "skipped": list(skipped.values())}
+            "overdue": overdue, "highlights": highlights, "criticisms": criticisms,
+            "skipped": list(skipped.values())}
 
 
-def _item_lines(item, units, end: datetime, period) -> tuple[dict[str, Any] | None, str | None]:
+def _closed_on(item) -> date | None:
+    closed = next((as_cst(e["time"]) for e in reversed(list(item.history)) if e.get("transition") == "close"),
+                  None)
+    return closed.date() if closed else None
+
+
+def _criticism(item, units, period, grading) -> str | None:
+    """Seed 000 五「对于任务评级为D级的承办单位，市政府将进行通报批评」 (grades with ``criticise``)."""
+    grade = getattr(item, "grade", None)
+    if not grade or not grade_flag(grading, grade, "criticise") or _closed_on(item) not in period:
+        return None
+    unit = units.title_of(getattr(item, "lead_unit", None))
+    titles = {g["value"]: g["title"] for g in (grading or {}).get("grades", ())}
+    return f"{unit} 办理的 {item.number}《{item.title}》评价为{titles.get(grade, grade)}（{grade}），予以通报批评"
+
+
+def _item_lines(item, units, end: datetime, period, grading=None) -> tuple[dict[str, Any] | None, str | None]:
     """One item's row of the overdue list and its highlight (either may be None); raises on bad data."""
     row = None
     if is_overdue(item, end):
@@ -72,8 +108,11 @@ def _item_lines(item, units, end: datetime, period) -> tuple[dict[str, Any] | No
         return row, None
     deadline = getattr(item, "deadline", None)
     unit = units.title_of(getattr(item, "lead_unit", None))
-    if getattr(item, "grade", None) == "A":
+    grade = getattr(item, "grade", None)
+    if grade == "A":
         return row, f"{unit} 办理的 {item.number}《{item.title}》评价为优秀（A）"
+    if not grade_flag(grading, grade, "highlight", default=True):  # a D closed early is no 亮点
+        return row, None
     if isinstance(deadline, date) and closed.date() < deadline:
         return row, f"{unit} 提前办结 {item.number}《{item.title}》"
     return row, None
@@ -94,13 +133,18 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         for ln in u.lines:
             detail.append([u.title, ln.title, round(ln.points, 2), ln.number or ln.item, ln.day])
     od = wb.create_sheet("逾期事项")
-    od.append(["事项编号", "事项", "承办单位", "办结时限", "督办级别"])
+    od.append(["事项编号", "事项", "承办单位", "办结时限", "督办级别", "整改阶段"])
     for o in data["overdue"]:
-        od.append([o["number"], o["title"], o["unit"], o["deadline"], o["level"] or ""])
+        od.append([o["number"], o["title"], o["unit"], o["deadline"], o["level"] or "", o.get("step", "")])
     hl = wb.create_sheet("工作亮点")
     hl.append(["工作亮点"])
     for h in data["highlights"]:
         hl.append([h])
+    if data.get("criticisms"):
+        cr = wb.create_sheet("通报批评")
+        cr.append(["通报批评"])
+        for c in data["criticisms"]:
+            cr.append([c])
     st = wb.create_sheet("统计")
     s = data["stats"]
     for label, key in (("按时签收率", "sign_on_time"), ("按时反馈率", "feedback_on_time"),

@@ -63,6 +63,23 @@ def add_adjustment(site, registry, data: Mapping[str, Any], actor: str) -> str:
         fields["item"], item_id = "事项编号应为字符串", ""
     elif item_id and site.get_item(item_id) is None:
         fields["item"] = "事项不存在"
+    elif not item_id and rules.item_required:
+        fields["item"] = "加（减）分事项按督查事项确定分值，与督查事项无关的不加（减）分：请填写事项编号"
+    if (kind is not None and kind.requires == "no_deductions" and day is not None and isinstance(unit, str)
+            and "unit" not in fields):
+        from .levels import deductions_in_month
+
+        book = site.get("scoring")  # read only: a refusal writes nothing
+        minus = deductions_in_month(book.adjustments(rules.name), unit, day.year, day.month) if book else []
+        if minus:
+            named = "、".join(rules.adjustments[m.kind].title if m.kind in rules.adjustments else m.kind
+                             for m in minus)
+            fields["kind"] = (f"{kind.title}须无减分事项：该单位{day.year}年{day.month}月"
+                              f"已有减分 {len(minus)} 项（{named}）")
+    if kind is not None and kind.rank_top and day is not None and isinstance(unit, str) and not fields:
+        problem = _rank_problem(site, rules, kind, unit, day)
+        if problem:
+            fields["kind"] = problem
     if fields:
         raise Refusal("填写内容有误", fields)
     assert isinstance(unit, str) and kind is not None and points is not None and day is not None
@@ -70,3 +87,30 @@ def add_adjustment(site, registry, data: Mapping[str, Any], actor: str) -> str:
                              item_id=item_id, ruleset=rules.name)
     record(site, "edit", actor, item_id, what="score_adjustment", unit=unit, kind=kind.name, points=points)
     return key
+
+
+KIND_TITLES = {"county": "县（市、区）", "department": "市直单位", "township": "乡镇（街道）", "office": "办公室"}
+
+
+def _rank_problem(site, rules, kind, unit: str, day: date) -> str | None:
+    """``rank_top``: the unit must be within the first N of its kind in that month's ranking
+    (seed 001 附件2 一（一）10「县（市、区）前三名、市直单位前六名」; ties share a place)."""
+    from .ranking import rank
+
+    unit_kind = getattr(site["units"][unit], "kind", "")
+    top = kind.rank_top.get(unit_kind)
+    if top is None:
+        allowed = "、".join(f"{KIND_TITLES.get(k, k)}前{n}名" for k, n in kind.rank_top.items())
+        return f"{kind.title}仅限{allowed}"
+    _, ranking = rank(site, rules, f"{day.year}-{day.month:02d}")
+    same = [u for u in ranking if getattr(site["units"].get(u.unit), "kind", "") == unit_kind]
+    place = None
+    for u in same:
+        if u.unit == unit:
+            place = 1 + next(j for j, v in enumerate(same) if round(v.score, 6) == round(u.score, 6))
+            break
+    if place is None or place > top:
+        where = f"第 {place} 名" if place else "未参加排名"
+        return (f"{kind.title}：该单位{day.year}年{day.month}月在{KIND_TITLES.get(unit_kind, unit_kind)}中{where}，"
+                f"不在前{top}名")
+    return None

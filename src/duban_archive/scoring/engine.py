@@ -46,11 +46,16 @@ def parse_period(text: str) -> Period:
         last = q * 3
         return Period(f"{y}-Q{q}", f"{y}年第{'一二三四'[q - 1]}季度", date(y, last - 2, 1),
                       date(y, last, calendar.monthrange(y, last)[1]))
+    m = re.fullmatch(r"(\d{4})-H([12])", text)
+    if m:  # 半年 (seed 001 年中考核)
+        y, h = int(m.group(1)), int(m.group(2))
+        return Period(f"{y}-H{h}", f"{y}年{'上下'[h - 1]}半年", date(y, 6 * h - 5, 1),
+                      date(y, 6 * h, 30 if h == 1 else 31))
     m = re.fullmatch(r"(\d{4})", text)
     if m:
         y = int(m.group(1))
         return Period(str(y), f"{y}年度", date(y, 1, 1), date(y, 12, 31))
-    raise ValueError("考核期间格式应为 2026-05（月）、2026-Q2（季度）或 2026（年度）")
+    raise ValueError("考核期间格式应为 2026-05（月）、2026-Q2（季度）、2026-H1（半年）或 2026（年度）")
 
 
 @dataclass
@@ -70,6 +75,11 @@ class ItemFact:
     #: 12345: the caller was still dissatisfied at the second evaluation
     dissatisfied: bool = False
     visited: bool = False
+    #: every report's date and the 交办 date (the rule set's ``[feedback]`` switch reads them)
+    feedback_on: tuple[date, ...] = ()
+    assigned_on: date | None = None
+    #: the 办理评价 given on 办结 (A–D), "" when none
+    grade: str = ""
     #: events charged to one unit whichever units the item has now: ``(event, unit, day)`` (12345 不当退单)
     unit_events: list[tuple[str, str, date]] = field(default_factory=list)
 
@@ -115,12 +125,14 @@ class UnitScore:
     lines: list[Line] = field(default_factory=list)
     categories: dict[str, float] = field(default_factory=dict)
     rank: int = 0
+    #: ``[[flags]]`` marks (e.g. 建议取消当年评优评先资格), each with the items that caused it
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"unit": self.unit, "title": self.title, "score": _round(self.score), "rank": self.rank,
                 "items": self.items, "completed": self.completed,
                 "categories": {k: _round(v) for k, v in self.categories.items()},
-                "breakdown": [ln.as_json() for ln in self.lines]}
+                "breakdown": [ln.as_json() for ln in self.lines], "flags": self.flags}
 
 
 def _round(x: float) -> float:
@@ -143,7 +155,7 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
         if fact.cancelled:
             continue
         for u in fact.units:
-            for ev, day in item_events(fact, period, as_of):
+            for ev, day in item_events(fact, period, as_of, rules):
                 events.setdefault(u, []).append((ev, fact, day))
             if fact.counting_day in period:
                 us = unit(u)
@@ -168,6 +180,10 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
                 if ev in rules.events and rules.events[ev][1]:
                     title, pts = rules.events[ev]
                     us.lines.append(Line(ev, title, pts, fact.item_id, fact.number, day))
+            if rules.grades:
+                from .grades import grade_lines
+
+                us.lines.extend(grade_lines(rules, facts, period, us.unit, Line))
             _add_adjustments(rules, us, adj_by_unit.get(us.unit, []))
             us.score = sum(ln.points for ln in us.lines)
     elif rules.method == "efficacy":
@@ -184,20 +200,26 @@ def score_units(rules: ScoringRules, period: Period, facts: list[ItemFact], adju
             us.score = sum(ln.points for ln in us.lines)
     else:
         _categories(rules, scores, events, adj_by_unit, facts, period)
+    if rules.flags:
+        from .flags import unit_flags
+
+        for u, marks in unit_flags(rules, facts, period, as_of, item_events).items():
+            unit(u).flags = marks
     ranking = sorted(scores.values(), key=lambda s: (-round(s.score, 6), s.unit))
     for i, us in enumerate(ranking):
         us.rank = i + 1 if i == 0 or round(us.score, 6) != round(ranking[i - 1].score, 6) else ranking[i - 1].rank
     return ranking
 
 
-def item_events(fact: ItemFact, period: Period, as_of: date) -> list[tuple[str, date | None]]:
+def item_events(fact: ItemFact, period: Period, as_of: date,
+                rules: ScoringRules | None = None) -> list[tuple[str, date | None]]:
     out: list[tuple[str, date | None]] = []
     if fact.deadline is not None and fact.deadline in period:
         closed_on = fact.closed_on
         if closed_on is not None and closed_on <= fact.deadline:  # closed in time
-            feedback_ok = fact.feedback_due is None or (
-                fact.first_feedback_on is not None and fact.first_feedback_on <= fact.feedback_due)
-            if feedback_ok:
+            from .feedback import feedback_in_time
+
+            if feedback_in_time(fact, rules, as_of):
                 out.append(("on_time", closed_on))
                 if closed_on < fact.deadline:
                     out.append(("early", closed_on))
@@ -216,11 +238,13 @@ def item_events(fact: ItemFact, period: Period, as_of: date) -> list[tuple[str, 
 
 
 def _add_adjustments(rules: ScoringRules, us: UnitScore, adjustments: list[Adjustment]) -> None:
-    for a in adjustments:
+    from .levels import counted
+
+    for a, points, why in counted(rules, adjustments):
         kind = rules.adjustments.get(a.kind)
         title = kind.title if kind else a.kind
-        us.lines.append(Line(f"adj:{a.kind}", title + (f"（{a.note}）" if a.note else ""), a.points,
-                             a.item_id, "", a.day, kind.category or "" if kind else ""))
+        us.lines.append(Line(f"adj:{a.kind}", title + (f"（{a.note}）" if a.note else "") + (f"：{why}" if why else ""),
+                             points, a.item_id, "", a.day, kind.category or "" if kind else ""))
 
 
 def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_by_unit, facts, period) -> None:
@@ -240,8 +264,12 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
         groups.setdefault(group(u), []).append(r)
     averages = {g: sum(rs) / len(rs) for g, rs in groups.items()}
     kw = rules.key_work
+    from .levels import counted
+
     for us in scores.values():
         exempt = kw is not None and us.unit not in kw.units and us.title not in kw.units
+        # (adjustment, points counted, why less): a rule set's group / requires switches (seed 001)
+        adjusted = counted(rules, adj_by_unit.get(us.unit, []))
         for cat in rules.categories:
             if exempt and kw is not None and cat.name == kw.category and kw.missing == "scale":
                 continue  # 合理缺项: scaled below
@@ -256,11 +284,11 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
                 if below > 0:
                     lines.append(Line("satisfaction", f"满意率 {rates[us.unit]:.1f}% 低于平均 {average:.1f}% "
                                       f"{below} 个百分点", -below * cat.satisfaction_per_point, category=cat.name))
-            for a in adj_by_unit.get(us.unit, []):
+            for a, points, why in adjusted:
                 kind = rules.adjustments.get(a.kind)
                 if kind is not None and kind.category == cat.name:
-                    lines.append(Line(f"adj:{a.kind}", kind.title + (f"（{a.note}）" if a.note else ""),
-                                      a.points, a.item_id, "", a.day, cat.name))
+                    lines.append(Line(f"adj:{a.kind}", kind.title + (f"（{a.note}）" if a.note else "")
+                                      + (f"：{why}" if why else ""), points, a.item_id, "", a.day, cat.name))
             deducted = sum(ln.points for ln in lines)
             got = max(0.0, min(cat.max, cat.max + deducted))
             us.categories[cat.name] = got
@@ -270,12 +298,13 @@ def _categories(rules: ScoringRules, scores: dict[str, UnitScore], events, adj_b
                 us.lines.append(Line("floor", f"{cat.title} 扣完为止", got - (cat.max + deducted), category=cat.name))
         if exempt and kw is not None and kw.missing == "scale":
             _scale_for_key_work(rules, us, kw.category)
-        bonus_adjustments = [a for a in adj_by_unit.get(us.unit, [])
+        bonus_adjustments = [(a, points, why) for a, points, why in adjusted
                              if a.kind in rules.adjustments and rules.adjustments[a.kind].category == "bonus"]
-        bonus_lines = [Line(f"adj:{a.kind}", rules.adjustments[a.kind].title + (f"（{a.note}）" if a.note else ""),
-                            a.points, a.item_id, "", a.day, "bonus") for a in bonus_adjustments]
+        bonus_lines = [Line(f"adj:{a.kind}", rules.adjustments[a.kind].title + (f"（{a.note}）" if a.note else "")
+                            + (f"：{why}" if why else ""), points, a.item_id, "", a.day, "bonus")
+                       for a, points, why in bonus_adjustments]
         for cap, most in rules.bonus_caps.items():  # 累计不超过 … 分
-            got = sum(a.points for a in bonus_adjustments if rules.adjustments[a.kind].cap == cap)
+            got = sum(points for a, points, _ in bonus_adjustments if rules.adjustments[a.kind].cap == cap)
             if got > most:
                 bonus_lines.append(Line("bonus_subcap", f"{cap} 类加分累计不超过 {most:g} 分", most - got,
                                         category="bonus"))
@@ -351,6 +380,8 @@ def fact_for(item, feedback_days: int = 3) -> ItemFact:
         first_feedback_on=feedback_days_list[0] if feedback_days_list else None,
         escalations=escalations, sign_late=sign_late, sign_due=sign_due,
         dissatisfied=satisfaction == "dissatisfied" and redo >= 1, visited=satisfaction is not None,
+        feedback_on=tuple(feedback_days_list), assigned_on=assigned.date() if assigned else None,
+        grade=str(getattr(item, "grade", "") or ""),
     )
     if item.board_id == "hotline":  # seed 003: the ticket's own clocks and 不当退单
         from .hotline import ticket_fact

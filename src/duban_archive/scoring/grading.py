@@ -35,13 +35,34 @@ def load_grading(profile_dir: str | None = None) -> dict[str, Any]:
     return grading
 
 
+def grade_flag(grading: dict[str, Any] | None, value: str | None, key: str, default: bool = False) -> bool:
+    """``praise`` / ``criticise`` / ``highlight`` of grade ``value`` in ``grading.toml``."""
+    for g in (grading or {}).get("grades", ()):
+        if g["value"] == value:
+            return bool(g.get(key, default))
+    return default
+
+
+def check_grade(item, transition, appstruct, actor) -> None:
+    """Before 办结: under ``[d_grade] <workflow> = "return"`` a D may not close the item (seed 002
+    第十六条: 不合格的事项由立项主体退回承办单位继续办理落实)."""
+    from ..workflows.engine import WorkflowError
+
+    grading = getattr(transition, "duban_grading", None) or {}  # set by register_grade_fields
+    if grading.get("d_grade", {}).get(item.workflow, "keep") != "return":
+        return
+    if grade_flag(grading, str(appstruct.get(GRADE_FIELD) or ""), "criticise"):
+        raise WorkflowError(400, "经评估为不合格的事项不能办结，由立项主体退回承办单位继续办理落实", {
+            GRADE_FIELD: "评价为不合格（D）的事项不能办结：请选择“不同意办结”，退回承办单位继续办理落实"})
+
+
 def check_stages(workflows, grading: dict[str, Any]) -> None:
     """Each ``[[stages.<workflow>]]`` must name a known workflow (a misspelt one was silently ignored)."""
     from ..definitions import DefinitionError, unknown_message
 
     names = {wf.name for wf in workflows}
-    problems = [(grading.get("source", "grading.toml"), f"stages.{name}: {unknown_message(name, names, '流程')}")
-                for name in grading.get("stages", {}) if name not in names]
+    problems = [(grading.get("source", "grading.toml"), f"{key}.{name}: {unknown_message(name, names, '流程')}")
+                for key in ("stages", "d_grade") for name in grading.get(key, {}) if name not in names]
     if problems:
         raise DefinitionError("", problems=problems)
 
@@ -61,6 +82,10 @@ def register_grade_fields(workflows, grading: dict[str, Any]) -> None:
         if close is None:
             continue
         names = {f.name for f in close.fields}
+        if grading.get("d_grade", {}).get(wf.name) == "return" and close.before is None:
+            close.before = "duban_archive.scoring.grading:check_grade"
+        if close.before == "duban_archive.scoring.grading:check_grade":
+            setattr(close, "duban_grading", grading)  # noqa: B010  (the hook reads the switch from here)
         if GRADE_FIELD not in names:
             close.fields.append(compiler._field("scoring/definitions/grading.toml", {
                 "name": GRADE_FIELD, "title": "办理评价", "kind": "choice", "vocabulary": "grade",

@@ -28,6 +28,13 @@ class AdjustmentKind:
     title: str
     points: float | None  # None: the supervisor enters the points
     category: str | None = None
+    #: kinds of one ``group`` given for the same item count once, at the highest level
+    #: (seed 001 附件2 一（一）9「同一事项同时被国家、省、市表彰…按最高等级认定分值」)
+    group: str | None = None
+    #: a condition checked when it is entered: ``no_deductions`` (the unit has no 减分 in the month)
+    requires: str | None = None
+    #: unit kind -> the places of that month's ranking (among units of the kind) it is for
+    rank_top: dict[str, int] = field(default_factory=dict)
     #: a bonus sub-cap (``[bonus_caps]``) this kind counts against
     cap: str | None = None
 
@@ -40,6 +47,17 @@ class KeyWork:
     category: str
     units: tuple[str, ...] = ()
     missing: str = "scale"
+
+
+@dataclass
+class FlagRule:
+    """A mark on a unit when ``event`` happened ``count`` times in the year (or the period)."""
+
+    name: str
+    title: str
+    event: str
+    count: int
+    scope: str = "year"
 
 
 @dataclass
@@ -68,6 +86,19 @@ class ScoringRules:
     satisfaction_average: str = "all"
     unit_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     key_work: KeyWork | None = None
+    #: ``[feedback]``: ``days`` within ``feedback_days`` of 交办, or ``monthly`` by ``feedback_day``
+    feedback_mode: str = "days"
+    feedback_days: int = 3
+    feedback_day: int = 5
+    flags: list[FlagRule] = field(default_factory=list)
+    #: ``[grades.<A-D>]``: points (for the lead unit, when the grade counts), 工作亮点 / 通报批评
+    grades: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: 加（减）分事项按督查事项确定分值 (seed 001 附件2): an adjustment must name its item
+    item_required: bool = False
+    #: ``[[ladder]]``: (name, title, after) — 通报 → 通报批评 → 约谈 → 问责 for an overdue item
+    ladder: list[tuple[str, str, str]] = field(default_factory=list)
+    #: ``[[honours]]``: 年中前3 / 年终前5 lists
+    honours: list[dict[str, Any]] = field(default_factory=list)
     source: str = ""
 
     def event_title(self, name: str) -> str:
@@ -87,6 +118,7 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
         item_points=float(head.get("item_points", 20)),
         bonus_min=float(head.get("bonus_min", -5)),
         bonus_max=float(head.get("bonus_max", 5)),
+        item_required=bool(head.get("item_required", False)),
         satisfaction_average=head.get("satisfaction_average", "all"),
         unit_classes={str(k): tuple(v) for k, v in (data.get("unit_classes") or {}).items()},
     )
@@ -110,13 +142,27 @@ def compile_rules(source: str, data: dict[str, Any], checked: bool = False) -> S
         if cap is not None and (category != "bonus" or cap not in rules.bonus_caps):
             raise DefinitionError(source, f"adjustments.{name}.cap: 应为 [bonus_caps] 中定义的加分上限，且类别为 bonus"
                                           f"（可选：{', '.join(sorted(rules.bonus_caps)) or '无'}）")
-        rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category, cap)
+        if row.get("requires") not in (None, "no_deductions"):
+            raise DefinitionError(source, f"adjustments.{name}.requires: 可选 no_deductions")
+        rules.adjustments[name] = AdjustmentKind(name, row["title"], points, category, group=row.get("group"),
+                                                 requires=row.get("requires"),
+                                                 rank_top=dict(row.get("rank_top") or {}), cap=cap)
     if "key_work" in data:
         kw = data["key_work"]
         if kw["category"] not in {c.name for c in rules.categories}:
             raise DefinitionError(source, f"key_work.category: 应为已定义的类别"
                                           f"（可选：{', '.join(c.name for c in rules.categories)}）")
         rules.key_work = KeyWork(kw["category"], tuple(kw.get("units", ())), kw.get("missing", "scale"))
+    fb = data.get("feedback") or {}
+    rules.feedback_mode = fb.get("mode", "days")
+    rules.feedback_days = int(fb.get("days", 3))
+    rules.feedback_day = int(fb.get("day", 5))
+    for row in data.get("flags", []):
+        rules.flags.append(FlagRule(row["name"], row["title"], row["event"], int(row["count"]),
+                                    row.get("scope", "year")))
+    rules.grades = {k: dict(v) for k, v in (data.get("grades") or {}).items()}
+    rules.ladder = [(row["name"], row["title"], row["after"]) for row in data.get("ladder", [])]
+    rules.honours = [dict(row) for row in data.get("honours", [])]
     return rules
 
 

@@ -12,7 +12,20 @@ from typing import Any
 
 import colander
 
-from ..definitions import array, at_least, flag, key_problem, number, one_of, table, table_of, text, texts
+from ..definitions import (
+    array,
+    at_least,
+    between,
+    flag,
+    integer,
+    key_problem,
+    number,
+    one_of,
+    table,
+    table_of,
+    text,
+    texts,
+)
 
 METHODS = ("additive", "efficacy", "categories")
 #: a unit outside ``key_work.units``: its other categories scaled up to the full score, or the maximum given
@@ -30,6 +43,25 @@ EVENTS = {
     "escalation2": "二级督办",
     "escalation3": "三级督办",
 }
+
+
+#: switch ``[feedback] mode``: when an item's 反馈 is in time — ``days`` (13710: within ``days``
+#: calendar days of 交办) or ``monthly`` (云和 seed 004 二（四）: 即办结即反馈, and for items running
+#: into a further month 一月一反馈 by the ``day``-th of each month)
+FEEDBACK_MODES = ("days", "monthly")
+FLAG_SCOPES = ("year", "period")
+GRADE_VALUES = ("A", "B", "C", "D")
+#: switch ``[d_grade] <workflow>``: a D on 办结 sends the item back (seed 002) or is kept (seed 000)
+D_GRADE_MODES = ("return", "keep")
+
+
+def _ladder_after(node: colander.SchemaNode, text_: str) -> None:
+    from ..notifications.durations import parse_duration
+
+    try:
+        parse_duration(text_)
+    except ValueError:
+        raise colander.Invalid(node, f"不是有效时长：{text_!r}（如 P1D、5WD）") from None
 
 
 def _adjustment(node: colander.SchemaNode, row: dict[str, Any]) -> None:
@@ -55,6 +87,7 @@ def rules_schema() -> colander.SchemaNode:
               number("item_points"),
               number("bonus_min"),
               number("bonus_max"),
+              flag("item_required"),
               # the average a unit's 满意率 is compared with: of every unit, or of its class (``[unit_classes]``)
               text("satisfaction_average", validator=one_of(("all", "class"), "平均满意率的范围")),
               required=True),
@@ -68,7 +101,9 @@ def rules_schema() -> colander.SchemaNode:
                                   table_of("events", number(""), keys=EVENTS, what="自动计分事件"),
                                   number("satisfaction_per_point"))),
         table_of("adjustments", table("", text("title", required=True), number("points"), flag("free"),
-                                      text("category"), text("cap"), validator=_adjustment)),
+                                      text("category"), text("group"), text("requires"), text("cap"),
+                                      table_of("rank_top", integer("", validator=between(1, 100)), what="单位类别"),
+                                      validator=_adjustment)),
         # sub-caps of the bonus (seed 003 附件5 四(三)1: 累计不超过2分 …): cap name -> most points
         table_of("bonus_caps", number("", validator=at_least(0)), what="加分上限"),
         # who is scored on the key work (seed 003 四(二)) and what the others get instead
@@ -76,15 +111,31 @@ def rules_schema() -> colander.SchemaNode:
               text("category", required=True),
               texts("units"),
               text("missing", validator=one_of(KEY_WORK_MISSING, "缺项处理"))),
+        table("feedback", text("mode", required=True, validator=one_of(FEEDBACK_MODES, "反馈时限算法")),
+              integer("days", validator=between(1, 31)), integer("day", validator=between(1, 28))),
+        array("flags", table("", text("name", required=True), text("title", required=True),
+                             text("event", required=True, validator=one_of(tuple(EVENTS), "自动计分事件")),
+                             integer("count", required=True, validator=between(1, 100)),
+                             text("scope", validator=one_of(FLAG_SCOPES, "统计范围")))),
+        array("ladder", table("", text("name", required=True), text("title", required=True),
+                              text("after", required=True, validator=_ladder_after))),
+        array("honours", table("", text("name", required=True), text("title", required=True),
+                               text("period", required=True, validator=one_of(("H1", "year"), "考核期间")),
+                               integer("top", required=True, validator=between(1, 100)),
+                               flag("all_completed"))),
+        table_of("grades", table("", number("points", required=True), text("title")),
+                 keys=GRADE_VALUES, what="评价等次"),
         validator=_categories_present,
     )
 
 
 def grading_schema() -> colander.SchemaNode:
-    grade = table("", text("value", required=True), text("title", required=True), text("criteria", required=True))
+    grade = table("", text("value", required=True), text("title", required=True), text("criteria", required=True),
+                  flag("praise"), flag("criticise"), flag("highlight"))
     stage = table("", text("name", required=True), text("group", required=True), text("title", required=True))
     return table(
         "",
         array("grades", grade, required=True, non_empty=True),
         table_of("stages", array("", stage), what="流程"),
+        table_of("d_grade", text("", validator=one_of(D_GRADE_MODES, "不合格处理方式")), what="流程"),
     )

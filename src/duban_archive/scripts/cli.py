@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "duban_archive.archive.commands",
     "duban_archive.notifications.commands",
     "duban_archive.reports.commands",
+    "duban_archive.scoring.commands",
     "duban_archive.storage.commands",
 ]
 

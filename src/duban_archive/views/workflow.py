@@ -54,7 +54,7 @@ def transitions_panel(request, item) -> str | None:
             "ask_comment": True, "requires": "、".join(kinds),
             "default_kind": t.requires_attachments[0] if t.requires_attachments else "other",
         })
-    deadlines = [dict(d, due_text=d["due"].replace("T", " ")[:16]) for d in item_deadlines(item)]
+    deadlines = item_deadlines(item)  # each with due_text = format_due(due), as notices name it
     return render("templates/workflow_panel.pt", {
         "state_title": wf.states[item.state].title, "deadlines": deadlines, "transitions": transitions,
         "action": request.resource_url(item, "transition"), "csrf_token": request.session.get_csrf_token(),

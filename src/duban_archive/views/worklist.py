@@ -22,7 +22,7 @@ def worklist_page(context, request):
         nxt = next_deadline(item)
         return {"url": request.resource_url(item), "number": item.number, "title": getattr(item, "title", ""),
                 "state": st.title if st else item.state, "next": nxt,
-                "due_text": nxt["due"].replace("T", " ")[:16] if nxt else ""}
+                "due_text": nxt["due_text"] if nxt else ""}
 
     return {"page_title": "我的待办", "light_css": LIGHT_CSS,
             "buckets": [dict(b, rows=[row(i) for i in b["items"]]) for b in buckets]}

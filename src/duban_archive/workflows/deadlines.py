@@ -35,7 +35,7 @@ ISO_RE = re.compile(
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
 WD_RE = re.compile(r"^(?P<n>\d{1,3})WD$")
-NAMED_RULES = {"same_day", "sign_by", "end_of_month"}
+NAMED_RULES = {"same_day", "sign_by", "end_of_month", "end_of_next_month"}
 END_OF_DAY = time(23, 59, 59)
 LIGHT_TITLES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
@@ -78,6 +78,9 @@ def compute_due(start: datetime, spec: str, cal: WorkCalendar | None = None) -> 
     if spec == "end_of_month":
         last = _cal.monthrange(start.year, start.month)[1]
         return Due(_at(date(start.year, start.month, last), END_OF_DAY), True)
+    if spec == "end_of_next_month":
+        ny, nm = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+        return Due(_at(date(ny, nm, _cal.monthrange(ny, nm)[1]), END_OF_DAY), True)
     if spec == "sign_by":
         today = start.date()
         if cal.is_workday(today) and start.time() < time(12, 0):
@@ -104,6 +107,17 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def _at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, tzinfo=CST)
+
+
+def format_due(moment: datetime | None) -> str:
+    """A deadline as people read it, to the minute, in CST (``2026-12-31 23:59``): the ONE format of
+    item pages, worklists and notices (an end-of-day deadline is 23:59:59 of its own day)."""
+    return as_cst(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def end_of_day(day: date) -> datetime:
+    """The end of a date deadline (办结时限 2026-12-31 -> 2026-12-31 23:59:59 CST)."""
+    return _at(day, END_OF_DAY)
 
 
 def light(due: datetime, warn_from: datetime | None, moment: datetime | None = None) -> str:
@@ -143,6 +157,8 @@ class DeadlineDef:
     feedback: str | None = None  # "done" | "repeat"
     #: named rule computing the spec from the item (e.g. ``report_cadence``)
     rule: str | None = None
+    #: only items of these boards get this deadline (empty: every board of the workflow)
+    boards: tuple[str, ...] = ()
 
     def spec_for(self, item: Any) -> str | None:
         if self.rule:
@@ -169,7 +185,7 @@ def compile_deadlines(source: str, where: str, raw: Any) -> list[DeadlineDef]:
             warn=({str(k): v for k, v in d["warn"].items()} if isinstance(d.get("warn"), dict)
                   else d.get("warn", "P1D") or None), warn_after=d.get("warn_after"),
             done_by=tuple(d.get("done_by", ())), until=tuple(d.get("until", ())),
-            feedback=d.get("feedback"), rule=d.get("rule"),
+            feedback=d.get("feedback"), rule=d.get("rule"), boards=tuple(d.get("boards", ())),
         ))
     return out
 
@@ -188,7 +204,23 @@ def report_cadence(item: Any) -> str:
     return "P1M"
 
 
-RULES = {"report_cadence": report_cadence}
+def monthly_report(item: Any) -> str:
+    """逐月反馈 (seed 002 重点工作/重大改革/技改督办制度 四（一）「每月底前要将本月的落实进展情况通过系统
+    进行反馈」; 使用管理暂行办法 第十五条「按月报告」): due at the end of the month, or — once this month's
+    report is in — at the end of the next."""
+    moment = now()
+    feedback = getattr(item, "feedback", None)
+    for fb in feedback.values() if feedback is not None else ():
+        created = getattr(fb, "created", None)
+        if isinstance(created, datetime) and (as_cst(created).year, as_cst(created).month) == (moment.year,
+                                                                                              moment.month):
+            since = getattr(item, "long_running_since", None)
+            if not isinstance(since, datetime) or as_cst(created) >= as_cst(since):
+                return "end_of_next_month"
+    return "end_of_month"
+
+
+RULES = {"report_cadence": report_cadence, "monthly_report": monthly_report}
 
 
 # -- items ---------------------------------------------------------------------
@@ -196,6 +228,8 @@ def instantiate(item: Any, ddef: DeadlineDef, origin: str, cal: WorkCalendar,
                 moment: datetime | None = None) -> dict[str, Any] | None:
     """One deadline record (plain dict) for ``item``, or None when it does not apply."""
     moment = moment or now()
+    if ddef.boards and getattr(item, "board_id", None) not in ddef.boards:
+        return None
     start = moment
     if ddef.start_field:
         value = getattr(item, ddef.start_field, None)
@@ -261,7 +295,7 @@ def item_deadlines(item: Any, moment: datetime | None = None) -> list[dict[str, 
     out = []
     for d in sorted(open_deadlines(item).values(), key=lambda d: d["due"]):
         out.append({
-            "name": d["name"], "title": d["title"], "due": isoformat(d["due"]),
+            "name": d["name"], "title": d["title"], "due": isoformat(d["due"]), "due_text": format_due(d["due"]),
             "light": light(d["due"], d.get("warn_from"), moment),
             "calendar_known": bool(d.get("calendar_known", True)),
         })

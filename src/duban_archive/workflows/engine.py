@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,32 @@ class State:
     stop_clock: bool = False
 
 
+def too_late(item: Any, transition: Transition, moment: datetime | None = None) -> str | None:
+    """Why ``transition`` can no longer be asked for (its ``request_by`` before the 办结时限), or None."""
+    deadline = getattr(item, "deadline", None)
+    if not transition.request_by or not isinstance(deadline, date):
+        return None
+    if isinstance(deadline, datetime):
+        deadline = deadline.date()
+    end = _deadlines.end_of_day(deadline)
+    last = _deadlines._minus(end, transition.request_by)
+    if (moment or now()) <= last:
+        return None
+    when = _deadlines.format_due(end)
+    if last == end:
+        return f"“{transition.title}”须在办结时限（{when}）到期前提出，本事项已超过办结时限，不能再提出"
+    return (f"“{transition.title}”须在办结时限（{when}）前 {_span_text(transition.request_by)}提出"
+            f"（最迟 {_deadlines.format_due(last)}），现已超过，不能再提出")
+
+
+def _span_text(spec: str) -> str:
+    m = _deadlines.ISO_RE.match(spec)
+    g = {k: int(v) for k, v in (m.groupdict().items() if m else ()) if v}
+    parts = [f"{g[k]}{unit}" for k, unit in (("months", "个月"), ("weeks", "周"), ("days", "天"), ("hours", "小时"))
+             if g.get(k)]
+    return "".join(parts) or spec
+
+
 @dataclass
 class Transition:
     name: str
@@ -78,6 +105,8 @@ class Transition:
     #: deadline names this transition meets (removes)
     clears: tuple[str, ...] = ()
     guard_kw: bool = False
+    #: must be asked for this long before the end of the item's 办结时限 (``PT0S``: before it expires)
+    request_by: str | None = None
     #: per-site switches for the hooks (``[transitions.<name>.options]``)
     options: dict[str, Any] = field(default_factory=dict)
     schema_cache: Any = field(default=None, repr=False, compare=False)
@@ -221,6 +250,9 @@ class Workflow:
         missing = self.missing_attachments(item, transition)
         if missing:
             raise WorkflowError(400, missing["attachments"], missing)
+        late = too_late(item, transition)
+        if late:
+            raise WorkflowError(409, late)
         if transition.before:
             resolve(transition.before)(item, transition, appstruct, actor)
         entry = self._move(item, transition, actor, appstruct, request, site)
@@ -464,6 +496,7 @@ def compile_workflow(source: str, data: dict[str, Any], checked: bool = False) -
             after=tdata.get("after"),
             auto=bool(tdata.get("auto", False)),
             system=bool(tdata.get("system", False)),
+            request_by=tdata.get("request_by"),
             requires_attachments=tuple(kinds),
             deadlines=_deadlines.compile_deadlines(source, where, tdata.get("deadlines")),
             clears=tuple(tdata.get("clears", ())),

@@ -105,6 +105,7 @@ def deadline_schema() -> colander.SchemaNode:
         texts("until"),
         text("feedback", validator=one_of(("done", "repeat"))),
         text("rule", validator=one_of(_rules, "规则")),
+        texts("boards"),
         validator=_deadline_checks,
     )
 
@@ -143,6 +144,16 @@ def state_schema() -> colander.SchemaNode:
     )
 
 
+def _request_by(node: colander.SchemaNode, spec: str) -> None:
+    """``request_by``: how long before the end of the item's 办结时限 the transition must be asked
+    for (``PT0S`` = before it expires, ``P2D`` = 提前2天), a calendar ISO duration."""
+    from .deadlines import ISO_RE
+
+    m = ISO_RE.match(spec or "")
+    if not m or spec in ("P", "PT") or spec.endswith("T") or not any(v is not None for v in m.groupdict().values()):
+        raise colander.Invalid(node, f"不是有效时长：{spec!r}（如 PT0S、P2D）")
+
+
 def _transition_checks(node: colander.SchemaNode, t: dict[str, Any]) -> None:
     if t.get("auto") and t.get("system"):
         raise key_problem(node, "system", "auto 与 system 不能同时为 true")
@@ -165,6 +176,7 @@ def transition_schema() -> colander.SchemaNode:
         text_or_texts("requires_attachments", validator=one_of(ATTACHMENT_KINDS, "附件类别")),
         array("deadlines", deadline_schema()),
         texts("clears"),
+        text("request_by", validator=_request_by),
         # per-site switches the transition's hooks read (``transition.options``), e.g. seed 003's
         # 延期 cut-off; each hook documents its own keys
         table_of("options", value("", str, int, float, bool), what="选项"),

@@ -38,6 +38,7 @@ ROUTES = [
     ("api.stats", "/api/v1/stats"),
     ("api.bulletin", "/api/v1/reports/bulletin"),
     ("api.ledger", "/api/v1/ledger.xlsx"),
+    ("api.scores.explain", "/api/v1/scores/explain"),
     ("api.scores", "/api/v1/scores"),
     ("api.scores.adjustments", "/api/v1/scores/adjustments"),
     # archive (issue 5)

@@ -122,11 +122,12 @@ def ledger_view(request):
 
 document("api.scores", "GET", "单位积分排名（月 / 季度 / 年度），含每一分的来由",
          params=[{"name": "period", "in": "query", "required": False, "schema": {"type": "string"},
-                  "description": "2026-05、2026-Q2 或 2026，默认本月"},
+                  "description": "2026-05、2026-Q2、2026-H1 或 2026，默认本月"},
                  {"name": "rules", "in": "query", "required": False, "schema": {"type": "string"},
                   "description": "计分规则，默认为本系统选定的规则"}],
          response={"type": "object", "properties": {"period": {"type": "string"}, "rules": {"type": "string"},
-                                                     "ranking": {"type": "array"}}}, errors=(400, 401, 403))
+                                                     "ranking": {"type": "array"}, "honours": {"type": "array"}}},
+         errors=(400, 401, 403))
 
 
 @view_config(route_name="api.scores", request_method="GET", renderer="json")
@@ -140,8 +141,42 @@ def scores_view(request):
         period, ranking = rank(get_site(request), rules, request.GET.get("period") or today().strftime("%Y-%m"))
     except ValueError as exc:
         raise ApiError(400, str(exc), {"period": str(exc)}) from exc
+    from ...scoring.honours import honours
+
     return {"period": period.key, "period_title": period.title, "rules": rules.name, "rules_title": rules.title,
-            "ranking": [u.as_json() for u in ranking]}
+            "ranking": [u.as_json() for u in ranking], "honours": honours(rules, period, ranking)}
+
+
+document("api.scores.explain", "GET", "规则核对：单位在考核期间的每一项加分、扣分，及其规则与事项",
+         params=[{"name": "unit", "in": "query", "required": True, "schema": {"type": "string"},
+                  "description": "承办单位代码"},
+                 {"name": "period", "in": "query", "required": False, "schema": {"type": "string"},
+                  "description": "2026-05、2026-Q2、2026-H1 或 2026，默认本月"},
+                 {"name": "rules", "in": "query", "required": False, "schema": {"type": "string"},
+                  "description": "计分规则，默认为本系统选定的规则"}],
+         response={"type": "object", "properties": {
+             "unit": {"type": "string"}, "period": {"type": "string"}, "rules": {"type": "string"},
+             "score": {"type": "number", "nullable": True}, "total": {"type": "number"},
+             "balanced": {"type": "boolean"},
+             "lines": {"type": "array", "items": {"type": "object"}}, "items": {"type": "array"},
+             "flags": {"type": "array"}, "ladder": {"type": "array"}}},
+         errors=(400, 401, 403, 404))
+
+
+@view_config(route_name="api.scores.explain", request_method="GET", renderer="json")
+def explain_view(request):
+    from ...scoring.explain import explain
+
+    require_reports(request)
+    name = request.GET.get("rules")
+    if name and name not in request.registry.duban_scoring_rules_all:
+        raise ApiError(400, "未知的计分规则", {"rules": f"可选：{'、'.join(request.registry.duban_scoring_rules_all)}"})
+    site = get_site(request)
+    data = explain(site, scoring_rules(request.registry, name), request.GET.get("unit") or "",
+                   request.GET.get("period") or today().strftime("%Y-%m"))  # a Refusal -> its JSON error
+    log_read(request, [i for i in (site.get_item(x["item"]) for x in data["items"]) if i is not None],
+             via="scores.explain")
+    return data
 
 
 document("api.scores.adjustments", "POST", "录入加扣分（表扬、批评、批示……，督查室）",

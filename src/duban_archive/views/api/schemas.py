@@ -58,6 +58,7 @@ DEADLINE = {
     "type": "object", "required": ["name", "title", "due", "light"],
     "properties": {
         "name": _STR, "title": _STR, "due": _DATETIME,
+        "due_text": {"type": "string", "description": "办理时限的显示文本（到分钟，如 2026-12-31 23:59），与通知一致"},
         "light": {"type": "string", "enum": list(LIGHTS), "description": "亮灯：green 正常 / yellow 临期 / red 逾期"},
         "calendar_known": {"type": "boolean", "description": "false：工作日计算跨越了尚未公布节假日安排的年度"},
     },
