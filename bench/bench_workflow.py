@@ -163,7 +163,14 @@ def bench_requests(app, board: str, rounds: int) -> None:
         deep: list[float] = []
         cpu: dict[str, list[float]] = {"work": [], "pages": [], "deep": []}
         totals: dict[str, int] = {}
+        # the user's first requests load their sets into the ZODB cache: a cost paid once per process
+        # start, reported on its own; the median and p95 below are over the requests that follow
+        t = time.perf_counter()
+        testapp.get("/api/v1/worklist", headers=headers)
+        cold_work = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
         first = testapp.get(f"/api/v1/items?board={board}&per_page=50", headers=headers).json["total"]
+        cold_page = (time.perf_counter() - t) * 1000
         last_page = max(1, -(-first // 50))
         for r in range(rounds):
             t, c = time.perf_counter(), time.process_time()
@@ -182,6 +189,8 @@ def bench_requests(app, board: str, rounds: int) -> None:
                     cpu["deep" if page > 2 else "pages"].append((time.process_time() - c) * 1000)
                     assert got["total"] == first
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  {label}: first requests after start (cold cache): worklist {cold_work:.1f} ms, "
+              f"board page {cold_page:.1f} ms")
         print(f"  {label}: GET /api/v1/worklist median {statistics.median(work):.2f} ms, p95 {pct(work, 0.95):.2f} ms "
               f"({', '.join(f'{k} {v}' for k, v in totals.items())})")
         deep_text = (f"deep pages (to {last_page}) median {statistics.median(deep):.2f} ms, "
@@ -199,7 +208,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=1000, help="items taken through a full lifecycle (issue: 10000)")
     ap.add_argument("--open", type=int, default=10_000, help="open items for the worklist query (issue: 100000)")
     ap.add_argument("--batch", type=int, default=500)
-    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=50, help="requests per user and kind (p95 needs a few dozen)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="duban-bench-workflow-") as tmp:
         os.environ["DUBAN_VAR_DIR"] = tmp
