@@ -59,6 +59,8 @@ def test_login_add_item_upload_photo_and_see_it(server, page):
     preview = page.locator("#upload-preview img")
     preview.wait_for(state="visible")
     assert preview.get_attribute("src").startswith("blob:")  # previewed before upload
+    # the blob image decodes asynchronously: wait for it rather than read its width at once
+    page.wait_for_function("document.querySelector('#upload-preview img').complete")
     assert page.evaluate("document.querySelector('#upload-preview img').naturalWidth") == 320
     page.click("#upload-submit")
     page.wait_for_url(item_url + "#tab-attachments")
