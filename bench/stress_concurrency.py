@@ -9,7 +9,7 @@ Starts ``pserve`` on a fresh demo site (``duban_archive.testing.LiveServer``) un
 one (127.0.0.1 only).  Each client is a thread with its own keep-alive ``http.client`` connection; it picks
 writes at random among those that have work: create an item (supervisor), fire the next workflow transition
 (approve/assign/accept/request_closure/review/close, each as the user who may), add feedback (handler), upload
-an attachment (handler: 10 KiB-2 MiB of random bytes behind a PDF header as ``other``, or a generated PNG as
+an attachment (handler: a PDF carrying 10 KiB-2 MiB of random bytes as ``other``, or a generated PNG as
 ``photo``) and file a closed item (records_officer).  A state-changing write holds its item alone, so a
 refusal is never just two clients racing for the same transition; feedback and uploads share items freely.
 
@@ -88,11 +88,24 @@ def png(rnd: random.Random) -> bytes:
 
 
 def random_file(rnd: random.Random) -> bytes:
-    """10 KiB-2 MiB of random bytes.  The server sniffs content types and refuses unknown binary (415),
-    so the bytes sit behind a PDF header, as in tests/storage/test_concurrent_uploads.py."""
+    """A valid one-page PDF carrying 10 KiB-2 MiB of random bytes in an unreferenced stream.
+
+    Random bytes must sit in a real PDF: the server sniffs content types (unknown binary is 415) and the
+    四性检测 at filing parses every original (a header glued to noise is refused as unusable)."""
     size = rnd.randint(10 * 1024, 2 * 1024 * 1024)
-    head, tail = b"%PDF-1.4\n", b"\n%%EOF\n"
-    return head + os.urandom(size - len(head) - len(tail)) + tail
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+               b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>",
+               b"<</Length %d>>\nstream\n" % size + os.urandom(size) + b"\nendstream"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 # -- HTTP -----------------------------------------------------------------------------------------

@@ -31,3 +31,21 @@ def test_item_json_and_page_show_the_checks_and_never_call_an_unrun_check_passed
     # lists carry the 档号 too (null before filing)
     listed = api(testapp, "supervisor").get("/api/v1/items?board=zdgz").json["items"]
     assert {i["id"]: i["archival_code"] for i in listed}[item_id] == item["archival_code"]
+
+
+def test_a_broken_original_refuses_filing_with_a_reason_not_a_conflict(testapp, make_item):
+    item_id = make_item(title="原件损坏")
+    for user, name, body in [("leader", "approve", {}), ("supervisor", "assign", {"problem_kind": "general"}),
+                             ("unit_head", "accept", {})]:
+        api(testapp, user).post(f"/api/v1/items/{item_id}/transitions/{name}", body)
+    broken = b"%PDF-1.4\n" + b"\x00garbage" * 200 + b"\n%%EOF\n"  # a PDF header and nothing a reader can use
+    api(testapp, "handler").upload(f"/api/v1/items/{item_id}/attachments", {"kind": "other"},
+                                   [("file", "材料.pdf", broken)])
+    for user, name, body in [("handler", "request_closure", {}), ("supervisor", "review", {}),
+                             ("leader", "close", {"grade": "B"})]:
+        api(testapp, user).post(f"/api/v1/items/{item_id}/transitions/{name}", body)
+    res = api(testapp, "records_officer").post(f"/api/v1/items/{item_id}/file", {"retention": "D30"}, status=409)
+    assert res.json["error"] == "checks_failed"  # a client must not retry this as a conflict
+    assert "四性检测未通过" in res.json["message"] and "材料.pdf" in res.json["message"]
+    assert "/tmp" not in res.json["message"] and "BufferedReader" not in res.json["message"]
+    assert api(testapp, "supervisor").get(f"/api/v1/items/{item_id}").json["state"] == "closed"

@@ -61,11 +61,13 @@ log = logging.getLogger(__name__)
 class FilingRefused(Exception):
     """Filing or a correction was refused; ``status`` 400/403/404/409, Chinese ``message``."""
 
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.fields = fields or {}
+        self.code = code  # e.g. "checks_failed": not a conflict to retry
 
 
 # -- the queue ---------------------------------------------------------------
@@ -377,8 +379,8 @@ def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, 
         pkg = _sealed.get_or_build(key, build, item)
     except RenderFailed as exc:
         raise FilingRefused(409, f"档案 PDF 生成失败：{exc.message}") from exc
-    except PackageRefused as exc:
-        raise FilingRefused(409, exc.message) from exc
+    except PackageRefused as exc:  # a 四性 check failed: retrying will not help, fixing the original will
+        raise FilingRefused(409, exc.message, code="checks_failed") from exc
     dossier = pkg.dossier
     version = PackageVersion(number, now(), actor, reason)
     with version.blob.open("w") as f:

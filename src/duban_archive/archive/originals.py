@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 import zipfile
 import zlib
@@ -133,11 +134,11 @@ def _pdf(f: BinaryIO, label: str) -> dict[str, Any]:
                 try:
                     pikepdf.parse_content_stream(page)
                 except pikepdf.PdfError as exc:
-                    return check("usability.original", label, False, f"第 {n} 页内容无法解析：{exc}"[:300])
+                    return check("usability.original", label, False, f"第 {n} 页内容无法解析：{_pdf_reason(exc)}")
     except pikepdf.PasswordError:
         return check("usability.original", label, False, "PDF 有打开密码，无法读取")
     except pikepdf.PdfError as exc:
-        return check("usability.original", label, False, f"PDF 无法解析：{exc}"[:300])
+        return check("usability.original", label, False, f"PDF 无法解析：{_pdf_reason(exc)}")
     return check("usability.original", label, True, f"PDF 共 {pages} 页，每页内容可解析")
 
 
@@ -296,3 +297,11 @@ def on_attachment_added(event) -> None:
     from pyramid.threadlocal import get_current_registry
 
     capture_checks(att, getattr(get_current_registry(), "settings", None))
+
+
+def _pdf_reason(exc: Exception) -> str:
+    """qpdf's reason without the stream/temp-file names it prefixes (they mean nothing to a records
+    officer and would put server paths into the report): ``stream <…>: unable to find …`` -> ``unable to find …``."""
+    text = re.sub(r"^.*?(?:stream <[^>]*>|/\S+)\s*(?:\(.*?\))?:\s*", "", str(exc), count=1)
+    text = re.sub(r"/\S+", "…", text)
+    return (text or "文件结构损坏")[:200]

@@ -44,7 +44,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _refused(exc: FilingRefused) -> ApiError:
-    return ApiError(exc.status, exc.message, exc.fields)
+    return ApiError(exc.status, exc.message, exc.fields, code=exc.code)
 
 
 def _download(data_or_blob, content_type: str, filename: str, **headers) -> Response:
