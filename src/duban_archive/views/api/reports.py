@@ -14,6 +14,8 @@ from ...content_types.site_access import get_site
 from ...scoring import scoring_rules
 from ...scoring.adjustments import add_adjustment
 from ...scoring.engine import parse_period
+from ...scoring.explain import explain
+from ...scoring.honours import honours
 from ...scoring.ranking import rank
 from ...timeutil import today
 from .errors import ApiError
@@ -130,19 +132,22 @@ document("api.scores", "GET", "单位积分排名（月 / 季度 / 年度），�
          errors=(400, 401, 403))
 
 
-@view_config(route_name="api.scores", request_method="GET", renderer="json")
-def scores_view(request):
-    require_reports(request)
+def _chosen_rules(request):
+    """The rule set the query names (``rules=``), else the one the site chose; 400 for an unknown name."""
     name = request.GET.get("rules")
     if name and name not in request.registry.duban_scoring_rules_all:
         raise ApiError(400, "未知的计分规则", {"rules": f"可选：{'、'.join(request.registry.duban_scoring_rules_all)}"})
-    rules = scoring_rules(request.registry, name)
+    return scoring_rules(request.registry, name)
+
+
+@view_config(route_name="api.scores", request_method="GET", renderer="json")
+def scores_view(request):
+    require_reports(request)
+    rules = _chosen_rules(request)
     try:
         period, ranking = rank(get_site(request), rules, request.GET.get("period") or today().strftime("%Y-%m"))
     except ValueError as exc:
         raise ApiError(400, str(exc), {"period": str(exc)}) from exc
-    from ...scoring.honours import honours
-
     return {"period": period.key, "period_title": period.title, "rules": rules.name, "rules_title": rules.title,
             "ranking": [u.as_json() for u in ranking], "honours": honours(rules, period, ranking)}
 
@@ -165,14 +170,9 @@ document("api.scores.explain", "GET", "规则核对：单位在考核期间的�
 
 @view_config(route_name="api.scores.explain", request_method="GET", renderer="json")
 def explain_view(request):
-    from ...scoring.explain import explain
-
     require_reports(request)
-    name = request.GET.get("rules")
-    if name and name not in request.registry.duban_scoring_rules_all:
-        raise ApiError(400, "未知的计分规则", {"rules": f"可选：{'、'.join(request.registry.duban_scoring_rules_all)}"})
     site = get_site(request)
-    data = explain(site, scoring_rules(request.registry, name), request.GET.get("unit") or "",
+    data = explain(site, _chosen_rules(request), request.GET.get("unit") or "",
                    request.GET.get("period") or today().strftime("%Y-%m"))  # a Refusal -> its JSON error
     log_read(request, [i for i in (site.get_item(x["item"]) for x in data["items"]) if i is not None],
              via="scores.explain")
