@@ -11,7 +11,8 @@ from duban_archive.content_types.site_access import open_site
 
 NEW_ITEM = {
     "title": "推进老旧小区改造", "source": "区政府常务会议", "content": "完成 3 个老旧小区改造",
-    "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31",
+    "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"],
+    "registered_on": "2026-11-20", "deadline": "2026-12-31",
 }
 
 

@@ -13,7 +13,8 @@ import transaction
 from duban_archive.testing import Clients, http_call, run_threads
 
 NEW_ITEM = {"title": "并发反馈测试事项", "source": "区政府常务会议", "content": "完成老旧小区改造",
-            "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31"}
+            "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"],
+            "registered_on": "2026-11-20", "deadline": "2026-12-31"}
 
 
 

@@ -13,7 +13,7 @@ import time
 from duban_archive.testing import Clients, run_threads
 
 NEW_ITEM = {"source": "区政府常务会议", "content": "完成老旧小区改造", "requirement": "按月报送进展",
-            "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31"}
+            "lead_unit": "zjj", "assist_units": ["jtj"], "registered_on": "2026-11-20", "deadline": "2026-12-31"}
 #: from 已登记 to 已办结, each transition as the demo user who may fire it
 TO_CLOSED = [("approve", "leader", {}), ("assign", "supervisor", {}), ("accept", "unit_head", {}),
              ("request_closure", "handler", {}), ("review", "supervisor", {}), ("close", "leader", {"grade": "A"})]

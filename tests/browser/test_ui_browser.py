@@ -44,6 +44,7 @@ def test_login_add_item_upload_photo_and_see_it(server, page):
     page.fill("[name=source]", "区政府常务会议")
     page.fill("[name=content]", "完成主干道整治")
     page.fill("[name=requirement]", "每周报送进展")
+    page.locator("input[name=date]").nth(0).fill("2026-11-20")  # 立项日期: fixed, so the test does not age
     page.locator("input[name=date]").nth(1).fill("2026-12-31")
     page.select_option("[name=lead_unit]", "zjj")
     page.click("#add-itemsubmit")

@@ -23,7 +23,8 @@ from duban_archive.testing import http_call, multipart
 
 NEW_ITEM = {
     "title": "并发上传测试事项", "source": "区政府常务会议", "content": "多人同时上传整改材料",
-    "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"], "deadline": "2026-12-31",
+    "requirement": "按月报送进展", "lead_unit": "zjj", "assist_units": ["jtj"],
+    "registered_on": "2026-11-20", "deadline": "2026-12-31",
 }
 
 

@@ -23,7 +23,8 @@ def test_add_edit_and_see_item(testapp, site):
     login(testapp, "supervisor")
     form = fill_add_form(testapp.get("/boards/zdgz/@@add").forms["add-item"])
     form["assist_units"] = ["jtj"]
-    form.set("date", "2026-12-31", index=1)  # 办结时限 (the first date is 立项日期)
+    form.set("date", "2026-11-20", index=0)  # 立项日期 (fixed: the test must not age)
+    form.set("date", "2026-12-31", index=1)  # 办结时限
     res = form.submit(status=303)
     page = res.follow()
     assert "已立项：ZDGZ-" in page.text

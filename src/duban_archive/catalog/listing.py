@@ -285,6 +285,22 @@ class Listing(Persistent):
                 found = postings[key] = ListingSet()
             found.add(member)
 
+    def prepare_board(self, board_id: str, prefix: str, states=()) -> None:
+        """Create a new board's fixed keys (its 编号 ordinal, state, closed and sort sets) ahead of its items.
+
+        The first items filed on a board would otherwise all insert these same new keys, and concurrent
+        inserts of one key into a BTree never resolve: on a fresh site every simultaneous first creation
+        conflicted. Idempotent; keys of principals and units still appear with their first item.
+        """
+        if self.postings is None:  # a legacy listing: evolve step 3 rebuilds it
+            return
+        self._ordinal(prefix)
+        keys = [f"c|{board_id}", *(f"o|{board_id}|{name}" for name in SORT_FIELDS),
+                *(f"s|{board_id}|{state}" for state in states)]
+        for key in keys:
+            if key not in self.postings:
+                self.postings[key] = ListingSet()
+
     def unindex(self, item_id: str, item: Any = None) -> None:
         if self.postings is None:
             return _legacy_unindex(self, item_id)

@@ -67,10 +67,13 @@ def ensure_site(zroot, registry) -> tuple[Site, list[str]]:
 
         site.add("listing", Listing())
         done.append("创建列表索引")
+    workflows = getattr(registry, "duban_workflows", None)
     for bdef in registry.duban_boards:
         if bdef.id not in site.boards:
             site.boards.add(bdef.id, Board(bdef.id, bdef.title, bdef.prefix, bdef.workflow, bdef.item_type))
             done.append(f"创建版块 {bdef.title}")
+            workflow = workflows.get(bdef.workflow) if workflows is not None else None
+            site["listing"].prepare_board(bdef.id, bdef.prefix, tuple(workflow.states) if workflow else ())
         else:  # titles and bindings follow the definitions
             board = site.boards[bdef.id]
             board.title, board.workflow, board.item_type = bdef.title, bdef.workflow, bdef.item_type
