@@ -14,6 +14,7 @@ profile changes the definitions.
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 from collections.abc import Callable
@@ -96,16 +97,13 @@ def _add(site: Any, registry: Any, per_board: int, days: int, seed: int,
             counts[board.board_id] = counts.get(board.board_id, 0) + 1
             if commit is not None:
                 commit()
-    filed = _file_some(site, registry, users, rnd)
+    filed = _file_some(site, registry, users)
     site.settings["demo_items"] = True
-    if filed:
-        counts_text = [f"演示归档：{filed} 件"]
-    else:
-        counts_text = []
-    return [f"演示事项 {site.boards[b].title}：{n} 件" for b, n in counts.items()] + counts_text
+    return ([f"演示事项 {site.boards[b].title}：{n} 件" for b, n in counts.items()]
+            + ([f"演示归档：{filed} 件"] if filed else []))
 
 
-def _file_some(site: Any, registry: Any, users: dict[str, list[str]], rnd: random.Random) -> int:
+def _file_some(site: Any, registry: Any, users: dict[str, list[str]]) -> int:
     """File a few closed items so the 档案室 is not empty (the real filing: 档号, dossier, package)."""
     from .archive.filing import file_item
 
@@ -167,7 +165,7 @@ def _walk(site, registry, item, users, moment: datetime, depth: int, rnd: random
         data = {f.name: _sample(f, moment, rnd) for f in transition.fields if f.required or rnd.random() < 0.5}
         with frozen_now(moment):
             for kind in transition.requires_attachments:
-                add_attachment(site, item, _pdf(), "盖章报告.pdf", kind, "盖章报告", username,
+                add_attachment(site, item, io.BytesIO(PDF), "盖章报告.pdf", kind, "盖章报告", username,
                                max_bytes=1 << 20, registry=registry)
             if transition.name == "request_closure" and "feedback_report" in registry.duban_types:
                 try:
@@ -179,12 +177,6 @@ def _walk(site, registry, item, users, moment: datetime, depth: int, rnd: random
                 wf.fire(item, transition.name, username, users[username], data, site=site)
             except WorkflowError:
                 continue  # a guard said no (a date rule, say): try another step
-
-
-def _pdf():
-    import io
-
-    return io.BytesIO(PDF)
 
 
 def _sample(f: Any, moment: datetime, rnd: random.Random) -> Any:

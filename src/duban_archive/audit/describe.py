@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..content_types.attachment import KINDS, _human
 from ..timeutil import display
 from .log import ACTIONS
 
@@ -27,7 +28,6 @@ LABELS = {
 }
 VIA = {"ui": "网页", "api": "接口", "api.worklist": "接口（我的待办）", "api.items": "接口（事项列表）",
        "cli": "命令行"}
-KINDS = {"photo": "照片", "signed_report": "盖章扫描件", "other": "其他附件"}
 SKIP = {"time", "action", "actor", "target"}
 
 
@@ -46,10 +46,9 @@ def plain(value: Any) -> str:
 
 def _size(n: Any) -> str:
     try:
-        n = int(n)
+        return _human(int(n))
     except (TypeError, ValueError):
         return plain(n)
-    return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, round(n / 1024))} KB"
 
 
 def describe(entry: dict[str, Any], *, field_title: Callable[[str], str] = str,

@@ -35,9 +35,14 @@ def field_text(request, site, fdef, value: Any) -> str:
 
 
 def state_title(request, item) -> str:
-    wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
-    state = wf.states.get(item.state) if wf is not None else None
-    return translate(request, state.title) if state is not None else item.state
+    return workflow_state_title(request, request.registry.duban_workflows.get(getattr(item, "workflow", "")),
+                                item.state)
+
+
+def workflow_state_title(request, workflow, name: str) -> str:
+    """A state's title in the request's language (the name itself for a state the workflow lacks)."""
+    state = workflow.states.get(name) if workflow is not None else None
+    return translate(request, state.title) if state is not None else name
 
 
 def user_title(site, username: str | None) -> str:

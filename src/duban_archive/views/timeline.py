@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..audit.describe import describe, plain
-from .display import fmt_date, unit_title
+from .display import field_text, fmt_date, unit_title, workflow_state_title
 from .layout import translate
 
 #: transitions that send work back or refuse it (besides every ``reject_*``): shown in warning colours
@@ -29,13 +29,16 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
     out = []
     for h in item.history:
         transition = wf.transitions.get(h.get("transition", "")) if wf is not None else None
-        titles = {f.name: f.title for f in (transition.fields if transition is not None else ())}
+        fdefs = {f.name: f for f in (transition.fields if transition is not None else ())}
         details = []
         for name, value in (h.get("fields") or {}).items():
             if value in (None, "", (), []):
                 continue
-            label = translate(request, titles.get(name, name))
-            details.append((label, _value(site, name, value)))
+            fdef = fdefs.get(name)
+            if fdef is None:  # a field the definition no longer has: its stored value as it is
+                details.append((name, plain(value)))
+            else:
+                details.append((translate(request, fdef.title), field_text(request, site, fdef, value)))
         actor = h.get("actor") or ""
         user = site["users"].get(actor) if actor else None
         out.append({
@@ -66,20 +69,8 @@ def latest_reason(entries: list[dict[str, Any]], item) -> dict[str, Any] | None:
 def _moved(request, wf, old: str | None, new: str | None) -> str:
     if wf is None or not new or old == new:
         return ""
-
-    def title(name: str | None) -> str:
-        state = wf.states.get(name or "")
-        return translate(request, state.title) if state is not None else (name or "")
-
-    return f"{title(old)} → {title(new)}" if old else title(new)
-
-
-def _value(site, name: str, value: Any) -> str:
-    if name in ("unit", "lead_unit", "new_unit", "target_unit") and isinstance(value, str):
-        return unit_title(site, value) or value
-    if name in ("assist_units",) and isinstance(value, list | tuple):
-        return "、".join(unit_title(site, u) or u for u in value)
-    return plain(value)
+    moved = workflow_state_title(request, wf, new)
+    return f"{workflow_state_title(request, wf, old)} → {moved}" if old else moved
 
 
 def describer(request, item) -> Callable[[dict[str, Any]], str]:
@@ -88,11 +79,8 @@ def describer(request, item) -> Callable[[dict[str, Any]], str]:
     titles = {f.name: translate(request, f.title) for f in (typedef.fields if typedef is not None else ())}
     wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
 
-    def state_name(name: str) -> str:
-        state = wf.states.get(name) if wf is not None else None
-        return translate(request, state.title) if state is not None else name
-
     def one(entry: dict[str, Any]) -> str:
-        return describe(entry, field_title=lambda n: titles.get(n, n), state_title=state_name)
+        return describe(entry, field_title=lambda n: titles.get(n, n),
+                        state_title=lambda n: workflow_state_title(request, wf, n))
 
     return one

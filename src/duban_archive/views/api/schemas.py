@@ -174,6 +174,13 @@ STATIC = {
 
 # -- shapes that follow the content types ----------------------------------------
 
+#: field kinds whose JSON value has the same schema going in and coming out
+SCALARS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer"}, "bool": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"}, "datetime": {"type": "string", "format": "date-time"},
+}
+
+
 def field_input(f) -> dict[str, Any]:
     """What a client may send for field ``f`` (the colander node of ``FieldDef.node``)."""
     kind = f.kind
@@ -185,14 +192,8 @@ def field_input(f) -> dict[str, Any]:
             out["minLength"] = 1  # blank counts as missing
     elif kind == "phone":
         out = {"type": "string", "pattern": PHONE_RE.pattern}
-    elif kind == "int":
-        out = {"type": "integer"}
-    elif kind == "bool":
-        out = {"type": "boolean"}
-    elif kind == "date":
-        out = {"type": "string", "format": "date"}
-    elif kind == "datetime":
-        out = {"type": "string", "format": "date-time"}
+    elif kind in SCALARS:
+        out = dict(SCALARS[kind])
     elif kind == "choice":
         out = {"type": "string", "enum": [c.value for c in f.choices if not c.refused]}
     elif kind == "multi_choice":
@@ -215,14 +216,8 @@ def field_output(f) -> dict[str, Any]:
     kind = f.kind
     if kind in ("multi_choice", "units"):
         out: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
-    elif kind == "int":
-        out = {"type": "integer"}
-    elif kind == "bool":
-        out = {"type": "boolean"}
-    elif kind == "date":
-        out = {"type": "string", "format": "date"}
-    elif kind == "datetime":
-        out = {"type": "string", "format": "date-time"}
+    elif kind in SCALARS:
+        out = dict(SCALARS[kind])
     else:
         out = {"type": "string"}
     out.update(nullable=True, title=f.title)  # fields added to a type later are absent on older objects
