@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+import time
+
+#: commits tried beside a running site before giving up
+ATTEMPTS = 5
 
 
 def register(subparsers) -> None:
@@ -21,27 +26,41 @@ def register(subparsers) -> None:
 
 
 def import_command(args: argparse.Namespace) -> int:
+    """Import all or nothing; beside a running ZEO site a conflicting commit is tried again."""
     import transaction
+    from transaction.interfaces import TransientError
 
     from ..content_types.site_access import open_site
     from ..scripts.env import load_registry
     from .ledger import LedgerImportError, import_ledger
 
-    registry = load_registry(args.ini)
-    with open_site(registry) as site:
-        try:
-            with open(args.file, "rb") as f:
-                result = import_ledger(site, registry, f, args.board, args.actor)
-        except FileNotFoundError:
-            print(f"错误：找不到文件 {args.file}", file=sys.stderr)
-            return 2
-        except LedgerImportError as exc:
-            transaction.abort()
-            print(str(exc), file=sys.stderr)
-            for line in exc.errors:
-                print(f"  {line}", file=sys.stderr)
-            return 1
-        transaction.commit()
+    try:
+        with open(args.file, "rb") as f:
+            data = io.BytesIO(f.read())
+    except OSError:
+        print(f"错误：找不到或无法读取文件 {args.file}", file=sys.stderr)
+        return 2
+    registry = load_registry(args.ini)  # joins the site's ZEO server when it runs (storage/__init__.py)
+    for attempt in range(ATTEMPTS):
+        with open_site(registry) as site:
+            try:
+                data.seek(0)
+                result = import_ledger(site, registry, data, args.board, args.actor)
+                transaction.commit()
+            except LedgerImportError as exc:
+                transaction.abort()
+                print(str(exc), file=sys.stderr)
+                for line in exc.errors:
+                    print(f"  {line}", file=sys.stderr)
+                return 1
+            except TransientError:  # the running site wrote the same objects meanwhile: nothing was kept
+                transaction.abort()
+                if attempt + 1 == ATTEMPTS:
+                    print("错误：站点正忙，多次重试仍与其他操作冲突，未导入任何事项，请稍后重试", file=sys.stderr)
+                    return 1
+                time.sleep(0.2 * (attempt + 1))
+                continue
+        break
     print(f"已导入 {len(result.created)} 件事项：{', '.join(result.created)}")
     return 0
 

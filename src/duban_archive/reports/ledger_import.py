@@ -408,6 +408,7 @@ def import_ledger(site, registry, source: IO[bytes] | str, board_id: str, actor:
     """Read, map by headings (unknown headings refused) and import a workbook, all or nothing."""
     if board_id not in site.boards:
         raise LedgerImportError([f"版块“{board_id}”不存在"])
+    data: IO[bytes]
     if isinstance(source, str):
         with open(source, "rb") as f:
             data = io.BytesIO(f.read())
