@@ -32,7 +32,7 @@ from openpyxl.utils import get_column_letter
 
 from ..content_types.attachment import ContainerLimits, ContainerRefused, open_container, sniff
 from ..errors import Refusal
-from ..i18n import invalid_as_dict
+from ..i18n import invalid_as_dict, required_messages
 from ..validation import visible_text
 from .ledger_cells import (
     IGNORED,
@@ -328,7 +328,7 @@ def check_rows(site, registry, board, sheet: Sheet, mapping: list[str]) -> Ledge
     columns = {name: i for i, name in enumerate(mapping) if name}
     titles = {f.name: f.title for f in typedef.fields}
     example_col = next((i for i, h in enumerate(sheet.headers) if normalise_heading(h) == "序号"), None)
-    schema = typedef.schema("add", site=site, registered_today=False)
+    schema = required_messages(typedef.schema("add", site=site, registered_today=False))  # 「请填写标题」
     units = site["units"]
     for n, cells in sheet.rows:
         if _is_example(cells, example_col):
