@@ -182,3 +182,13 @@ def test_export_says_closed_items_are_done(app, make_item):
         ws = load_workbook(io.BytesIO(export_ledger(site, app.registry, [site.get_item(item_id)]))).active
     header, row = list(ws.iter_rows(values_only=True))
     assert dict(zip(header, row, strict=True))["亮灯"] == "已办结"
+
+
+def test_a_ledger_over_the_row_limit_is_refused_before_any_check():
+    from duban_archive.errors import Refusal
+    from duban_archive.reports.ledger_import import MAX_ROWS
+
+    data = xlsx([HEADER] + [_row(n) for n in range(1, MAX_ROWS + 2)])
+    with pytest.raises(Refusal) as err:
+        read_sheet(data)
+    assert err.value.status == 413 and f"一次最多导入 {MAX_ROWS} 行" in err.value.message

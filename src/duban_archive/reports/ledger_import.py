@@ -180,7 +180,7 @@ def read_sheet(source: IO[bytes], limits: ContainerLimits | None = None) -> Shee
         wb = load_workbook(source, read_only=True, data_only=True)
         ws = wb.worksheets[0]
         raw = []
-        for row in ws.iter_rows(values_only=True):
+        for row in ws.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):  # a lying dimension stays cheap
             raw.append(row)
             if len(raw) > MAX_ROWS + HEADER_SEARCH + 1:
                 break
