@@ -64,15 +64,23 @@ def test_type_field_titles_map_per_board(registry):
 @pytest.mark.parametrize("value", [
     "2026年12月20日", "2026年12月20号", "2026.12.20", "2026/12/20", "2026-12-20", "20261220", 20261220,
     "２０２６年１２月２０日", "2026 年 12 月 20 日", "2026-12-20 00:00", 46376, 46376.0, "46376",
-    date(2026, 12, 20), datetime(2026, 12, 20, 9, 30),
+    date(2026, 12, 20), datetime(2026, 12, 20, 9, 30), "2026年12月20日前", "2026-12-20之前",
 ])
 def test_every_chinese_date_form_reads_as_the_day(value):
     assert parse_date(value) == date(2026, 12, 20)
 
 
+@pytest.mark.parametrize(("value", "day"), [
+    ("2026年12月底", date(2026, 12, 31)), ("2026年11月底前", date(2026, 11, 30)), ("2028年2月末", date(2028, 2, 29)),
+    ("2026年底前", date(2026, 12, 31)), ("2026年末", date(2026, 12, 31)),
+])
+def test_month_and_year_ends_read_as_their_last_day(value, day):
+    assert parse_date(value) == day
+
+
 @pytest.mark.parametrize(("value", "says"), [
     ("2026年13月1日", "不存在"), ("2026-02-30", "不存在"), ("明年年底", "无法识别的日期“明年年底”"),
-    ("12月20日", "无法识别"), (-3, "无法识别"),
+    ("12月20日", "无法识别"), (-3, "无法识别"), ("长期坚持", "没有固定时限的请留空"), ("2026年13月底", "无法识别"),
 ])
 def test_an_unreadable_date_says_what_to_write(value, says):
     with pytest.raises(CellError) as err:

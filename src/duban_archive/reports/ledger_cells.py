@@ -1,7 +1,7 @@
 """What a clerk writes in a 台账 cell, read as the value a field stores.
 
 Ledgers kept by hand in Excel carry dates in every Chinese form (「2026年12月20日」,
-「2026.12.20」, 「20261220」, an Excel date serial, a real date cell) and units by
+「2026.12.20」, 「20261220」, 「2026年12月底前」, an Excel date serial, a real date cell) and units by
 their full title or a short form (「住建局」 for 「市住建局」).  These readers turn
 such cells into what the type schema accepts, or raise :class:`CellError` with a
 Chinese sentence that names the value, so a preview can say exactly what to fix.
@@ -43,9 +43,14 @@ SPLIT = re.compile(r"[、,，;；/\s]+")
 _DATE = re.compile(r"^(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*[日号]?"
                    r"(?:[\sT]+\d{1,2}[:：]\d{2}(?:[:：]\d{2}(?:\.\d+)?)?)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+#: 「2026年12月底」「2026年11月末」: the last day of that month; 「2026年底」「2026年末」: 31 December
+_MONTH_END = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*[底末]$")
+_YEAR_END = re.compile(r"^(\d{4})\s*年\s*[底末]$")
+#: 「2026年12月20日前」: a deadline says "by", the day is the same
+_BY = re.compile(r"\s*(之前|以前|前|为止|止)$")
 #: Excel's day 0 (its 1900 leap-year bug makes 1899-12-30 right for every serial after February 1900)
 EXCEL_EPOCH = date(1899, 12, 30)
-DATE_HINT = "请写成 2026年12月20日、2026-12-20、2026/12/20、2026.12.20 或 20261220"
+DATE_HINT = "请写成 2026年12月20日、2026-12-20、2026/12/20、2026.12.20 或 20261220（没有固定时限的请留空）"
 
 
 class CellError(ValueError):
@@ -88,7 +93,15 @@ def parse_date(value: Any) -> date:
     if isinstance(value, int | float):
         return _from_number(value)
     text = unicodedata.normalize("NFKC", str(value)).strip()
-    found = _DATE.match(text) or _COMPACT.match(text)
+    bare = _BY.sub("", text)
+    end = _MONTH_END.match(bare)
+    if end is not None and 1 <= int(end.group(2)) <= 12:
+        y, m = int(end.group(1)), int(end.group(2))
+        return date(y, 12, 31) if m == 12 else date(y, m + 1, 1) - timedelta(days=1)
+    end = _YEAR_END.match(bare)
+    if end is not None:
+        return date(int(end.group(1)), 12, 31)
+    found = _DATE.match(bare) or _COMPACT.match(bare)
     if found is None:
         if re.fullmatch(r"\d{5}(\.\d+)?", text):  # a date serial that arrived as text
             return _from_number(float(text))
