@@ -200,3 +200,24 @@ def test_a_ledger_over_the_row_limit_is_refused_before_any_check():
     with pytest.raises(Refusal) as err:
         read_sheet(data)
     assert err.value.status == 413 and f"一次最多导入 {MAX_ROWS} 行" in err.value.message
+
+
+def test_a_12345_repeat_of_an_answered_ticket_is_a_row_problem(app, make_item):
+    """The board's own creation rule (seed 003: 同一事实、同一理由重复反映的，不再受理) is checked in the preview."""
+    earlier = make_item(board="hotline", title="噪音扰民", content="夜间施工噪音", caller_phone="13800138000",
+                        ticket_kind="complaint")
+    with open_site(app.registry) as site:
+        site.get_item(earlier).state = "closed"
+        transaction.commit()
+    data = xlsx([["序号", "工单类型", "事项名称", "任务来源", "具体内容", "办理要求", "责任单位", "来电号码"],
+                 [1, "投诉", "噪音扰民", "12345 平台", "夜间施工噪音", "3 个工作日内答复", "城管局", "13800138000"],
+                 [2, "咨询", "公交线路", "12345 平台", "新开线路咨询", "1 个工作日内答复", "交通局", "13900139000"]])
+    with open_site(app.registry) as site:
+        sheet = read_sheet(data)
+        check = check_rows(site, app.registry, site.boards["hotline"], sheet,
+                           guess_mapping(app.registry.duban_types["hotline_ticket"], sheet.headers))
+        got = {(p.row, p.column, p.field) for p in check.problems}
+        assert got == {(2, "H", "caller_phone"), (2, "C", "title"), (2, "E", "content")}
+        same = ("来电号码与已办结", "标题与已办结", "督办内容与已办结")
+        assert all(p.message.startswith(same) for p in check.problems)
+        assert [n for n, _ in check.valid] == [3]
