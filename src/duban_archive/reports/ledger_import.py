@@ -354,6 +354,7 @@ def check_rows(site, registry, board, sheet: Sheet, mapping: list[str]) -> Ledge
             result.valid.append((n, appstruct))
     if not result.problems and not result.valid:
         result.problems.append(Problem(0, "", "", "", "表格中没有可导入的数据行"))
+    result.problems.sort(key=lambda p: (p.row, len(p.column), p.column))  # as the clerk reads the sheet
     return result
 
 

@@ -92,11 +92,13 @@ def _preview_page(context, request, sheet: Sheet, mapping: list[str], problems=N
     fields = {f.name: f for f in _fields(request, context)}
     shown = [(i, fields[name]) for i, name in enumerate(mapping) if name in fields]
     bad_rows = {p.row for p in check.problems}
+    bad_cells = {(p.row, p.column) for p in check.problems}
     page.update({
         "check": check, "rows": check.rows, "valid": len(check.valid), "problems": check.problems,
         "bad_rows": len({r for r in bad_rows if r > sheet.header_row}),
         "columns": [(sheet.letter(i), translate(request, f.title)) for i, f in shown],
-        "table": [(n, n in bad_rows, [_shown(cells, i) for i, _ in shown]) for n, cells in sheet.rows[:PREVIEW_ROWS]],
+        "table": [(n, n in bad_rows, [(_shown(cells, i), (n, sheet.letter(i)) in bad_cells) for i, _ in shown])
+                  for n, cells in sheet.rows[:PREVIEW_ROWS]],
         "more": max(0, len(sheet.rows) - PREVIEW_ROWS),
         "ignored": check.ignored,
         "sheet_json": json.dumps(sheet.as_json(), ensure_ascii=False, separators=(",", ":")),
