@@ -221,3 +221,17 @@ def test_a_12345_repeat_of_an_answered_ticket_is_a_row_problem(app, make_item):
         same = ("来电号码与已办结", "标题与已办结", "督办内容与已办结")
         assert all(p.message.startswith(same) for p in check.problems)
         assert [n for n, _ in check.valid] == [3]
+
+
+def test_every_board_template_maps_every_column_without_help(app):
+    """Whatever the board's type, the template's headings come back as its fields (the clerk maps nothing)."""
+    from duban_archive.reports.ledger_import import importable_fields
+    from duban_archive.reports.ledger_template import ledger_template
+
+    with open_site(app.registry) as site:
+        for board in site.boards.values():
+            typedef = app.registry.duban_types[board.item_type]
+            sheet = read_sheet(io.BytesIO(ledger_template(site, app.registry, board)))
+            assert sheet.rows and sheet.rows[0][1][0] == "示例"
+            assert guess_mapping(typedef, sheet.headers) == [""] + [f.name for f in importable_fields(typedef)], \
+                board.board_id
