@@ -17,6 +17,7 @@ def register(subparsers) -> None:
     p.add_argument("file", help="Excel 文件 (.xlsx)，第 1 行为列名（如 事项名称、承办单位、完成时限）")
     p.add_argument("--board", default="rcgl", help="导入到的版块（默认 rcgl 日常管理事项）")
     p.add_argument("--actor", default="supervisor", help="记入审计日志的操作人（默认 supervisor）")
+    p.add_argument("--check", action="store_true", help="只逐行校验并列出错误，不导入（预览）")
     p.set_defaults(func=import_command)
     e = subparsers.add_parser("export-ledger", help="导出电子台账 Excel")
     e.add_argument("ini")
@@ -41,6 +42,8 @@ def import_command(args: argparse.Namespace) -> int:
         print(f"错误：找不到或无法读取文件 {args.file}", file=sys.stderr)
         return 2
     registry = load_registry(args.ini)  # joins the site's ZEO server when it runs (storage/__init__.py)
+    if args.check:
+        return check_command(registry, data, args.board)
     for attempt in range(ATTEMPTS):
         with open_site(registry) as site:
             try:
@@ -63,6 +66,26 @@ def import_command(args: argparse.Namespace) -> int:
         break
     print(f"已导入 {len(result.created)} 件事项：{', '.join(result.created)}")
     return 0
+
+
+def check_command(registry, data: io.BytesIO, board: str) -> int:
+    """``--check``: the preview on the command line (exit 1 when any row would be refused)."""
+    from ..content_types.site_access import open_site
+    from .ledger_import import LedgerImportError, check_ledger
+
+    with open_site(registry) as site:
+        try:
+            check = check_ledger(site, registry, data, board)
+        except LedgerImportError as exc:
+            problems = exc.errors
+            rows = valid = 0
+        else:
+            problems = [p.line() for p in check.problems]
+            rows, valid = check.rows, len(check.valid)
+    print(f"共 {rows} 行数据，{valid} 行无误，{len(problems)} 处错误（未写入任何数据）")
+    for line in problems:
+        print(f"  {line}")
+    return 1 if problems else 0
 
 
 def export_command(args: argparse.Namespace) -> int:

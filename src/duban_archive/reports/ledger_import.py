@@ -405,8 +405,8 @@ def strict_mapping(typedef, sheet: Sheet) -> list[str]:
     return mapping
 
 
-def import_ledger(site, registry, source: IO[bytes] | str, board_id: str, actor: str) -> ImportResult:
-    """Read, map by headings (unknown headings refused) and import a workbook, all or nothing."""
+def _read_strict(site, registry, source: IO[bytes] | str, board_id: str) -> tuple[Sheet, list[str]]:
+    """The sheet and its mapping by headings, for callers without a mapping page (the CLI)."""
     if board_id not in site.boards:
         raise LedgerImportError([f"版块“{board_id}”不存在"])
     data: IO[bytes]
@@ -420,4 +420,16 @@ def import_ledger(site, registry, source: IO[bytes] | str, board_id: str, actor:
     except Refusal as exc:
         raise LedgerImportError([exc.message]) from None
     typedef = registry.duban_types[site.boards[board_id].item_type]
-    return import_rows(site, registry, board_id, sheet, strict_mapping(typedef, sheet), actor)
+    return sheet, strict_mapping(typedef, sheet)
+
+
+def check_ledger(site, registry, source: IO[bytes] | str, board_id: str) -> LedgerCheck:
+    """The preview of a workbook mapped by its headings (nothing written)."""
+    sheet, mapping = _read_strict(site, registry, source, board_id)
+    return check_rows(site, registry, site.boards[board_id], sheet, mapping)
+
+
+def import_ledger(site, registry, source: IO[bytes] | str, board_id: str, actor: str) -> ImportResult:
+    """Read, map by headings (unknown headings refused) and import a workbook, all or nothing."""
+    sheet, mapping = _read_strict(site, registry, source, board_id)
+    return import_rows(site, registry, board_id, sheet, mapping, actor)
