@@ -168,3 +168,25 @@ def test_template_download_is_filled_and_imported_through_the_pages(testapp, app
     with open_site(app.registry) as site:
         (item,) = site.item_index.values()
         assert item.title == "背街小巷整治" and item.lead_unit == "cgj" and item.deadline == date(2026, 11, 30)
+
+
+def test_every_step_needs_the_csrf_token(testapp, app):
+    login(testapp, "supervisor")
+    form = upload(testapp, xlsx(good_rows())).forms["ledger-mapping-form"]
+    fields = {"step": "import", "sheet": form["sheet"].value,
+              **{f"map-{i}": form[f"map-{i}"].value for i in range(len(HEADER))}}
+    testapp.post("/boards/rcgl/@@import", fields, status=400)
+    with open_site(app.registry) as site:
+        assert len(site.item_index) == 0
+
+
+def test_a_file_over_the_upload_limit_is_refused_beside_the_file_field(testapp, app, monkeypatch):
+    login(testapp, "supervisor")
+    page = testapp.get("/boards/rcgl/@@import")
+    monkeypatch.setitem(app.registry.settings, "duban.max_upload_bytes", "8000")
+    rows = good_rows() + [[n, f"事项{n}", "来源", "内容" * 30, "要求", "住建局", "", "2026-12-20", ""]
+                          for n in range(3, 200)]
+    form = page.forms["ledger-upload-form"]
+    form["file"] = ("台账.xlsx", xlsx(rows), XLSX)
+    res = form.submit(status=413)
+    assert "文件过大" in res.html.find(id="error-file").text
