@@ -30,8 +30,9 @@ LABELS = {
 }
 #: user administration (action ``user``): what ``op`` did, in people's words
 USER_OPS = {
-    "add": "新建账号", "edit": "修改账号信息", "roles": "授权", "reset_password": "重置密码（临时密码，下次登录须修改）",
-    "change_password": "修改本人密码", "deactivate": "停用账号（登录会话和令牌随即失效）", "reactivate": "启用账号",
+    "add": "新建账号", "edit": "修改账号信息", "roles": "授权",
+    "reset_password": "重置密码（临时密码，下次登录须修改）", "change_password": "修改本人密码",
+    "deactivate": "停用账号（登录会话和令牌随即失效）", "reactivate": "启用账号",
     "add_unit": "新建单位", "three_administrators": "三员分立：设立三员账号",
 }
 ACCOUNT_FIELDS = {"title": "姓名", "unit": "所属单位", "phone": "手机", "email": "邮箱"}

@@ -37,6 +37,7 @@ from .users import USERNAME_RE, User
 ACCOUNT_FIELDS = ("title", "unit", "phone", "email")
 FIELD_TITLES = {"title": "姓名", "unit": "所属单位", "phone": "手机", "email": "邮箱", "roles": "角色"}
 PHONE_RE = r"^\+?[0-9][0-9 -]{4,19}$"
+PHONE_MESSAGE = "手机号码格式不正确（5–20 位数字，可含 +、空格、-）"
 
 STALE = "该用户刚被其他管理员修改，请刷新后重试（您的修改未保存）"
 #: no 0/O, 1/l/I: the admin reads the temporary password out over the phone
@@ -77,7 +78,7 @@ def _contact_nodes() -> list[colander.SchemaNode]:
     return [
         colander.SchemaNode(colander.String(), name="unit", title="所属单位", missing="", validator=_known_unit),
         colander.SchemaNode(colander.String(), name="phone", title="手机", missing="",
-                            validator=colander.Regex(PHONE_RE, msg="手机号码格式不正确（5–20 位数字，可含 +、空格、-）")),
+                            validator=colander.Regex(PHONE_RE, msg=PHONE_MESSAGE)),
         colander.SchemaNode(colander.String(), name="email", title="邮箱", missing="",
                             validator=colander.Email(msg="邮箱地址格式不正确")),
     ]
@@ -144,7 +145,7 @@ def check_revision(user: User, revision: int | None) -> None:
 
 def _touch(user: User) -> None:
     user.revision = user.revision + 1
-    user.modified = isoformat(now())
+    user.modified = isoformat(now()) or ""
 
 
 def create_account(site, data: dict[str, Any], actor: str, *, via: str = "") -> User:

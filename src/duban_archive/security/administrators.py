@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 
 from ..audit.log import record
-from ..txn import after_commit
 from ..timeutil import now
+from ..txn import after_commit
 from .accounts import temporary_password
 from .roles import ADMIN_ROLES, ROLES
 from .users import User

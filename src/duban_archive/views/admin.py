@@ -157,7 +157,8 @@ def users_view(context, request):
         if invalid is not None:
             return invalid
         user = accounts.create_account(context, data, request.identity.username, via="ui")
-        request.session.flash(translate(request, "已添加用户：{name}。请安全保密管理员为其授予角色", {"name": user.username}))
+        request.session.flash(translate(request, "已添加用户：{name}。请安全保密管理员为其授予角色",
+                                        {"name": user.username}))
         return HTTPSeeOther(location="/@@users")
     return {**page, "form": form.render() if form is not None else None, "users": _user_rows(request, context)}
 
