@@ -261,10 +261,22 @@ def three_administrators(site, registry) -> str:
         record(site, "user", "system:evolve", f"user:{user.username}", op="roles", old=roles, new=new,
                note="三员分立：原系统管理员（admin）改为系统管理员（sysadmin）")
         renamed.append(user.username)
+    # item ACLs name the old role: recompute them from the definitions (view: sysadmin; the
+    # audit trail no more) and re-list the items, whose listing keys follow the ACL
+    from ..catalog.listing import reindex_item
+
+    remapped = 0
+    for item in list(site.item_index.values()):
+        if not any("role:admin" == ace[1] for ace in getattr(item, "__acl__", ()) or ()):
+            continue
+        registry.duban_workflows[item.workflow].apply_acl(item)
+        reindex_item(site, item, registry)
+        remapped += 1
     admin_unit = next((site["users"][u].unit for u in renamed if site["users"][u].unit), None)
     var = Path(registry.settings.get("duban.var_dir") or ".")
     created, path = ensure_three_administrators(site, var, "system:evolve", unit=admin_unit)
-    parts = [f"{len(renamed)} 个原管理员账号改为系统管理员" + (f"：{'、'.join(renamed)}" if renamed else "")]
+    parts = [f"{len(renamed)} 个原管理员账号改为系统管理员" + (f"：{'、'.join(renamed)}" if renamed else ""),
+             f"重算 {remapped} 个事项的权限"]
     if created:
         parts.append(f"新建三员账号 {'、'.join(created)}，一次性密码写入 {path}（仅属主可读，交接后请删除）")
     return "；".join(parts)
