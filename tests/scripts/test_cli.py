@@ -22,7 +22,8 @@ from duban_archive.testing import project_root
 
 BIN = Path(sys.executable).parent
 INI = str(project_root() / "testing.ini")
-DEMO_USERS = {"admin", "secadmin", "secauditor", "supervisor", "leader", "unit_head", "handler", "handler2", "records_officer", "auditor"}
+DEMO_USERS = {"admin", "secadmin", "secauditor",  # 三员分立
+              "supervisor", "leader", "unit_head", "handler", "handler2", "records_officer", "auditor"}
 
 
 def run(var: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
