@@ -33,7 +33,7 @@ USER_OPS = {
     "add": "新建账号", "edit": "修改账号信息", "roles": "授权",
     "reset_password": "重置密码（临时密码，下次登录须修改）", "change_password": "修改本人密码",
     "deactivate": "停用账号（登录会话和令牌随即失效）", "reactivate": "启用账号",
-    "add_unit": "新建单位", "three_administrators": "三员分立：设立三员账号",
+    "add_unit": "新建单位", "password_policy": "修改密码策略",
 }
 ACCOUNT_FIELDS = {"title": "姓名", "unit": "所属单位", "phone": "手机", "email": "邮箱"}
 VIA = {"ui": "网页", "api": "接口", "api.worklist": "接口（我的待办）", "api.items": "接口（事项列表）",
@@ -91,12 +91,20 @@ def _role_names(value: Any) -> str:
     return "、".join(roles) or "（无）"
 
 
+def _policy(value: Any) -> str:
+    policy = dict(value or ())
+    return f"最短 {policy.get('min_length', '?')} 位、至少 {policy.get('classes', '?')} 类字符"
+
+
 def _user_sentence(entry: dict[str, Any]) -> str:
     """「授权 user:zhang：承办人 → 承办人、督查室」 — an administrator's act on an account."""
     op = str(entry["op"])
     target = str(entry.get("target") or "").removeprefix("user:").removeprefix("unit:")
     text = f"{USER_OPS[op]} {target}".rstrip()
     done = {"op", "changes", "old", "new", "roles", "title"}
+    if op == "password_policy":
+        return f"{USER_OPS[op]}：{_policy(entry.get('old'))} → {_policy(entry.get('new'))}" + (
+            f"；{rest}" if (rest := _rest(entry, {"op", "old", "new"})) else "")
     if op == "roles" or (op == "add" and "roles" in entry):
         if "old" in entry or "new" in entry:
             text += f"：{_role_names(entry.get('old'))} → {_role_names(entry.get('new'))}"

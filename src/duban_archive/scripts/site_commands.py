@@ -150,14 +150,14 @@ def cmd_passwd(args) -> int:
 
 def _passwd(args, registry, password: str) -> int:
     from ..content_types.site_access import open_site
-    from ..security.passwords import change_password, policy_problems, reset_password
+    from ..security.passwords import change_password, policy_problems, reset_password, site_policy
 
     with open_site(registry) as site:
         user = site["users"].get(args.username)
         if user is None:
             print(f"错误：用户 {args.username} 不存在", file=sys.stderr)
             return 1
-        problems = policy_problems(password, args.username)
+        problems = policy_problems(password, args.username, site_policy(site))
         if problems:
             print(f"错误：{'；'.join(problems)}", file=sys.stderr)
             return 1

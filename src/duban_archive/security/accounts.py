@@ -29,7 +29,7 @@ import colander
 from ..audit.log import record
 from ..errors import Refusal
 from ..timeutil import isoformat, now
-from .passwords import POLICY_HINT, policy_problems
+from .passwords import POLICY_HINT, policy_problems, site_policy
 from .roles import ADMIN_ROLES, ROLES, separation_problem
 from .users import USERNAME_RE, User
 
@@ -112,7 +112,7 @@ class NewAccountSchema(colander.MappingSchema):
 
     def validator(self, node, value):
         """The password policy (it needs the username, a sibling field)."""
-        problems = policy_problems(value["password"], value["username"])
+        problems = policy_problems(value["password"], value["username"], site_policy(node.bindings.get("site")))
         if problems:
             exc = colander.Invalid(node)
             exc["password"] = "；".join(problems)
@@ -225,12 +225,14 @@ def set_roles(site, user: User, roles, actor: str, *, revision: int | None = Non
     return old, new
 
 
-def temporary_password(username: str) -> str:
-    """A random password meeting the policy, easy to read out (no 0/O, 1/l/I): ``abcd-efgh-jk23``."""
+def temporary_password(username: str, policy: dict[str, int] | None = None) -> str:
+    """A random password meeting the policy, easy to read out (no 0/O, 1/l/I): ``abcd-efgh-jk23``
+    (letters, digits and dashes: three classes; longer when the policy asks for more)."""
+    length = max(12, (policy or {}).get("min_length", 0))
     while True:
-        raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
-        candidate = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-        if not policy_problems(candidate, username) and any(c.isdigit() for c in candidate):
+        raw = "".join(secrets.choice(_ALPHABET) for _ in range(length))
+        candidate = "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+        if not policy_problems(candidate, username, policy) and any(c.isdigit() for c in candidate):
             return candidate
 
 
@@ -254,7 +256,7 @@ def reset_password(site, user: User, actor: str, *, revision: int | None = None,
         raise Refusal(f"不能在网页或接口中重置{'、'.join(held)}的密码（三员分立：重置者会知道该密码）；"
                       "请本人修改，或由服务器运维人员执行 duban-archive passwd --temporary", status=403,
                       code="separation_of_duties")
-    temporary = temporary_password(user.username)
+    temporary = temporary_password(user.username, site_policy(site))
     store_reset(site, user, temporary, actor, **({"via": via} if via else {}))
     _touch(user)
     return temporary

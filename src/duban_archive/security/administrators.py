@@ -19,6 +19,7 @@ from ..audit.log import record
 from ..timeutil import now
 from ..txn import after_commit
 from .accounts import temporary_password
+from .passwords import site_policy
 from .roles import ADMIN_ROLES, ROLES
 from .users import User
 
@@ -82,7 +83,7 @@ def ensure_three_administrators(site, var: Path, actor: str, unit: str | None = 
     created, lines = [], []
     for role in missing:
         username = _free_name(users, USERNAMES[role])
-        password = temporary_password(username)
+        password = temporary_password(username, site_policy(site))
         user = User(username, ROLES[role], (role,), unit if unit in site["units"] else None)
         user.set_password(password)
         user.must_change_password = True

@@ -140,6 +140,7 @@ def users_view(context, request):
     page = {"page_title": translate(request, "用户管理"), "me": request.identity.username,
             "can_manage": bool(can_manage), "can_grant": bool(request.has_permission("grant_roles", context)),
             "can_audit": bool(request.has_permission("read_audit_log", context)), "form": None,
+            "can_secure": bool(request.has_permission("security_settings", context)),
             "form_resources": {"js": [], "css": []}}
     if request.method == "POST" and request.POST.get("action") in ("deactivate", "reactivate"):
         if not can_manage:
@@ -273,6 +274,26 @@ def reset_password_view(context, request):
     return page
 
 
+@view_config(context=Site, name="security-settings", renderer="templates/form.pt", permission="security_settings",
+             request_method=("GET", "POST"))
+def security_settings_view(context, request):
+    """安全保密管理员: the password policy (every password set from now on must meet it)."""
+    from ..security.passwords import PasswordPolicySchema, set_password_policy, site_policy
+
+    form = make_form(request, PasswordPolicySchema().bind(site=context), button="保存", formid="password-policy")
+    page = {"page_title": translate(request, "安全设置"), "form_resources": resources(request, form),
+            "heading": translate(request, "安全设置：密码策略"),
+            "subheading": translate(request, "新设或修改的密码须符合；已有密码在下次修改时适用"), "back": "/@@users"}
+    if request.method == "POST":
+        data, invalid = validated(form, request, page)
+        if invalid is not None:
+            return invalid
+        set_password_policy(context, data, request.identity.username, via="ui")
+        request.session.flash(translate(request, "已保存密码策略"))
+        return HTTPSeeOther(location="/@@security-settings")
+    return {**page, "form": form.render(site_policy(context))}
+
+
 @view_config(context=Site, name="units", renderer="templates/admin_units.pt", permission="manage")
 def units_view(context, request):
     schema = UnitSchema().bind(site=context, request=request)
@@ -320,4 +341,5 @@ def audit_log_view(context, request):
 
 def includeme(config) -> None:
     config.add_nav("用户管理", "/@@users", "list_users", order=90)
+    config.add_nav("安全设置", "/@@security-settings", "security_settings", order=91)
     config.add_nav("审计日志", "/@@audit-log", "read_audit_log", order=92)

@@ -20,6 +20,7 @@ ROUTES = [
     ("api.user.deactivate", "/api/v1/users/{username}/deactivate"),
     ("api.user.reactivate", "/api/v1/users/{username}/reactivate"),
     ("api.audit", "/api/v1/audit"),
+    ("api.password_policy", "/api/v1/security/password-policy"),
     ("api.boards", "/api/v1/boards"),
     ("api.board.items", "/api/v1/boards/{board}/items"),
     ("api.items", "/api/v1/items"),

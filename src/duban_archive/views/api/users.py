@@ -73,6 +73,7 @@ _REFUSED = {
     "manage": "三员分立：账号的新建、修改、重置密码和停用只能由系统管理员进行",
     "grant_roles": "三员分立：角色只能由安全保密管理员授予或收回",
     "read_audit_log": "三员分立：审计日志只能由安全审计员查阅",
+    "security_settings": "三员分立：安全设置只能由安全保密管理员修改",
 }
 
 
@@ -269,3 +270,31 @@ def audit_view(request):
     entries = read_log(site, query, request.identity.username, via="api")
     return [{**as_json(e), "text": describe(e)} for e in entries]
 
+
+
+# -- the secadmin's security settings --------------------------------------------------------------
+
+POLICY = {"type": "object", "required": ["min_length", "classes"], "properties": {
+    "min_length": {"type": "integer", "minimum": 8, "maximum": 64, "description": "密码最短长度"},
+    "classes": {"type": "integer", "enum": [2, 3], "description": "字母、数字、符号中至少几类"}}}
+document("api.password_policy", "GET", "密码策略（安全保密管理员）", response=POLICY, errors=(401, 403))
+
+
+@view_config(route_name="api.password_policy", request_method="GET", renderer="json")
+def policy_view(request):
+    from ...security.passwords import site_policy
+
+    return site_policy(_site(request, "security_settings"))
+
+
+document("api.password_policy", "PUT", "修改密码策略（安全保密管理员）：此后新设或修改的密码须符合",
+         request=POLICY, response=POLICY, errors=(400, 401, 403))
+
+
+@view_config(route_name="api.password_policy", request_method="PUT", renderer="json")
+def set_policy_view(request):
+    from ...security.passwords import PasswordPolicySchema, set_password_policy
+
+    site = _site(request, "security_settings")
+    data = validate(PasswordPolicySchema(), json_body(request))
+    return set_password_policy(site, data, request.identity.username, via="api")
