@@ -101,7 +101,10 @@ def test_lockout_guards(testapp, site):
     for name, title in (("secadmin", "安全保密管理员"), ("secauditor", "安全审计员")):
         res = sys.post(f"/api/v1/users/{name}/deactivate", {}, status=409)
         assert res.json["error"] == "last_administrator" and title in res.json["message"]
-    assert all(_user(site, n).active for n in ("admin", "secadmin", "secauditor"))
+    res = sys.post("/api/v1/users/handler/deactivate", {"why": "离职"}, status=400)
+    assert res.json["fields"] == {"why": "不允许的字段（未知字段）"}
+    sys.post("/api/v1/users/handler/deactivate", {"revision": "1"}, status=400)
+    assert all(_user(site, n).active for n in ("admin", "secadmin", "secauditor", "handler"))
 
 
 def test_stale_revision_is_a_409_and_keeps_the_other_edit(testapp, site):

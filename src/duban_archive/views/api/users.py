@@ -6,6 +6,7 @@ The same operations as the 用户管理 pages (``security/accounts.py``), by rol
   (姓名、单位、手机、邮箱), ``POST /users/{username}/password-reset`` (answers the one-time
   temporary password, once), ``POST /users/{username}/deactivate`` | ``/reactivate``;
 * 安全保密管理员 (``grant_roles``): ``PUT /users/{username}/roles``;
+* 安全保密管理员 (``security_settings``): ``GET|PUT /security/password-policy``;
 * 安全审计员 (``read_audit_log``): ``GET /audit``;
 * all three (``list_users``): ``GET /users``, ``GET /users/{username}``.
 
@@ -94,6 +95,15 @@ def _revision(data: dict[str, Any]) -> int | None:
     return value
 
 
+def _revision_only(request) -> int | None:
+    """The body of a reset / deactivate / reactivate: nothing but an optional ``revision``."""
+    data = json_body(request)
+    revision = _revision(data)
+    if data:
+        raise ApiError(400, "请求体只能包含 revision", {k: "不允许的字段（未知字段）" for k in data})
+    return revision
+
+
 # -- list, read, create --------------------------------------------------------------------------
 
 document("api.users", "GET", "用户列表（系统管理员、安全保密管理员、安全审计员）",
@@ -179,7 +189,7 @@ _operation_doc("api.user.password_reset",
 def reset_view(request):
     site = _site(request, "manage")
     user = _user(request, site)
-    revision = _revision(json_body(request))
+    revision = _revision_only(request)
     temporary = accounts.reset_password(site, user, request.identity.username, revision=revision, via="api")
     request.response.headers["Cache-Control"] = "no-store"
     return {"temporary_password": temporary, "user": user_json(site, user)}
@@ -193,7 +203,7 @@ _operation_doc("api.user.deactivate", "停用账号（系统管理员）：不�
 def deactivate_view(request):
     site = _site(request, "manage")
     user = _user(request, site)
-    accounts.deactivate(site, user, request.identity.username, revision=_revision(json_body(request)), via="api")
+    accounts.deactivate(site, user, request.identity.username, revision=_revision_only(request), via="api")
     return user_json(site, user)
 
 
@@ -204,7 +214,7 @@ _operation_doc("api.user.reactivate", "启用已停用的账号（系统管理�
 def reactivate_view(request):
     site = _site(request, "manage")
     user = _user(request, site)
-    accounts.reactivate(site, user, request.identity.username, revision=_revision(json_body(request)), via="api")
+    accounts.reactivate(site, user, request.identity.username, revision=_revision_only(request), via="api")
     return user_json(site, user)
 
 
