@@ -114,7 +114,7 @@ def test_nobody_deactivates_themselves_or_the_last_administrator(testapp, site):
     assert site["users"]["admin"].active and site["users"]["secauditor"].active
 
 
-def test_audit_log_is_the_secauditors_and_shows_the_administrators_in_chinese(testapp):
+def test_audit_log_is_the_secauditors_and_shows_the_administrators_in_chinese(testapp, site):
     login(testapp, "admin")
     form = testapp.get("/@@user-edit?username=leader").forms["edit-user"]
     form["title"] = "李市长"
@@ -135,6 +135,11 @@ def test_audit_log_is_the_secauditors_and_shows_the_administrators_in_chinese(te
     testapp.get("/@@user-roles?username=leader", status=403)
     testapp.get("/@@reset-password?username=leader", status=403)
     testapp.get("/@@units", status=403)
+    page = testapp.get("/@@users")
+    token = next(f["csrf_token"].value for f in page.forms.values() if "csrf_token" in f.fields)
+    testapp.post("/@@users", {"action": "deactivate", "username": "leader", "csrf_token": token}, status=403)
+    site._p_jar.sync()
+    assert site["users"]["leader"].active and site["users"]["leader"].title == "李市长"
 
 
 def test_forms_need_csrf(testapp, site):

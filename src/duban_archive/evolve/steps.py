@@ -242,8 +242,9 @@ def three_administrators(site, registry) -> str:
     系统管理员 (``sysadmin``: accounts, units, settings — its password and sessions unchanged, so
     nobody is locked out); for 安全保密管理员 and 安全审计员, when nobody holds them, accounts
     ``secadmin`` / ``secauditor`` are created with one-time passwords written once to a 0600 file
-    in the var dir (after commit; the output names the file, never a password).  An ``admin`` account
-    that also held another administrator role keeps only ``sysadmin``."""
+    in the var dir (after commit; the output names the file, never a password).  Items whose ACL still
+    names ``role:admin`` get theirs recomputed from the definitions (view: ``sysadmin``; the audit
+    trail: no more) and are re-listed.  Idempotent: a second run finds nothing to do."""
     from pathlib import Path
 
     from ..audit.log import record
