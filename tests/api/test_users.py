@@ -150,3 +150,18 @@ def test_unknown_user_is_404_and_others_are_403(testapp):
     api(testapp, "admin").get("/api/v1/users/nobody", status=404)
     api(testapp, "supervisor").get("/api/v1/users", status=403)
     api(testapp, "handler").get("/api/v1/users/handler", status=403)
+
+
+def test_an_account_without_roles_logs_in_and_sees_nothing_it_should_not(testapp, make_item):
+    make_item(title="不该看到的事项")
+    api(testapp, "admin").post("/api/v1/users", {"username": "newbie", "title": "新人", "password": "a-long-pass1",
+                                                 "must_change_password": False}, status=201)
+    newbie = api(testapp, "newbie", "a-long-pass1")
+    assert newbie.get("/api/v1/me").json["roles"] == []
+    assert newbie.get("/api/v1/items").json["items"] == []
+    newbie.get("/api/v1/worklist")
+    newbie.get("/api/v1/users", status=403)
+    from duban_archive.testing import login
+
+    page = login(testapp, "newbie", "a-long-pass1")
+    assert page.status_int == 200 and "不该看到的事项" not in page.text
