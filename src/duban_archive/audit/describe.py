@@ -31,13 +31,17 @@ LABELS = {
 #: user administration (action ``user``): what ``op`` did, in people's words
 USER_OPS = {
     "add": "新建账号", "edit": "修改账号信息", "roles": "授权",
-    "reset_password": "重置密码（临时密码，下次登录须修改）", "change_password": "修改本人密码",
-    "deactivate": "停用账号（登录会话和令牌随即失效）", "reactivate": "启用账号",
+    "reset_password": "重置密码", "change_password": "修改本人密码", "deactivate": "停用账号",
+    "reactivate": "启用账号",
     "add_unit": "新建单位", "password_policy": "修改密码策略",
 }
+#: what follows the account in the sentence
+USER_OP_NOTES = {"reset_password": "（临时密码，下次登录须修改）", "deactivate": "（登录会话和令牌随即失效）"}
 ACCOUNT_FIELDS = {"title": "姓名", "unit": "所属单位", "phone": "手机", "email": "邮箱"}
-VIA = {"ui": "网页", "api": "接口", "api.worklist": "接口（我的待办）", "api.items": "接口（事项列表）",
+VIA = {"ui": "网页", "form": "网页", "api": "接口", "api.worklist": "接口（我的待办）", "api.items": "接口（事项列表）",
        "cli": "命令行"}
+#: what an 安全审计员's read of the log covered (``audit.query``)
+SCOPES = {"admins": "三员与命令行的操作", "all": "全部"}
 SKIP = {"time", "action", "actor", "target"}
 
 
@@ -87,7 +91,8 @@ def describe(entry: dict[str, Any], *, field_title: Callable[[str], str] = str,
 def _role_names(value: Any) -> str:
     from ..security.roles import ROLES
 
-    roles = [ROLES.get(str(r), str(r)) for r in (value or ())]
+    legacy = {"admin": "原系统管理员（admin）"}  # the role before 三员分立 (evolve step 8)
+    roles = [ROLES.get(str(r)) or legacy.get(str(r), str(r)) for r in (value or ())]
     return "、".join(roles) or "（无）"
 
 
@@ -100,7 +105,7 @@ def _user_sentence(entry: dict[str, Any]) -> str:
     """「授权 user:zhang：承办人 → 承办人、督查室」 — an administrator's act on an account."""
     op = str(entry["op"])
     target = str(entry.get("target") or "").removeprefix("user:").removeprefix("unit:")
-    text = f"{USER_OPS[op]} {target}".rstrip()
+    text = f"{USER_OPS[op]} {target}".rstrip() + USER_OP_NOTES.get(op, "")
     done = {"op", "changes", "old", "new", "roles", "title"}
     if op == "password_policy":
         return f"{USER_OPS[op]}：{_policy(entry.get('old'))} → {_policy(entry.get('new'))}" + (
@@ -133,5 +138,7 @@ def _rest(entry: dict[str, Any], done: set[str]) -> str:
             value = _size(value)
         elif key == "action":
             value = ACTIONS.get(str(value), value)
+        elif key == "scope":
+            value = SCOPES.get(str(value), value)
         parts.append(f"{LABELS.get(key, key)}：{plain(value)}")
     return "；".join(parts)
