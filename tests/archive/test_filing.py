@@ -54,7 +54,7 @@ def test_closed_item_waits_in_queue_then_files_with_code_and_freezes(app, closed
             add_feedback(site, item, {"done": "x", "progress": "y", "next_steps": "z"}, "admin", app.registry)
         admin = site["users"]["admin"]
         assert not any(perm in ("edit", "add_feedback", "add_attachment") for _, p, perm in item.__acl__
-                       if p in ("role:admin", f"user:{admin.username}"))
+                       if p in ("role:sysadmin", f"user:{admin.username}"))
         # the sealed dossier carries the 档号 and the 归档章 values
         rec = site["archive"][item_id]
         with rec.current.dossier.open("r") as f:

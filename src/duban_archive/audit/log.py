@@ -76,6 +76,7 @@ ACTIONS = {
     "dispose": "销毁",
     "pack": "压缩数据库",
     "ballast_released": "启用磁盘应急空间",
+    "audit_read": "查阅审计日志",
 }
 
 
