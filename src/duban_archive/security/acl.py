@@ -14,6 +14,7 @@ SITE_ACL = (
     (Allow, "role:leader", ("view", "search")),
     (Allow, "role:records_officer", ("view", "search", "records", "view_audit")),
     (Allow, "role:auditor", ("view", "search", "audit_search", "view_audit")),
+    (Allow, "role:disposal_approver", ("view", "search", "approve_disposal")),
     (Allow, Authenticated, ("view", "search")),
     (Deny, Everyone, ALL_PERMISSIONS),
 )

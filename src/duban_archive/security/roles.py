@@ -16,6 +16,7 @@ ROLES = {
     "handler": "承办人",
     "records_officer": "档案员",
     "auditor": "审计员",
+    "disposal_approver": "档案鉴定审批人",
     "admin": "系统管理员",
 }
 #: roles that act for a unit (local roles on the unit's items)
