@@ -115,8 +115,8 @@ def _review_form(request):
     schema = colander.SchemaNode(colander.Mapping(), name="disposal_review")
     schema.add(colander.SchemaNode(
         colander.String(), name="decision", title="审批意见",
-        widget=deform.widget.RadioChoiceWidget(values=(("approve", "批准销毁（立即彻底销毁，不可撤销）"),
-                                                       ("reject", "驳回"))),
+        widget=deform.widget.SelectWidget(values=(("", "请选择"), ("approve", "批准销毁（立即彻底销毁，不可撤销）"),
+                                                  ("reject", "驳回"))),
         validator=colander.OneOf(("approve", "reject")), missing_msg="请选择批准或驳回"))
     reason = rejection_schema()["reason"].clone()
     reason.title, reason.missing, reason.widget = "驳回理由", "", deform.widget.TextAreaWidget(rows=3)
