@@ -91,6 +91,10 @@ def test_openapi_describes_the_disposal_routes(testapp):
                          ("/api/v1/disposals", "get"), ("/api/v1/disposal-register", "get"),
                          ("/api/v1/disposal-register.xlsx", "get"), ("/api/v1/disposal-register.pdf", "get")):
         assert method in spec["paths"][path], (path, method)
+    # every URL of an item or attachment may answer 410 gone; the disposal routes (on the record) do not
+    assert "410" in spec["paths"]["/api/v1/items/{id}"]["get"]["responses"]
+    assert "410" in spec["paths"]["/api/v1/attachments/{id}/content"]["get"]["responses"]
+    assert "410" not in spec["paths"]["/api/v1/items/{id}/disposal/approve"]["post"]["responses"]
 
 
 def _prepare_live_site(server, monkeypatch) -> str:

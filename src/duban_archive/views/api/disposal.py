@@ -27,14 +27,14 @@ from ...audit.reads import log_read
 from ...content_types.site_access import get_site
 from .archive import ID_PARAM, PDF, XLSX, _download
 from .errors import ApiError
-from .openapi import document
+from .openapi import PATH_ERRORS, document
 from .util import actor, json_body, require
 
 REQUEST_JSON = {"type": "object", "properties": {
     "id": {"type": "integer"}, "state": {"type": "string", "enum": ["pending", "approved", "rejected"]},
     "requested_by": {"type": "string"}, "requested_at": {"type": "string", "format": "date-time"},
     "reason": {"type": "string"}, "opinion": {"type": "string"}, "decided_by": {"type": "string"},
-    "decided_at": {"type": ["string", "null"]}, "decision": {"type": "string"}}}
+    "decided_at": {"type": "string", "nullable": True}, "decision": {"type": "string"}}}
 FILE_JSON = {"type": "object", "properties": {
     "kind": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
     "sha256": {"type": "string"}, "sm3": {"type": "string"}}}
@@ -46,6 +46,11 @@ ENTRY_JSON = {"type": "object", "properties": {
     "reason": {"type": "string"}, "opinion": {"type": "string"}, "requested_by": {"type": "string"},
     "requested_at": {"type": "string"}, "approved_by": {"type": "string"}, "approved_at": {"type": "string"},
     "date": {"type": "string", "format": "date"}, "audit_key": {"type": "string"}}}
+
+#: every URL of a destroyed item or attachment answers 410 ``gone`` (views/disposal.py: gone_api)
+GONE = "档案已销毁：error 为 gone，archival_code 为档号，见销毁清册"
+PATH_ERRORS.extend([("/api/v1/items/{id}", 410, GONE, ("/api/v1/items/{id}/disposal",)),
+                    ("/api/v1/attachments/{id}", 410, GONE, ())])
 
 
 def _record(request):
@@ -82,8 +87,8 @@ def request_view(request) -> dict[str, Any]:
 
 document("api.item.disposal", "GET", "该档案的销毁申请（最近一次，无则为 null）与销毁清册条目",
          params=ID_PARAM, response={"type": "object", "properties": {
-             "request": {"oneOf": [REQUEST_JSON, {"type": "null"}]},
-             "disposal": {"oneOf": [ENTRY_JSON, {"type": "null"}]}}}, errors=(401, 403, 404))
+             "request": {**REQUEST_JSON, "nullable": True},
+             "disposal": {**ENTRY_JSON, "nullable": True}}}, errors=(401, 403, 404))
 
 
 @view_config(route_name="api.item.disposal", request_method="GET", renderer="json")
