@@ -155,6 +155,8 @@ def test_approval_purges_every_byte_and_leaves_the_register_entry(app, testapp, 
     with open_site(app.registry) as site:
         assert site.get_item(item_id) is None and att_id not in site.attachment_index
         assert item_id not in site.boards[board]
+        box = site["outbox"]  # the approvers' notices named the item: gone with it
+        assert item_id not in box.by_item and not any(m.item_id == item_id for m in box.messages.values())
         rec = site["archive"][item_id]
         assert list(rec.versions) == [] and rec.disposed == _expired(year).date()
         # the 销毁清册 entry: in the audit log and on the record, with every digest

@@ -76,6 +76,8 @@ def test_request_review_and_register_in_the_browser(app, testapp, closed_item):
 
         testapp.reset()
         login(testapp, "records_officer")
+        notice = testapp.get("/api/v1/inbox").json["messages"][0]
+        assert notice["subject"].startswith("销毁申请被驳回") and "鉴定意见不充分" in notice["body"]
         form = testapp.get(url).forms["disposal-request-form"]
         form["reason"] = "保管期限届满"
         form["opinion"] = "经鉴定小组复核，已无继续保存价值"
@@ -97,6 +99,9 @@ def test_request_review_and_register_in_the_browser(app, testapp, closed_item):
     login(testapp, "records_officer")
     archive = testapp.get("/archive")
     assert "@@register#entry-" in archive.text and "已销毁" in text(archive, "#filed")
+    assert 'href="/archive/@@register"' in archive.text  # nav entry
+    subjects = [m["subject"] for m in testapp.get("/api/v1/inbox").json["messages"]]
+    assert any(s.startswith("档案已销毁") for s in subjects)  # the rejection notice named the item: purged
     xlsx = testapp.get("/api/v1/disposal-register.xlsx")
     ws = load_workbook(io.BytesIO(xlsx.body)).active
     assert ws["A1"].value == "档案销毁清册" and ws["C3"].value == "河道<清淤>工程"

@@ -204,6 +204,8 @@ def reject_disposal(site, item_id: str, data: dict[str, Any], *, actor: str) -> 
     _pending_index(site).pop(item_id, None)
     record(site, "disposal_reject", actor, item_id, archival_code=rec.archival_code, reason=appstruct["reason"],
            requested_by=req["requested_by"])
+    _tell(site, req["requested_by"], f"销毁申请被驳回：{rec.archival_code}",
+          f"档案鉴定审批人 {actor} 驳回了档案 {rec.archival_code} 的销毁申请：{appstruct['reason']}", rec.item_id)
     return req
 
 
@@ -287,6 +289,9 @@ def purge(site, rec: ArchiveRecord, req: dict[str, Any], *, on: date, registry=N
     entry["audit_key"] = record(site, "dispose", req["decided_by"], rec.item_id, **{
         k: v for k, v in entry.items() if k != "item_id"})
     rec.disposal = dict(entry)
+    # told after the purge and tied to no item: it names the 档号 only, never the destroyed content
+    _tell(site, req["requested_by"], f"档案已销毁：{rec.archival_code}",
+          f"档案鉴定审批人 {req['decided_by']} 批准了档案 {rec.archival_code} 的销毁申请，已销毁并登记销毁清册。", "")
     _after_commit_cleanup(site, registry, digests)
     return entry
 
@@ -360,17 +365,20 @@ def _compact(catalog) -> None:
 
 # -- notices -------------------------------------------------------------------------------------
 
-def _tell_approvers(site, rec: ArchiveRecord, actor: str) -> None:
-    """An inbox message to every 档案鉴定审批人 (the message is tied to the item, so the purge removes it)."""
+def _tell(site, username: str, subject: str, body: str, item_id: str) -> None:
+    """One in-app message (kind ``disposal``); tied to the item when ``item_id`` is given, so the purge removes it."""
     from ..notifications.outbox import Message, get_outbox, new_id
 
-    box = get_outbox(site)
+    get_outbox(site).add(Message(new_id(), kind="disposal", channel="inbox", recipient=username, address="",
+                                 subject=subject, body=body, item_id=item_id))
+
+
+def _tell_approvers(site, rec: ArchiveRecord, actor: str) -> None:
+    """An inbox message to every 档案鉴定审批人 but the requester."""
     for user in site["users"].values():
         if APPROVER_ROLE in (getattr(user, "roles", ()) or ()) and user.__name__ != actor:
-            box.add(Message(new_id(), kind="disposal", channel="inbox", recipient=user.__name__, address="",
-                            subject=f"销毁申请待审批：{rec.archival_code}",
-                            body=f"档案员 {actor} 申请销毁档案 {rec.archival_code}，请在“销毁审批”中审批。",
-                            item_id=rec.item_id))
+            _tell(site, user.__name__, f"销毁申请待审批：{rec.archival_code}",
+                  f"档案员 {actor} 申请销毁档案 {rec.archival_code}，请在“销毁审批”中审批。", rec.item_id)
 
 
 def as_json(entry: dict[str, Any]) -> dict[str, Any]:

@@ -182,7 +182,6 @@ def worklist_view(context: ArchiveRecords, request) -> dict[str, Any]:
 def register_view(context: ArchiveRecords, request) -> dict[str, Any]:
     """销毁清册: every destroyed record with its digests, approvals and dates; PDF and Excel downloads."""
     site = find_site(context)
-    _may(request, site, "records", "audit_search", "approve_disposal")
     entries = register(site)
     log_read(request, [e["item_id"] for e in entries], via="disposal_register")
     return {"page_title": translate(request, "销毁清册"), "entries": entries,
@@ -274,7 +273,7 @@ def includeme(config) -> None:
                     renderer="duban_archive.views:templates/disposal_review.pt")
     config.add_view(worklist_view, context=ArchiveRecords, name="disposals", permission="view",
                     renderer="duban_archive.views:templates/disposal_list.pt")
-    config.add_view(register_view, context=ArchiveRecords, name="register", permission="view",
+    config.add_view(register_view, context=ArchiveRecords, name="register", permission="disposal_register",
                     renderer="duban_archive.views:templates/disposal_register.pt")
     config.add_nav("销毁审批", "/archive/@@disposals", permission="approve_disposal", order=51)
-    config.add_nav("销毁清册", "/archive/@@register", permission="audit_search", order=52)
+    config.add_nav("销毁清册", "/archive/@@register", permission="disposal_register", order=52)

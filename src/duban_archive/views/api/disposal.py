@@ -63,7 +63,7 @@ def _record(request):
 
 def _may_read_register(request, site) -> None:
     actor(request)
-    if not any(request.has_permission(p, site) for p in ("records", "audit_search", "approve_disposal")):
+    if not request.has_permission("disposal_register", site):
         raise ApiError(403, "只有档案员、审计员和档案鉴定审批人可以查看销毁清册")
 
 
