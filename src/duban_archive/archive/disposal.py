@@ -344,8 +344,8 @@ def _after_commit_cleanup(site, registry, digests: Iterable[str]) -> None:
             for digest in sha:
                 (Path(var) / "cache" / "text" / f"{digest}.json").unlink(missing_ok=True)
         catalog = getattr(registry, "duban_fulltext", None)
-        if catalog is None:  # a command without the catalog: the indexer deletes the document later
-            return
+        if catalog is None or not (catalog.inline or (catalog.worker is not None and catalog.worker.is_alive())):
+            return  # `duban-archive indexer` writes the index: it deletes the document; merges drop its terms
         catalog.indexer.apply_pending(lock_timeout=30)
         _compact(catalog)
 
