@@ -15,8 +15,8 @@ ROLES = {
     "unit_head": "承办单位负责人",
     "handler": "承办人",
     "records_officer": "档案员",
-    "auditor": "审计员",
     "disposal_approver": "档案鉴定审批人",
+    "auditor": "审计员",
     "admin": "系统管理员",
 }
 #: roles that act for a unit (local roles on the unit's items)
