@@ -94,9 +94,13 @@ def test_request_review_and_register_in_the_browser(app, testapp, closed_item):
         row = text(register, "#disposal-register")
         assert "河道<清淤>工程" in row and "SHA-256:" in row and "SM3:" in row and "approver" in row
         assert "河道&lt;清淤&gt;工程" in register.text  # escaped
+        # the record's pages now answer 410 and name the 销毁清册 entry
+        gone = testapp.get(f"/archive/{item_id}/@@disposal-review", status=410)
+        assert "销毁清册" in text(gone, "#error-message")
     # the records officer's 档案室 still lists the 档号, linked to its 销毁清册 entry
     testapp.reset()
     login(testapp, "records_officer")
+    testapp.get(url, status=410)
     archive = testapp.get("/archive")
     assert "@@register#entry-" in archive.text and "已销毁" in text(archive, "#filed")
     assert 'href="/archive/@@register"' in archive.text  # nav entry

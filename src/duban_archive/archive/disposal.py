@@ -104,15 +104,19 @@ def pending_requests(site) -> list[tuple[ArchiveRecord, dict[str, Any]]]:
 def register(site) -> list[dict[str, Any]]:
     """The 销毁清册: one entry per destroyed record, by date of destruction then 档号."""
     root = site.get("archive")
-    entries = [dict(rec.disposal) for rec in (root.values() if root is not None else ())
-               if getattr(rec, "disposed", None) and rec.disposal and "files" in rec.disposal]
+    entries = [dict(rec.disposal) for rec in (root.values() if root is not None else ()) if purged(rec)]
     return sorted(entries, key=lambda e: (e["date"], e["archival_code"]))
 
 
+def purged(rec: ArchiveRecord) -> bool:
+    """Destroyed by :func:`purge` (records marked 已销毁 before it existed kept their item and packages)."""
+    return bool(getattr(rec, "disposed", None)) and "files" in (getattr(rec, "disposal", None) or {})
+
+
 def is_destroyed(site, item_id: str) -> ArchiveRecord | None:
-    """The tombstone of a destroyed item (for 410 answers), or None."""
+    """The tombstone of a purged item (for 410 answers), or None."""
     rec = record_for(site, item_id)
-    return rec if rec is not None and getattr(rec, "disposed", None) else None
+    return rec if rec is not None and purged(rec) else None
 
 
 def destroyed_attachment(site, attachment_id: str) -> ArchiveRecord | None:

@@ -69,6 +69,8 @@ def _request_form(request):
 
 
 def _record_page(request, rec: ArchiveRecord, title: str) -> dict[str, Any]:
+    if is_destroyed(find_site(rec), rec.item_id) is not None:
+        raise HTTPNotFound()  # answered 410 with the 销毁清册 entry (gone_page)
     site = find_site(rec)
     item = site.get_item(rec.item_id)
     from .item import item_url

@@ -17,6 +17,7 @@ from ...archive.disposal import (
     as_json,
     current_request,
     pending_requests,
+    purged,
     register,
     reject_disposal,
     request_disposal,
@@ -96,7 +97,7 @@ def state_view(request) -> dict[str, Any]:
     site, rec = _record(request)
     _may_read_register(request, site)
     req = current_request(rec)
-    entry = rec.disposal if rec.disposed and rec.disposal and "files" in rec.disposal else None
+    entry = rec.disposal if purged(rec) else None
     return {"request": as_json(req) if req else None, "disposal": as_json(entry) if entry else None}
 
 
