@@ -237,8 +237,7 @@ class DestroyedPredicate:
 
 def _gone_message(request, rec: ArchiveRecord) -> str:
     entry = rec.disposal or {}
-    return translate(request, "该档案（档号 {code}）已于 {date} 经鉴定批准销毁，内容已不复存在；"
-                              "见销毁清册 {code}（批准人 {approver}）。",
+    return translate(request, "档案 {code} 已于 {date} 经鉴定批准销毁，内容已不复存在，见销毁清册（批准人 {approver}）",
                      {"code": rec.archival_code, "date": rec.disposed.isoformat() if rec.disposed else "",
                       "approver": entry.get("approved_by", "")})
 
