@@ -115,6 +115,14 @@ def _files_holding(root: Path, needle: bytes) -> list[str]:
     return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
+def _listed(app, board: str) -> list[str]:
+    from duban_archive.catalog.listing import query_items
+
+    with open_site(app.registry) as site:
+        _total, items = query_items(site, ["role:supervisor", "role:records_officer"], board=board, limit=500)
+        return [i.item_id for i in items]
+
+
 def _search_hits(testapp, q: str) -> int:
     return api(testapp, "supervisor").get("/api/v1/search", params={"q": q}).json["total"]
 
@@ -131,6 +139,7 @@ def test_approval_purges_every_byte_and_leaves_the_register_entry(app, testapp, 
         packages = [(v.sha256, v.sm3, v.dossier_sha256) for v in rec.versions]
         code = rec.archival_code
     assert len(originals) == 1 and packages
+    assert item_id in _listed(app, board)
     needle = MARKER.encode()
     datafs, blobs = var_dir / "Data.fs", var_dir / "blobs"
     assert needle in datafs.read_bytes() and _files_holding(blobs, needle)
@@ -155,6 +164,8 @@ def test_approval_purges_every_byte_and_leaves_the_register_entry(app, testapp, 
     with open_site(app.registry) as site:
         assert site.get_item(item_id) is None and att_id not in site.attachment_index
         assert item_id not in site.boards[board]
+    assert item_id not in _listed(app, board)  # board listing and worklists
+    with open_site(app.registry) as site:
         box = site["outbox"]  # the approvers' notices named the item: gone with it
         assert item_id not in box.by_item and not any(m.item_id == item_id for m in box.messages.values())
         rec = site["archive"][item_id]

@@ -103,6 +103,7 @@ def test_request_review_and_register_in_the_browser(app, testapp, closed_item):
     testapp.get(url, status=410)
     archive = testapp.get("/archive")
     assert "@@register#entry-" in archive.text and "已销毁" in text(archive, "#filed")
+    assert f"/api/v1/items/{item_id}/package.zip" not in archive.text  # nothing left to download
     assert 'href="/archive/@@register"' in archive.text  # nav entry
     subjects = [m["subject"] for m in testapp.get("/api/v1/inbox").json["messages"]]
     assert any(s.startswith("档案已销毁") for s in subjects)  # the rejection notice named the item: purged
