@@ -41,6 +41,7 @@ DEMO_USERS = [
     ("unit_head2", "交通局 赵局长", ("unit_head",), "jtj"),
     ("records_officer", "档案室 孙档案员", ("records_officer",), "zfb"),
     ("auditor", "审计局 周审计", ("auditor",), "zfb"),
+    ("approver", "档案室 郑主任（鉴定审批）", ("disposal_approver",), "zfb"),
 ]
 
 

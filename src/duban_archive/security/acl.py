@@ -26,8 +26,9 @@ SITE_ACL = (
     (Allow, "role:secauditor", ("view", "read_audit_log", "list_users")),
     (Allow, "role:supervisor", ("view", "add_item", "search", "view_audit", "manage_rules")),
     (Allow, "role:leader", ("view", "search")),
-    (Allow, "role:records_officer", ("view", "search", "records", "view_audit")),
-    (Allow, "role:auditor", ("view", "search", "audit_search", "view_audit")),
+    (Allow, "role:records_officer", ("view", "search", "records", "view_audit", "disposal_register")),
+    (Allow, "role:auditor", ("view", "search", "audit_search", "view_audit", "disposal_register")),
+    (Allow, "role:disposal_approver", ("view", "search", "approve_disposal", "disposal_register")),
     (Allow, Authenticated, ("view", "search")),
     (Deny, Everyone, ALL_PERMISSIONS),
 )

@@ -15,6 +15,7 @@ ROLES = {
     "unit_head": "承办单位负责人",
     "handler": "承办人",
     "records_officer": "档案员",
+    "disposal_approver": "档案鉴定审批人",
     "auditor": "业务审计员",
     # 三员分立 (GB/T 39784, 分级保护): three administrators, kept apart (ADMIN_ROLES)
     "sysadmin": "系统管理员",
