@@ -18,8 +18,9 @@ from ..content_types.actions import Frozen, add_feedback, add_instruction, edit_
 from ..content_types.attachment import IMAGE_TYPES, KINDS
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
+from ..errors import Refusal
 from .display import field_text, fmt_date, state_title, unit_title, user_title
-from .forms import as_cstruct_values, make_form, resources, validated
+from .forms import as_cstruct_values, make_form, refused, resources, type_form, validated
 from .layout import translate
 from .panels import render_panels
 from .timeline import describer, latest_reason, timeline
@@ -101,7 +102,7 @@ def edit_view(context, request):
     site = find_site(context)
     typedef = request.registry.duban_types[context.type_name]
     schema = typedef.schema("edit", site=site, request=request, context=context)
-    form = make_form(request, schema, button="保存", formid="edit-item")
+    form = type_form(request, typedef, schema, button="保存", formid="edit-item")
     page = _form_page(request, context, translate(request, "修改事项"), form)
     if request.method == "POST":
         appstruct, invalid = validated(form, request, page)
@@ -111,6 +112,8 @@ def edit_view(context, request):
             changes = edit_item(site, context, appstruct, request.identity.username, request.registry)
         except Frozen:
             raise _frozen(request) from None
+        except Refusal as exc:  # e.g. a 工单编号 another ticket has: beside the field, input kept
+            return refused(form, request, page, exc, appstruct)
         msg = "已保存修改" if changes else "内容没有变化"
         request.session.flash(translate(request, msg))
         return HTTPSeeOther(location=item_url(context))
