@@ -42,8 +42,13 @@ def test_a_refused_form_explains_the_field_and_keeps_nothing(testapp, make_item)
     assert names == ["签收", "退单"]
     form = page.forms["wf-form-decline"]
     form["reason"] = ""
-    res = form.submit().maybe_follow()
-    assert "未能执行“退单”" in res.text and "退单理由" in res.text
+    form["comment"] = "我们没有这项职能"
+    res = form.submit(status=400)
+    assert "未能执行“退单”" in res.html.find(id="wf-error-decline").text
+    refused = res.html.find(id="wf-form-decline")
+    assert "show" in refused["class"]  # the form the user was in stays open
+    assert res.html.find(id="wf-decline-reason-error").text.strip() == "请填写退单理由"  # beside the field
+    assert res.forms["wf-form-decline"]["comment"].value == "我们没有这项职能"  # the typed text kept
     with open_site(testapp.app.registry) as site:
         assert site.get_item(item_id).state == "assigned"
 
