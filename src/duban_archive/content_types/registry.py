@@ -404,7 +404,9 @@ class TypeRegistry:
     def _fieldsets(source: str, raw: list[dict] | None, fields: list[FieldDef],
                    base: TypeDef | None) -> tuple[FieldSet, ...]:
         """A type's ``[[fieldsets]]`` (a type without them keeps its parent's): each names fields of the
-        type, none twice (a system field is shown on the item page, in no form)."""
+        type, none twice (a system field is shown on the item page, in no form).  A name that is no field
+        of the type is refused — except in a type that extends another: a site profile may redefine the
+        parent without a field the child's groups name (the group then just lacks it)."""
         if raw is None:
             return base.fieldsets if base else ()
         known = {f.name: f for f in fields}
@@ -413,12 +415,12 @@ class TypeRegistry:
         for i, fs in enumerate(raw):
             for name in fs["fields"]:
                 where = f"fieldsets[{i}]({fs['title']}).fields"
-                if name not in known:
+                if name not in known and base is None:
                     raise DefinitionError(source, f"{where}: '{name}' 不是本类型的字段")
                 if name in seen:
                     raise DefinitionError(source, f"{where}: '{name}' 已在「{seen[name]}」中")
                 seen[name] = fs["title"]
-            out.append(FieldSet(fs["title"], tuple(fs["fields"])))
+            out.append(FieldSet(fs["title"], tuple(n for n in fs["fields"] if n in known)))
         return tuple(out)
 
     def _field(self, source: str, fdata: dict, vocab: dict, where: str) -> FieldDef:

@@ -26,7 +26,6 @@ from ..i18n import required_messages
 from ..validation import apply_text_policy
 from .layout import DOMAIN, translate
 
-
 #: deform's stock words its ``zh_Hans`` catalog leaves in English (or gets wrong): our Chinese for them
 STOCK_ZH = {
     "Date": "日期", "Time": "时间", "True": "是", "False": "否", "Incomplete time": "时间不完整",

@@ -19,7 +19,7 @@ from ..content_types.attachment import IMAGE_TYPES, KINDS
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
 from ..errors import Refusal
-from .display import field_text, fmt_date, state_title, unit_title, user_title
+from .display import field_text, fmt_date, item_field_groups, sees_in_full, state_title, unit_title, user_title
 from .forms import as_cstruct_values, make_form, refused, resources, type_form, validated
 from .layout import translate
 from .panels import render_panels
@@ -35,8 +35,8 @@ def item_view(context, request):
     site = find_site(context)
     log_read(request, context, via="ui")  # an auditor's every look is on the record
     typedef = request.registry.duban_types[context.type_name]
-    fields = [(translate(request, f.title), field_text(request, site, f, getattr(context, f.name, None)))
-              for f in typedef.fields]
+    groups = item_field_groups(request, site, context, typedef)
+    fields = [row for g in groups for row in g["fields"]]
     feedback_type = request.registry.duban_types["feedback_report"]
     feedback = [{
         "name": rec.__name__, "author": user_title(site, rec.author), "created": fmt_date(rec.created),
@@ -72,7 +72,7 @@ def item_view(context, request):
     panels = render_panels(request, context)
     return {
         "page_title": f"{context.number} {context.title}",
-        "item": context, "board": context.__parent__, "fields": fields,
+        "item": context, "board": context.__parent__, "fields": fields, "field_groups": groups,
         "state": state_title(request, context), "lead_unit": unit_title(site, getattr(context, "lead_unit", "")),
         "feedback": feedback, "instructions": instructions, "attachments": attachments,
         "history": history, "reason": latest_reason(history, context),
@@ -102,6 +102,9 @@ def edit_view(context, request):
     site = find_site(context)
     typedef = request.registry.duban_types[context.type_name]
     schema = typedef.schema("edit", site=site, request=request, context=context)
+    for f in typedef.fields:  # a number the user sees masked is not theirs to edit (nor to see in the input)
+        if f.name in schema and not sees_in_full(request, context, f):
+            del schema[f.name]
     form = type_form(request, typedef, schema, button="保存", formid="edit-item")
     page = _form_page(request, context, translate(request, "修改事项"), form)
     if request.method == "POST":
