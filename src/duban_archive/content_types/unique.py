@@ -60,7 +60,8 @@ def check_unique(site, board_id: str, values: dict[str, Any], typedef, own_id: s
         first = first or (f.title, values[f.name], label)
     if first is not None:
         title, value, label = first
-        raise Refusal(f"本版块已有{title}为“{value}”的事项 {label}，同一编号不能重复立项", problems, status=409)
+        raise Refusal(f"本版块已有{title}为“{value}”的事项 {label}，同一编号不能重复立项", problems, status=409,
+                      code="duplicate")
 
 
 def claim(site, board_id: str, item, typedef, old: dict[str, Any] | None = None) -> None:
