@@ -113,3 +113,15 @@ def test_simultaneous_creations_with_one_ticket_number_make_one_item(live_server
             assert body["error"] == "duplicate" and created["number"] in body["message"], body
     status, listing = http_call(server.base, token, "GET", "/api/v1/boards/hotline/items")
     assert status == 200 and [i["ticket_number"] for i in listing["items"]] == ["SZ-RACE-1"]
+
+
+def test_a_changed_phone_is_masked_in_the_audit_trail_for_auditors(testapp):
+    sup = api(testapp, "supervisor")
+    item = sup.post("/api/v1/boards/hotline/items", {**TICKET, "ticket_number": "SZ-40"}, status=201).json
+    sup.patch(f"/api/v1/items/{item['id']}", {"caller_phone": "13987654321"})
+    trail = api(testapp, "auditor").get(f"/api/v1/items/{item['id']}/audit").json
+    edit = next(e for e in trail if e["action"] == "edit")
+    assert (edit["old"], edit["new"]) == ("138****5678", "139****4321")
+    assert "13987654321" not in str(trail) and PHONE not in str(trail)
+    mine = next(e for e in sup.get(f"/api/v1/items/{item['id']}/audit").json if e["action"] == "edit")
+    assert (mine["old"], mine["new"]) == (PHONE, "13987654321")  # 督查室 calls back

@@ -62,6 +62,16 @@ def mask_snippet(request, item, typedef, snippet: str) -> str:
     return snippet
 
 
+def masked_entry(request, item, entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry of ``item`` as the user may read it: the old and new value of a ``masked`` field
+    (来电号码 changed) masked unless the user may see the number in full."""
+    typedef = request.registry.duban_types.get(getattr(item, "type_name", ""))
+    fdef = typedef.field_map.get(str(entry.get("field", ""))) if typedef is not None else None
+    if fdef is None or sees_in_full(request, item, fdef):
+        return entry
+    return {**entry, **{k: mask_phone(str(entry[k])) for k in ("old", "new") if entry.get(k)}}
+
+
 def item_field_groups(request, site, item, typedef) -> list[dict[str, Any]]:
     """The item page's 基本信息: the type's fieldsets (legend + ``(title, text)`` rows), masked fields masked."""
     groups = []

@@ -18,6 +18,7 @@ from ...content_types.registry import MASK_PERMISSION
 from ...content_types.site_access import get_site
 from ...errors import Refusal
 from ...validation import ValidationFailed, validate
+from ..display import masked_entry
 from ..timeline import describer
 from .errors import ApiError
 from .openapi import document
@@ -294,7 +295,8 @@ document("api.item.audit", "GET", "事项的审计记录（谁、何时、做了
 def audit_view(request):
     site, item = get_item(request, "view_audit")
     summary = describer(request, item)
-    entries = [dict(as_json(e), summary=summary(e)) for e in site["audit"].for_target(item.item_id)]
+    entries = [dict(as_json(masked_entry(request, item, dict(e))), summary=summary(e))
+               for e in site["audit"].for_target(item.item_id)]
     log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
     return entries
 
