@@ -202,5 +202,7 @@ def _sample(f: Any, moment: datetime, rnd: random.Random) -> Any:
         return "13800000000"
     if kind == "user":
         return "handler"
+    if getattr(f, "unique", False):  # 工单编号 / 线索编号: one per item (issue 15)
+        return f"{moment:%Y%m%d%H%M}{rnd.randrange(10_000):04d}"
     text = {"reason": "情况已核实，按规定办理", "comment": "同意", "signed_by": "张局长"}.get(f.name)
     return text or f"{f.title}：已按要求落实"[: (f.max_length or 200)]

@@ -33,7 +33,8 @@ def test_requird_in_a_type_field_is_refused_naming_file_and_key(tmp_path):
         TypeRegistry().load(profile)
     assert str(exc.value) == (f"{profile / 'definitions' / 'local.toml'}: fields[0](budget).requird: "
                               "未知键（可能是拼写错误，是否应为 required？可选键：default, description, editable, "
-                              "kind, ledger, max_length, name, not_before, required, system, title, vocabulary）")
+                              "kind, ledger, masked, max_length, name, not_before, required, system, title, unique, "
+                              "vocabulary）")
 
 
 def test_every_problem_of_every_type_file_is_reported(tmp_path):

@@ -53,13 +53,14 @@ def test_seed003_annex2_4_1_repeat_complaint_is_not_accepted(testapp, app):
     with frozen_now(at("2026-03-11 09:00")):
         count = d.sup.get("/api/v1/boards/hotline/items").json["total"]
         body = {"title": "工单 complaint", "source": "12345", "content": " 诉求内容 ", "requirement": "按时办理",
-                "lead_unit": "zjj", "ticket_kind": "complaint", **same}
+                "lead_unit": "zjj", "ticket_kind": "complaint", "ticket_number": "SZ-REPEAT-1", **same}
         res = d.sup.post("/api/v1/boards/hotline/items", body, status=409)
         assert "不再受理" in res.json["message"] and first.upper() in res.json["message"]
         assert set(res.json["fields"]) == {"caller_phone", "title", "content"}
         assert d.sup.get("/api/v1/boards/hotline/items").json["total"] == count  # nothing written
         # a new fact is a new 诉求
-        d.sup.post("/api/v1/boards/hotline/items", {**body, "content": "新的诉求内容"}, status=201)
+        d.sup.post("/api/v1/boards/hotline/items", {**body, "content": "新的诉求内容", "ticket_number": "SZ-NEW-1"},
+                   status=201)
     assert second
 
 

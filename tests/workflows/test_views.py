@@ -42,8 +42,13 @@ def test_a_refused_form_explains_the_field_and_keeps_nothing(testapp, make_item)
     assert names == ["签收", "退单"]
     form = page.forms["wf-form-decline"]
     form["reason"] = ""
-    res = form.submit().maybe_follow()
-    assert "未能执行“退单”" in res.text and "退单理由" in res.text
+    form["comment"] = "我们没有这项职能"
+    res = form.submit(status=400)
+    assert "未能执行“退单”" in res.html.find(id="wf-error-decline").text
+    refused = res.html.find(id="wf-form-decline")
+    assert "show" in refused["class"]  # the form the user was in stays open
+    assert res.html.find(id="wf-decline-reason-error").text.strip() == "请填写退单理由"  # beside the field
+    assert res.forms["wf-form-decline"]["comment"].value == "我们没有这项职能"  # the typed text kept
     with open_site(testapp.app.registry) as site:
         assert site.get_item(item_id).state == "assigned"
 
@@ -71,6 +76,30 @@ def test_internet_plus_report_needs_the_signed_report_uploaded_with_the_form(tes
     item = head.get(f"/api/v1/items/{item_id}").json
     assert item["state"] == "reported"
     assert [a["kind"] for a in item["attachments"]] == ["signed_report"]
+
+
+def test_a_refused_report_keeps_neither_the_upload_nor_loses_the_typed_text(testapp, make_item):
+    item_id = make_item("internet_plus", plan_needed=False)
+    for user, name, body in [("leader", "approve", {}), ("supervisor", "assign", {}), ("unit_head", "accept", {}),
+                             ("unit_head", "deploy", {"arrangement": "主要负责人部署"}),
+                             ("handler", "verify", {"findings": "问题属实", "confirmed": True}),
+                             ("handler", "improve", {"measures": "限期整改"})]:
+        api(testapp, user).post(f"/api/v1/items/{item_id}/transitions/{name}", body)
+    login(testapp, "unit_head")
+    form = testapp.get(_item_url("internet_plus", item_id)).forms["wf-form-report"]
+    form["signed_by"] = ""  # required: the report is refused
+    form["comment"] = "整改已完成，请审核"
+    form["attachment_kind"] = "signed_report"
+    form["file"] = ("报告.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf")
+    res = form.submit(status=400)
+    assert res.html.find(id="wf-report-signed_by-error").text.strip().startswith("请填写")
+    kept = res.forms["wf-form-report"]
+    assert kept["comment"].value == "整改已完成，请审核" and kept["attachment_kind"].value == "signed_report"
+    assert "请重新选择文件" in res.html.find(id="wf-form-report").text  # the browser cannot keep a file
+    item = api(testapp, "unit_head").get(f"/api/v1/items/{item_id}").json
+    assert item["state"] != "reported"
+    assert item["attachments"] == []  # the upload went with the refused transition
+    assert "暂无附件" in res.html.find(id="tab-attachments").text  # and the page does not pretend otherwise
 
 
 def test_worklist_page_and_nav(testapp, make_item):

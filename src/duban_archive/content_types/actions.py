@@ -22,6 +22,7 @@ from .board import Board
 from .feedback import FeedbackReport, Instruction
 from .item import SupervisionItem
 from .numbering import next_number
+from .unique import check_unique, claim
 
 
 class Frozen(Exception):
@@ -47,6 +48,7 @@ def create_item(site, board: Board, appstruct: dict[str, Any], actor: str, regis
     if typedef.before_create:  # e.g. 12345: a repeat complaint is not accepted (raises Refusal, nothing written)
         module, _, name = typedef.before_create.partition(":")
         getattr(import_module(module), name)(site, board, values, typedef)
+    check_unique(site, board.board_id, values, typedef)  # 工单编号 / 线索编号 taken: 409, nothing written
     number = next_number(site, board.prefix, values["registered_on"].year)
     item_id = number.lower()
     item = SupervisionItem(item_id, number, board.board_id, typedef.name)
@@ -56,6 +58,7 @@ def create_item(site, board: Board, appstruct: dict[str, Any], actor: str, regis
     item.created = item.modified = now()
     board.add(item_id, item)
     site.item_index[item_id] = item
+    claim(site, board.board_id, item, typedef)
     registry.duban_workflows[board.workflow].initialize(item, actor)
     record(site, "create", actor, item_id, title=item.title, number=number)
     notify(ObjectAdded(item, actor), registry)
@@ -69,6 +72,10 @@ def edit_item(site, item: SupervisionItem, appstruct: dict[str, Any], actor: str
         raise Frozen()
     registry = registry or get_current_registry()
     typedef = registry.duban_types[item.type_name]
+    unique = {f.name: _clean(appstruct[f.name]) for f in typedef.unique_fields
+              if f.editable and f.name in appstruct}
+    if unique:  # a number another item of the board has: 409 before anything is written
+        check_unique(site, item.board_id, unique, typedef, own_id=item.item_id)
     changes: dict[str, tuple[Any, Any]] = {}
     for name, value in appstruct.items():
         fdef = typedef.field_map.get(name)
@@ -80,6 +87,8 @@ def edit_item(site, item: SupervisionItem, appstruct: dict[str, Any], actor: str
             changes[name] = (old, new)
             setattr(item, name, new)
     if changes:
+        if unique.keys() & changes.keys():
+            claim(site, item.board_id, item, typedef, old={n: changes[n][0] for n in unique if n in changes})
         item.modified = now()
         for name, (old, new) in changes.items():
             record(site, "edit", actor, item.item_id, field=name, old=old, new=new)

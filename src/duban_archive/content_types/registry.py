@@ -27,7 +27,14 @@ from ..timeutil import today
 from ..validation import text_node
 from .schema import CLASS_KINDS, FIELD_KINDS, type_schema  # noqa: F401 - FIELD_KINDS: views.api.schemas
 
-PHONE_RE = re.compile(r"^[0-9０-９+\-() ]{5,30}$")
+#: mainland numbers as callers give them: a mobile (11 digits from 13–19, optionally +86), a landline with its
+#: area code (0xx/0xxx, optional separator, 7–8 digits, optional extension) or a local 7–8 digit number
+PHONE_RE = re.compile(r"^(?:(?:\+?86)?1[3-9]\d{9}|0\d{2,3}-?[1-9]\d{6,7}(?:-\d{1,6})?|[1-9]\d{6,7})$")
+PHONE_MESSAGE = "电话号码格式不正确：请填写 11 位手机号码或带区号的固定电话（如 0557-3041234）"
+#: what a phone number may contain besides digits (removed before the check; full-width digits folded)
+_PHONE_SEPARATORS = re.compile(r"[\s()（）]")
+#: the permission that lets a user see a ``masked`` field in full (workflow permission maps grant it by state)
+MASK_PERMISSION = "view_caller_phone"
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,10 @@ class FieldDef:
     ledger: bool = True
     #: a date that may not come before this other date field (办结时限 not before 立项日期)
     not_before: str | None = None
+    #: no two items of one board with the same value (工单编号、线索编号): see ``content_types.unique``
+    unique: bool = False
+    #: personal data shown masked (138****5678) to whoever lacks :data:`MASK_PERMISSION` on the item
+    masked: bool = False
 
     def node(self, bound_site: Any = None) -> colander.SchemaNode:
         kw: dict[str, Any] = {"name": self.name, "title": self.title}
@@ -91,16 +102,17 @@ class FieldDef:
             )
             return StrippedString(), widget, v
         if kind == "phone":
-            v.append(colander.Regex(PHONE_RE, msg="电话号码格式不正确"))
-            return StrippedString(), deform.widget.TextInputWidget(), v
+            v.append(phone_validator)
+            return StrippedString(), deform.widget.TextInputWidget(attributes={"inputmode": "tel"}), v
         if kind == "int":
             return colander.Int(), deform.widget.TextInputWidget(), v
         if kind == "bool":
             return colander.Boolean(), deform.widget.CheckboxWidget(), v
         if kind == "date":
             return colander.Date(), deform.widget.DateInputWidget(), v
-        if kind == "datetime":
-            return colander.DateTime(), deform.widget.DateTimeInputWidget(), v
+        if kind == "datetime":  # deform's stock "Date" / "Time" labels are in English: ours are 日期 / 时间
+            return colander.DateTime(), deform.widget.DateTimeInputWidget(
+                template="duban_datetimeinput"), v
         if kind == "choice":
             v.append(ChoiceValidator(self.choices))
             values = [("", "— 请选择 —")] + [(c.value, c.title) for c in self.choices]
@@ -119,6 +131,40 @@ class FieldDef:
                 values=deferred_unit_values, multiple=True
             ), v
         raise AssertionError(kind)  # guarded by the schema
+
+
+def phone_digits(value: str) -> str:
+    """The number without spaces and brackets, full-width digits folded (what :data:`PHONE_RE` checks)."""
+    folded = value.translate({0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF0B: 0x2B, 0xFF0D: 0x2D})
+    return _PHONE_SEPARATORS.sub("", folded)
+
+
+def phone_validator(node: colander.SchemaNode, value: str) -> None:
+    if not PHONE_RE.match(phone_digits(value)):
+        raise colander.Invalid(node, PHONE_MESSAGE)
+
+
+def mask_phone(value: str | None) -> str:
+    """``13812345678`` -> ``138****5678``: the first three and last four digits, the rest starred (a short
+    number keeps its first and last two); separators dropped so the length of the mask says nothing more."""
+    digits = re.sub(r"\D", "", phone_digits(value or ""))
+    if not digits:
+        return ""
+    if len(digits) >= 8:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return digits[:1] + "*" * max(len(digits) - 3, 1) + digits[-2:]
+
+
+@dataclass(frozen=True)
+class FieldSet:
+    """One group of the add/edit form and the item page (``[[fieldsets]]``), with its Chinese legend."""
+
+    title: str
+    fields: tuple[str, ...]
+
+
+#: the legend of the fields a type's fieldsets leave out
+OTHER_FIELDSET = "其他信息"
 
 
 class StrippedString(colander.String):
@@ -197,10 +243,36 @@ class TypeDef:
     before_create: str | None = None
     #: repeat-complaint switches (``[repeat]``: ``match`` fields, ``states`` of the earlier item)
     repeat: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: form groups in order (``[[fieldsets]]``); none: one group of every field in definition order
+    fieldsets: tuple[FieldSet, ...] = ()
     field_map: dict[str, FieldDef] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.field_map = {f.name: f for f in self.fields}
+        if self.fieldsets:  # the board's order everywhere: form, item page, API, exports
+            order = [n for fs in self.fieldsets for n in fs.fields]
+            rank = {n: i for i, n in enumerate(order)}
+            self.fields = sorted(self.fields, key=lambda f: rank.get(f.name, len(order)))
+
+    def groups(self, names: list[str] | None = None) -> list[tuple[str, list[str]]]:
+        """``[(legend, [field names])]`` in form order, limited to ``names`` (the fields a form shows);
+        fields no fieldset names follow under 「其他信息」; empty groups are left out."""
+        wanted = [f.name for f in self.fields] if names is None else list(names)
+        out: list[tuple[str, list[str]]] = []
+        placed: set[str] = set()
+        for fs in self.fieldsets:
+            members = [n for n in fs.fields if n in wanted]
+            placed.update(members)
+            if members:
+                out.append((fs.title, members))
+        rest = [n for n in wanted if n not in placed]
+        if rest:
+            out.append((OTHER_FIELDSET if out else "", rest))
+        return out
+
+    @property
+    def unique_fields(self) -> list[FieldDef]:
+        return [f for f in self.fields if f.unique]
 
     def allowed_in(self, board_id: str) -> bool:
         return "*" in self.boards or board_id in self.boards
@@ -321,11 +393,35 @@ class TypeRegistry:
         for f in fields:
             if f.not_before and kinds.get(f.not_before) not in ("date", "datetime"):
                 raise DefinitionError(source, f"fields({f.name}).not_before: '{f.not_before}' 不是本类型的日期字段")
+        fieldsets = self._fieldsets(source, data.get("fieldsets"), fields, base)
         boards = tuple(head.get("boards", base.boards if base else ("*",)))
         repeat = {k: tuple(v) for k, v in (data.get("repeat") or {}).items()}
         return TypeDef(name=head["name"], title=head["title"], kind=kind, fields=fields, boards=boards,
                        source=source, before_create=head.get("before_create", base.before_create if base else None),
-                       repeat=repeat or (dict(base.repeat) if base else {}))
+                       repeat=repeat or (dict(base.repeat) if base else {}), fieldsets=fieldsets)
+
+    @staticmethod
+    def _fieldsets(source: str, raw: list[dict] | None, fields: list[FieldDef],
+                   base: TypeDef | None) -> tuple[FieldSet, ...]:
+        """A type's ``[[fieldsets]]`` (a type without them keeps its parent's): each names fields of the
+        type, none twice (a system field is shown on the item page, in no form).  A name that is no field
+        of the type is refused — except in a type that extends another: a site profile may redefine the
+        parent without a field the child's groups name (the group then just lacks it)."""
+        if raw is None:
+            return base.fieldsets if base else ()
+        known = {f.name: f for f in fields}
+        seen: dict[str, str] = {}
+        out = []
+        for i, fs in enumerate(raw):
+            for name in fs["fields"]:
+                where = f"fieldsets[{i}]({fs['title']}).fields"
+                if name not in known and base is None:
+                    raise DefinitionError(source, f"{where}: '{name}' 不是本类型的字段")
+                if name in seen:
+                    raise DefinitionError(source, f"{where}: '{name}' 已在「{seen[name]}」中")
+                seen[name] = fs["title"]
+            out.append(FieldSet(fs["title"], tuple(n for n in fs["fields"] if n in known)))
+        return tuple(out)
 
     def _field(self, source: str, fdata: dict, vocab: dict, where: str) -> FieldDef:
         """A field from a ``[[fields]]`` entry the schema accepted (:func:`.schema.field_schema`)."""
@@ -353,6 +449,8 @@ class TypeRegistry:
             system=bool(fdata.get("system", False)),
             ledger=bool(fdata.get("ledger", True)),
             not_before=fdata.get("not_before"),
+            unique=bool(fdata.get("unique", False)),
+            masked=bool(fdata.get("masked", False)),
         )
 
 

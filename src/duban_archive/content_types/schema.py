@@ -32,6 +32,8 @@ FIELD_KINDS = {
     "unit", "units", "phone", "int", "bool", "user",
 }
 CLASS_KINDS = {"item", "feedback", "instruction"}
+#: kinds a ``unique = true`` field may have (a number typed by the clerk: 工单编号, 线索编号)
+UNIQUE_KINDS = {"text", "phone"}
 NAME_RE = r"[a-z][a-z0-9_]{0,40}"
 TYPE_NAME_RE = r"[a-z][a-z0-9_]{1,40}"
 
@@ -41,6 +43,12 @@ def _field_checks(node: colander.SchemaNode, value: dict[str, Any]) -> None:
         raise key_problem(node, "not_before", "只用于日期字段（kind = \"date\" 或 \"datetime\"）")
     if value.get("kind") in ("choice", "multi_choice") and "vocabulary" not in value:
         raise key_problem(node, "vocabulary", f"缺少必填键（kind = \"{value['kind']}\" 需要词表）")
+    if value.get("unique") and value.get("kind", "text") not in UNIQUE_KINDS:
+        raise key_problem(node, "unique", "只用于文本字段（kind = \"text\" 或 \"phone\"）")
+    if value.get("unique") and value.get("system"):
+        raise key_problem(node, "unique", "系统字段不能要求唯一（没有表单会填写它）")
+    if value.get("masked") and value.get("kind") != "phone":
+        raise key_problem(node, "masked", "只用于电话字段（kind = \"phone\"）")
 
 
 def field_schema(name: str = "") -> colander.SchemaNode:
@@ -60,6 +68,10 @@ def field_schema(name: str = "") -> colander.SchemaNode:
         flag("system"),
         flag("ledger"),
         text("not_before", validator=matches(NAME_RE, "应为同一类型中另一个日期字段的名称")),
+        # no two items of one board with the same value (12345 工单编号, 互联网+督查 线索编号): 409 naming the other
+        flag("unique"),
+        # personal data (来电号码): shown masked (138****5678) to whoever lacks ``view_caller_phone`` on the item
+        flag("masked"),
         validator=_field_checks,
     )
 
@@ -88,6 +100,11 @@ def type_schema() -> colander.SchemaNode:
         table("repeat",
               texts("match", required=True, non_empty=True),
               texts("states", required=True, non_empty=True)),
+        # the add/edit form's groups, in order: ``[[fieldsets]] title = "来电信息" fields = [...]`` (fields of this
+        # type, each in one group; fields left out follow in a last group 「其他信息」)
+        array("fieldsets", table("",
+                                 text("title", required=True),
+                                 texts("fields", required=True, non_empty=True))),
         vocabularies_schema(),
     )
 

@@ -281,3 +281,25 @@ def three_administrators(site, registry) -> str:
     if created:
         parts.append(f"新建三员账号 {'、'.join(created)}，一次性密码写入 {path}（仅属主可读，交接后请删除）")
     return "；".join(parts)
+
+
+# -- 11: per-board forms (issue 15) ----------------------------------------------------------------
+
+
+@step(11, "board_forms")
+def board_forms(site, registry) -> str:
+    """Per-board forms: the 工单编号 / 线索编号 already entered are claimed in ``site.unique_values`` (so a new
+    item cannot take them; duplicates among old items are listed, both keep their values), and the items of
+    workflows granting ``view_caller_phone`` get it in their ACLs (12345 来电号码 in full only for those who
+    must call back).  Items created before 工单编号 existed have none: they load and show 「—」."""
+    from ..content_types.unique import rebuild
+
+    duplicates = rebuild(site, registry)
+    remapped = 0
+    for item in site.item_index.values():
+        wf = registry.duban_workflows.get(getattr(item, "workflow", ""))
+        if wf is not None and any("view_caller_phone" in st.permissions for st in wf.states.values()):
+            wf.apply_acl(item)
+            remapped += 1
+    note = f"；重复的编号（保留原值，请核对）：{'；'.join(duplicates[:20])}" if duplicates else ""
+    return f"登记唯一编号，重算 {remapped} 个事项的来电号码查看权限{note}"

@@ -10,12 +10,14 @@ the API refuse the same things with the same Chinese messages.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 import colander
 import deform
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPSeeOther
-from pyramid.renderers import render
+from pyramid.renderers import render, render_to_response
 from pyramid.view import view_config
 
 from ..archive.dossier import closed_on
@@ -68,9 +70,41 @@ def archive_view(context, request) -> dict[str, Any]:
     years = sorted({r.year for r in filed}, reverse=True) or [today().year]
     log_read(request, [w["item"] for w in waiting] + [r.item_id for r in filed], via="archive")
     return {"page_title": translate(request, "档案室"), "waiting": waiting, "retentions": RETENTIONS,
+            "fl_errors": {}, "fl_values": {},
             "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _filed_url(site, r),
                        "disposal": disposal_status(r)} for r in filed],
             "years": years, "units": list(units.values())}
+
+
+#: the 归档文件目录 form's buttons: the API download each goes on to
+FILING_LIST_EXPORTS = {"xlsx": "/api/v1/filing-list", "pdf": "/api/v1/filing-list",
+                       "transfer": "/api/v1/archive/transfer.zip"}
+
+
+@view_config(context=ArchiveRecords, name="filing-list", request_method="GET", permission="records")
+def filing_list_form(context, request):
+    """The 归档文件目录与移交 form: a bad year, unit or button is shown on the 档案室 page beside its field
+    (not as the API's JSON), the choices kept; good input goes on to the download."""
+    site = find_site(context)
+    values = {k: (request.GET.get(k) or "").strip() for k in ("year", "unit", "format")}
+    errors: dict[str, str] = {}
+    if not re.fullmatch(r"\d{4}", values["year"]) or not 1900 <= int(values["year"]) <= 9999:
+        errors["year"] = translate(request, "请选择年度（四位数字，如 2026）")
+    units = site["units"]
+    if values["unit"] and values["unit"] not in units and not any(
+            getattr(u, "code", None) == values["unit"] for u in units.values()):
+        errors["unit"] = translate(request, "单位不存在，请从列表中选择")
+    if values["format"] not in FILING_LIST_EXPORTS:
+        errors["format"] = translate(request, "请选择目录 Excel、目录 PDF 或移交导出")
+    if errors:
+        page = {**archive_view(context, request), "fl_errors": errors, "fl_values": values}
+        response = render_to_response("duban_archive.views:templates/archive.pt", page, request=request)
+        response.status = 400
+        return response
+    query = {"year": values["year"], **({"unit": values["unit"]} if values["unit"] else {})}
+    if values["format"] != "transfer":
+        query["format"] = values["format"]
+    return HTTPSeeOther(location=f"{FILING_LIST_EXPORTS[values['format']]}?{urlencode(query)}")
 
 
 @view_config(context=ArchiveRecords, name="file", request_method="POST", permission="records")

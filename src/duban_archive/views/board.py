@@ -12,8 +12,9 @@ from ..audit.reads import log_read
 from ..content_types.actions import create_item
 from ..content_types.board import Board
 from ..content_types.site import find_site
+from ..errors import Refusal
 from .display import fmt_date, state_title, unit_title
-from .forms import make_form, resources, validated
+from .forms import refused, resources, type_form, validated
 from .layout import principals, translate
 from .listing import PAGE_SIZE, SORTS, query
 
@@ -64,7 +65,7 @@ def board_listing(context, request):
 def add_item_view(context, request):
     site = find_site(context)
     typedef = request.registry.duban_types[context.item_type]
-    form = make_form(request, typedef.schema("add", site=site, request=request), button="立项",
+    form = type_form(request, typedef, typedef.schema("add", site=site, request=request), button="立项",
                      formid="add-item")
     page = {"page_title": translate(request, "立项") + " · " + translate(request, context.title),
             "heading": translate(request, "立项"), "subheading": translate(request, context.title),
@@ -73,7 +74,10 @@ def add_item_view(context, request):
         appstruct, invalid = validated(form, request, page)
         if invalid is not None:
             return invalid
-        item = create_item(site, context, appstruct, request.identity.username, request.registry)
+        try:
+            item = create_item(site, context, appstruct, request.identity.username, request.registry)
+        except Refusal as exc:  # 工单编号 taken, a repeat complaint: said beside the field, input kept
+            return refused(form, request, page, exc, appstruct)
         request.session.flash(translate(request, "已立项：{number}", {"number": item.number}))
         return HTTPSeeOther(location=f"/boards/{context.board_id}/{item.item_id}")
     defaults = {f.name: f.default for f in typedef.fields

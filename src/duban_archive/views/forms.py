@@ -21,9 +21,17 @@ import deform
 from pyramid.i18n import TranslationString
 from pyramid.threadlocal import get_current_request
 
+from ..errors import Refusal
 from ..i18n import required_messages
 from ..validation import apply_text_policy
-from .layout import DOMAIN
+from .layout import DOMAIN, translate
+
+#: deform's stock words its ``zh_Hans`` catalog leaves in English (or gets wrong): our Chinese for them
+STOCK_ZH = {
+    "Date": "日期", "Time": "时间", "True": "是", "False": "否", "Incomplete time": "时间不完整",
+    "Incomplete date": "日期不完整", "${value} is not a dictionary": "${value} 不是映射",
+    "Yo ${subitem_title}": "${subitem_title}", "Add ${subitem_title}": "添加${subitem_title}",
+}
 
 
 def _translator(term: Any) -> str:
@@ -31,12 +39,20 @@ def _translator(term: Any) -> str:
     if request is None:
         from ..i18n import localizer
 
-        return localizer().translate(term)
-    return request.localizer.translate(term)
+        loc = localizer()
+    else:
+        loc = request.localizer
+    text = loc.translate(term)
+    if (isinstance(term, TranslationString) and term.domain == "deform" and text == str(term.interpolate())
+            and str(term) in STOCK_ZH and str(loc.locale_name).startswith("zh")):
+        return TranslationString(STOCK_ZH[str(term)], mapping=term.mapping).interpolate()
+    return text
 
 
+#: our templates (``views/templates/deform``: the grouped form, Chinese date/time labels) before deform's
 RENDERER = deform.ZPTRendererFactory(
-    (os.path.join(os.path.dirname(deform.__file__), "templates"),), translator=_translator
+    (os.path.join(os.path.dirname(__file__), "templates", "deform"),
+     os.path.join(os.path.dirname(deform.__file__), "templates")), translator=_translator
 )
 
 
@@ -78,8 +94,12 @@ def _mark_required(field: deform.Field) -> None:
 
 
 def make_form(request, schema: colander.SchemaNode, button: str = "保存", formid: str = "deform",
-              action: str = "") -> deform.Form:
-    """A deform form for ``schema`` (already bound) with a CSRF field and one submit button."""
+              action: str = "", groups: list[tuple[str, list[str]]] | None = None) -> deform.Form:
+    """A deform form for ``schema`` (already bound) with a CSRF field and one submit button.
+
+    ``groups`` (``TypeDef.groups(...)``: ``[(legend, [field names])]``) renders the fields as fieldsets with
+    their Chinese legends, in that order; fields of the schema no group names come first.
+    """
     schema = apply_text_policy(schema.clone())
     schema.title = ""  # the page has its own heading; no "Feedback Report" legend
     _resolve_widget_values(schema)
@@ -91,8 +111,21 @@ def make_form(request, schema: colander.SchemaNode, button: str = "保存", form
     title = request.localizer.translate(TranslationString(button, domain=DOMAIN))
     form = deform.Form(schema, buttons=(deform.Button("submit", title),), formid=formid,
                        action=action, renderer=RENDERER)
+    widget = copy.copy(form.widget)
+    widget.template = "duban_form"
+    names = {child.name for child in schema.children}
+    widget.groups = [(request.localizer.translate(TranslationString(legend, domain=DOMAIN)) if legend else "",
+                      [n for n in members if n in names]) for legend, members in groups or ()]
+    widget.groups = [g for g in widget.groups if g[1]]
+    widget.grouped = {n for _, members in widget.groups for n in members}
+    form.widget = widget
     _mark_required(form)
     return form
+
+
+def type_form(request, typedef, schema: colander.SchemaNode, **kw: Any) -> deform.Form:
+    """:func:`make_form` for a content type's schema, grouped by the type's fieldsets."""
+    return make_form(request, schema, groups=typedef.groups([c.name for c in schema.children]), **kw)
 
 
 def validate(form: deform.Form, request) -> dict[str, Any]:
@@ -120,6 +153,22 @@ def validated(form: deform.Form, request, page: dict[str, Any]) -> tuple[dict[st
     except deform.ValidationFailure as failure:
         request.response.status = 400
         return None, {**page, "form": failure.render()}
+
+
+def refused(form: deform.Form, request, page: dict[str, Any], exc: Refusal,
+            appstruct: dict[str, Any]) -> dict[str, Any]:
+    """``page`` for a :class:`Refusal` of the operation behind a valid form (``appstruct``): the typed
+    input kept, the refusal's ``fields`` under their inputs, its message on top (``form_error``), its
+    status; the transaction doomed (nothing of the request is kept)."""
+    request.tm.doom()
+    request.response.status = exc.status
+    invalid = colander.Invalid(form.schema, "")
+    for name, msg in exc.fields.items():
+        if name in form.schema:
+            invalid[name] = translate(request, msg)
+    if invalid.children:
+        form.widget.handle_error(form, invalid)
+    return {**page, "form": form.render(appstruct), "form_error": translate(request, exc.message)}
 
 
 def resources(request, *forms: deform.Form) -> dict[str, list[str]]:

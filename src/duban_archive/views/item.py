@@ -18,8 +18,9 @@ from ..content_types.actions import Frozen, add_feedback, add_instruction, edit_
 from ..content_types.attachment import IMAGE_TYPES, KINDS
 from ..content_types.item import SupervisionItem
 from ..content_types.site import find_site
-from .display import field_text, fmt_date, state_title, unit_title, user_title
-from .forms import as_cstruct_values, make_form, resources, validated
+from ..errors import Refusal
+from .display import field_text, fmt_date, item_field_groups, sees_in_full, state_title, unit_title, user_title
+from .forms import as_cstruct_values, make_form, refused, resources, type_form, validated
 from .layout import translate
 from .panels import render_panels
 from .timeline import describer, latest_reason, timeline
@@ -34,8 +35,8 @@ def item_view(context, request):
     site = find_site(context)
     log_read(request, context, via="ui")  # an auditor's every look is on the record
     typedef = request.registry.duban_types[context.type_name]
-    fields = [(translate(request, f.title), field_text(request, site, f, getattr(context, f.name, None)))
-              for f in typedef.fields]
+    groups = item_field_groups(request, site, context, typedef)
+    fields = [row for g in groups for row in g["fields"]]
     feedback_type = request.registry.duban_types["feedback_report"]
     feedback = [{
         "name": rec.__name__, "author": user_title(site, rec.author), "created": fmt_date(rec.created),
@@ -71,7 +72,7 @@ def item_view(context, request):
     panels = render_panels(request, context)
     return {
         "page_title": f"{context.number} {context.title}",
-        "item": context, "board": context.__parent__, "fields": fields,
+        "item": context, "board": context.__parent__, "fields": fields, "field_groups": groups,
         "state": state_title(request, context), "lead_unit": unit_title(site, getattr(context, "lead_unit", "")),
         "feedback": feedback, "instructions": instructions, "attachments": attachments,
         "history": history, "reason": latest_reason(history, context),
@@ -101,7 +102,10 @@ def edit_view(context, request):
     site = find_site(context)
     typedef = request.registry.duban_types[context.type_name]
     schema = typedef.schema("edit", site=site, request=request, context=context)
-    form = make_form(request, schema, button="保存", formid="edit-item")
+    for f in typedef.fields:  # a number the user sees masked is not theirs to edit (nor to see in the input)
+        if f.name in schema and not sees_in_full(request, context, f):
+            del schema[f.name]
+    form = type_form(request, typedef, schema, button="保存", formid="edit-item")
     page = _form_page(request, context, translate(request, "修改事项"), form)
     if request.method == "POST":
         appstruct, invalid = validated(form, request, page)
@@ -111,6 +115,8 @@ def edit_view(context, request):
             changes = edit_item(site, context, appstruct, request.identity.username, request.registry)
         except Frozen:
             raise _frozen(request) from None
+        except Refusal as exc:  # e.g. a 工单编号 another ticket has: beside the field, input kept
+            return refused(form, request, page, exc, appstruct)
         msg = "已保存修改" if changes else "内容没有变化"
         request.session.flash(translate(request, msg))
         return HTTPSeeOther(location=item_url(context))

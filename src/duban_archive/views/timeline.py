@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..audit.describe import describe, plain
-from .display import field_text, fmt_date, unit_title, workflow_state_title
+from .display import field_text, fmt_date, masked_entry, unit_title, workflow_state_title
 from .layout import translate
 
 #: transitions that send work back or refuse it (besides every ``reject_*``): shown in warning colours
@@ -80,6 +80,7 @@ def describer(request, item) -> Callable[[dict[str, Any]], str]:
     wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
 
     def one(entry: dict[str, Any]) -> str:
+        entry = masked_entry(request, item, entry)  # 来电号码 changed: masked for whoever may not see it
         return describe(entry, field_title=lambda n: titles.get(n, n),
                         state_title=lambda n: workflow_state_title(request, wf, n))
 

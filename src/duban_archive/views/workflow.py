@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
-from pyramid.renderers import render
+from pyramid.renderers import render, render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 
@@ -22,21 +22,28 @@ from ..timeutil import parse_iso, today
 from ..workflows.calendar import SETTINGS_KEY, WorkCalendar, package_knows, remove_year, set_year, validate_year
 from ..workflows.deadlines import LIGHT_TITLES, SpecError, compute_due, item_deadlines
 from ..workflows.engine import ATTACHMENT_KINDS, WorkflowError
+from .layout import translate
 
 LIGHT_CSS = {"green": "text-bg-success", "yellow": "text-bg-warning", "red": "text-bg-danger"}
 
 
 
 
-def _field_view(request, item, f) -> dict[str, Any]:
+#: where ``fire_view`` leaves a refused transition for the panel: ``{"name", "values", "errors", "message"}``
+FAILED_KEY = "duban.failed_transition"
+
+
+def _field_view(request, item, f, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     options: list[tuple[str, str]] = []
     if f.kind == "choice":
         options = [(c.value, c.title) for c in f.choices if not c.refused]
     elif f.kind == "unit":
         site = find_site(item)
         options = [(u.__name__, u.title) for u in site["units"].values()]
+    value = values.get(f.name, "")
     return {"name": f.name, "title": f.title, "kind": f.kind, "required": f.required,
-            "description": f.description, "options": options}
+            "description": f.description, "options": options, "error": errors.get(f.name, ""),
+            "value": value if isinstance(value, str) else ""}
 
 
 def transitions_panel(request, item) -> str | None:
@@ -45,14 +52,22 @@ def transitions_panel(request, item) -> str | None:
     if wf is None or item.state not in wf.states:
         return None
     available = [] if item.archived else wf.available(item, _principals(request), request)
+    failed = request.environ.get(FAILED_KEY) or {}
     transitions = []
     for t in available:
         kinds = [ATTACHMENT_KINDS.get(k, k) for k in t.requires_attachments]
+        mine = failed.get("name") == t.name
+        values = failed.get("values", {}) if mine else {}
+        errors = failed.get("errors", {}) if mine else {}
         transitions.append({
             "name": t.name, "title": t.title,
-            "fields": [_field_view(request, item, f) for f in t.fields if f.name != "comment"],
+            "fields": [_field_view(request, item, f, values, errors) for f in t.fields if f.name != "comment"],
             "ask_comment": True, "requires": "、".join(kinds),
-            "default_kind": t.requires_attachments[0] if t.requires_attachments else "other",
+            "default_kind": values.get("attachment_kind") or (
+                t.requires_attachments[0] if t.requires_attachments else "other"),
+            "open": mine, "message": failed.get("message", "") if mine else "",
+            "comment": values.get("comment", ""), "comment_error": errors.get("comment", ""),
+            "file_error": errors.get("attachments") or errors.get("file") or "",
         })
     deadlines = item_deadlines(item)  # each with due_text = format_due(due), as notices name it
     return render("templates/workflow_panel.pt", {
@@ -94,13 +109,41 @@ def fire_view(context, request):
                            registry=request.registry)
         wf.fire(context, name, actor, _principals(request), data, request=request, site=site)
     except (WorkflowError, UploadRefused, Frozen) as exc:
-        request.tm.doom()  # nothing of this request is kept
-        message = getattr(exc, "message", str(exc))
-        details = "；".join(f"{_field_title(t, k)}：{v}" for k, v in (getattr(exc, "fields", None) or {}).items())
-        request.session.flash(f"未能执行“{t.title}”：{message}" + (f"（{details}）" if details else ""), "error")
-        return HTTPSeeOther(location=item_url)
+        return _refused(context, request, t, data, exc)
     request.session.flash(f"已执行“{t.title}”，当前状态：{wf.states[context.state].title}")
     return HTTPSeeOther(location=item_url)
+
+
+def _refused(context, request, t, data: dict[str, Any], exc: Exception) -> Response:
+    """The item page again, the refused transition's form open with what was typed and each field's error
+    beside it (the reason is not lost), the message on top of that form; nothing of the request kept.
+
+    The transaction is aborted (an attachment uploaded with the refused transition goes with it) and a
+    fresh, doomed one shows the item as it is.
+    """
+    from .item import item_view
+
+    message = getattr(exc, "message", str(exc))
+    fields = {k: translate(request, v) for k, v in (getattr(exc, "fields", None) or {}).items()}
+    shown = {f.name for f in t.fields} | {"comment", "attachments", "file"}
+    others = "；".join(f"{_field_title(t, k)}：{v}" for k, v in fields.items() if k not in shown)
+    values = {k: v for k, v in data.items() if isinstance(v, str)}
+    values["attachment_kind"] = request.POST.get("attachment_kind", "")
+    upload = request.POST.get("file")
+    if hasattr(upload, "filename") and upload.filename and "file" not in fields and "attachments" not in fields:
+        fields["file"] = translate(request, "附件未保存（本次操作未执行），请重新选择文件")
+    request.tm.abort()
+    request.tm.begin()
+    request.tm.doom()  # nothing of this request is kept, the page only reads
+    request.environ[FAILED_KEY] = {
+        "name": t.name, "values": values, "errors": fields,
+        "message": translate(request, "未能执行“{title}”：{message}", {"title": t.title, "message": message})
+        + (f"（{others}）" if others else ""),
+    }
+    response = render_to_response("duban_archive.views:templates/item.pt", item_view(context, request),
+                                  request=request)
+    response.status = getattr(exc, "status", 400)
+    return response
 
 
 def _field_title(t, name: str) -> str:

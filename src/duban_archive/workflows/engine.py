@@ -131,7 +131,9 @@ class Transition:
                 validator=colander.Length(max=5000, max_err="不能超过 5000 个字符")), multiline=True))
         for f in self.fields:
             schema.add(f.node())
-        return schema
+        from ..i18n import required_messages
+
+        return required_messages(schema)  # 「请填写退单理由」, not a bare 「必需」 (issue 15)
 
 
 @dataclass

@@ -32,8 +32,9 @@ from ..security.roles import ROLES, UNIT_ROLES, is_valid_token
 from .lookup import resolve
 
 #: permissions a state's map may grant on an item (HACKING "Security"; the views check these names)
+#: ``view_caller_phone``: see a ``masked`` field (来电号码) in full — those who must call back (issue 15)
 ITEM_PERMISSIONS = ("view", "edit", "add_feedback", "add_attachment", "add_instruction", "view_audit",
-                    "file", "correct_metadata")
+                    "file", "correct_metadata", "view_caller_phone")
 #: attachment kinds a transition may require (``requires_attachments``)
 ATTACHMENT_KINDS = {"photo": "照片", "signed_report": "签字盖章的报告扫描件", "other": "其他附件"}
 DEADLINE_KEYS_ONE_OF = ("duration", "durations", "date_field", "rule")

@@ -14,8 +14,11 @@ from pyramid.view import view_config
 from ...audit.log import as_json
 from ...audit.reads import log_read
 from ...content_types.actions import add_feedback, add_instruction, create_item, edit_item
+from ...content_types.registry import MASK_PERMISSION
 from ...content_types.site_access import get_site
+from ...errors import Refusal
 from ...validation import ValidationFailed, validate
+from ..display import masked_entry
 from ..timeline import describer
 from .errors import ApiError
 from .openapi import document
@@ -32,7 +35,8 @@ MAX_PER_PAGE = 200
 # -- create ----------------------------------------------------------------
 
 BATCH_CREATED = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": CREATED}}}
-document("api.board.items", "POST", "在版块中立项（返回 201）；请求体为数组时批量立项"
+document("api.board.items", "POST", "在版块中立项（返回 201；工单编号、线索编号已被本版块其他事项使用时 409）；"
+         "请求体为数组时批量立项"
          "（最多 500 条，全部成功或全部不变，错误字段名为“序号.字段”）",
          request={"oneOf": [ITEM_FIELDS, {"type": "array", "items": ITEM_FIELDS, "minItems": 1, "maxItems": 500}]},
          response={"oneOf": [CREATED, BATCH_CREATED]},
@@ -69,7 +73,13 @@ def create_view(request):
             errors.update({f"{i}.{k}": v for k, v in exc.fields.items()})
     if errors:
         raise ValidationFailed(errors)
-    items = [create_item(site, board, a, request.authenticated_userid, request.registry) for a in appstructs]
+    items = []
+    for i, a in enumerate(appstructs):
+        try:
+            items.append(create_item(site, board, a, request.authenticated_userid, request.registry))
+        except Refusal as exc:  # e.g. two entries with one 工单编号: say which entry; nothing is created
+            raise Refusal(f"第 {i + 1} 条：{exc.message}", {f"{i}.{k}": v for k, v in exc.fields.items()},
+                          status=exc.status, code=exc.code) from None
     request.response.status_int = 201
     return {"items": [_created(request, it) for it in items]}
 
@@ -202,6 +212,8 @@ def patch_view(request):
             errors[name] = "立项后不可修改"
         elif fdef is not None and fdef.required and (value is None or (isinstance(value, str) and not value.strip())):
             errors[name] = "必填，不能清空"
+        elif fdef is not None and fdef.masked and not request.has_permission(MASK_PERMISSION, item):
+            errors[name] = f"{fdef.title}对您隐去显示，不能修改"
     rest = {k: v for k, v in data.items() if k not in errors}
     try:
         appstruct = validate(typedef.schema("edit", site=site, request=request, only=set(rest), context=item), rest)
@@ -283,7 +295,8 @@ document("api.item.audit", "GET", "事项的审计记录（谁、何时、做了
 def audit_view(request):
     site, item = get_item(request, "view_audit")
     summary = describer(request, item)
-    entries = [dict(as_json(e), summary=summary(e)) for e in site["audit"].for_target(item.item_id)]
+    entries = [dict(as_json(masked_entry(request, item, dict(e))), summary=summary(e))
+               for e in site["audit"].for_target(item.item_id)]
     log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
     return entries
 

@@ -291,6 +291,10 @@ def components(registry) -> dict[str, Any]:
     types = getattr(registry, "duban_types", None)
     item_types = types.of_kind("item") if types is not None else []
     fields_out = _union([t.fields for t in item_types], field_output)
+    for f in (f for t in item_types for f in t.fields if f.masked):  # 来电号码 shown 138****5678 (issue 15)
+        fields_out[f"{f.name}_masked"] = {
+            "type": "boolean", "description": f"{f.title}是否隐去中间数字显示（无 view_caller_phone 权限：只有须回访的"
+                                             f"承办单位承办人、负责人和督查室看到完整号码）"}
     schemas: dict[str, Any] = dict(STATIC)
     schemas["ItemSummary"] = {
         "type": "object", "required": ITEM_REQUIRED, "additionalProperties": True,

@@ -18,12 +18,12 @@ from typing import Any
 
 from ...audit.log import _jsonable
 from ...content_types.attachment import describe
-from ...content_types.registry import to_json_value
+from ...content_types.registry import MASK_PERMISSION, mask_phone, to_json_value
 
 log = logging.getLogger(__name__)
 
 #: permissions reported in ``can`` so clients show only the actions that will succeed
-ITEM_PERMISSIONS = ("edit", "add_feedback", "add_attachment", "add_instruction", "view_audit")
+ITEM_PERMISSIONS = ("edit", "add_feedback", "add_attachment", "add_instruction", "view_audit", "view_caller_phone")
 
 Contributor = Callable[[Any, Any, dict[str, Any], bool], None]
 _CONTRIBUTORS: list[Contributor] = []
@@ -49,8 +49,15 @@ def item_json(request, item, full: bool = True) -> dict[str, Any]:
         "type": item.type_name,
         "url": request.route_url("api.item", id=item.item_id),
     }
+    full_view: bool | None = None
     for f in typedef.fields if typedef else ():
         data[f.name] = to_json_value(getattr(item, f.name, None))
+        if f.masked:  # 来电号码: 138****5678 unless the user must call back (``view_caller_phone``)
+            if full_view is None:
+                full_view = bool(request.has_permission(MASK_PERMISSION, item))
+            if not full_view and data[f.name]:
+                data[f.name] = mask_phone(data[f.name])
+            data[f"{f.name}_masked"] = not full_view
     units = _units(request)
     data.update({
         "lead_unit_title": units.title_of(getattr(item, "lead_unit", None)) if units is not None else "",
