@@ -209,17 +209,19 @@ def test_a_12345_repeat_of_an_answered_ticket_is_a_row_problem(app, make_item):
     with open_site(app.registry) as site:
         site.get_item(earlier).state = "closed"
         transaction.commit()
-    data = xlsx([["序号", "工单类型", "事项名称", "任务来源", "具体内容", "办理要求", "责任单位", "来电号码"],
-                 [1, "投诉", "噪音扰民", "12345 平台", "夜间施工噪音", "3 个工作日内答复", "城管局", "13800138000"],
-                 [2, "咨询", "公交线路", "12345 平台", "新开线路咨询", "1 个工作日内答复", "交通局", "13900139000"]])
+    data = xlsx([["序号", "工单类型", "事项名称", "任务来源", "具体内容", "办理要求", "责任单位", "来电号码", "工单编号"],
+                 [1, "投诉", "噪音扰民", "12345 平台", "夜间施工噪音", "3 个工作日内答复", "城管局", "13800138000",
+                  "GD20261201001"],
+                 [2, "咨询", "公交线路", "12345 平台", "新开线路咨询", "1 个工作日内答复", "交通局", "13900139000",
+                  "GD20261201002"]])
     with open_site(app.registry) as site:
         sheet = read_sheet(data)
         check = check_rows(site, app.registry, site.boards["hotline"], sheet,
                            guess_mapping(app.registry.duban_types["hotline_ticket"], sheet.headers))
         got = {(p.row, p.column, p.field) for p in check.problems}
         assert got == {(2, "H", "caller_phone"), (2, "C", "title"), (2, "E", "content")}
-        same = ("来电号码与已办结", "标题与已办结", "督办内容与已办结")
-        assert all(p.message.startswith(same) for p in check.problems)
+        same = ("来电号码与已办结", "标题与已办结", "诉求内容与已办结")
+        assert all(p.message.startswith(same) for p in check.problems), [p.message for p in check.problems]
         assert [n for n, _ in check.valid] == [3]
 
 

@@ -36,6 +36,12 @@ SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("联系人", "联系电话", "联系人及电话"), "contact"),
     **dict.fromkeys(("督办人", "督查人"), "overseer"),
     **dict.fromkeys(("任务来源", "来源", "交办来源"), "source"),
+    # 12345 and 互联网+督查 ledgers (only where the board's type has these fields)
+    **dict.fromkeys(("工单号", "工单编码", "12345工单编号"), "ticket_number"),
+    **dict.fromkeys(("工单类型", "诉求分类", "诉求类别"), "ticket_kind"),
+    **dict.fromkeys(("来电人姓名", "诉求人"), "caller"),
+    **dict.fromkeys(("来电电话", "诉求人电话"), "caller_phone"),
+    **dict.fromkeys(("线索号", "问题线索编号"), "clue_number"),
 }
 
 #: list separators inside one cell (协办单位: 「市交通运输局、东城街道办事处」)
