@@ -88,6 +88,7 @@ setup(
             "locale/*/LC_MESSAGES/*",
             "*/rules/*.toml",
             "*/boards/*.toml",
+            "archive/xsd/*.xsd",
         ]
     },
     zip_safe=False,
