@@ -86,6 +86,13 @@ def sign(key: KeyPair, data: bytes) -> str:
             return str(result)
 
 
+def der(signature_hex: str) -> bytes:
+    """The signature as DER ``SEQUENCE {r, s}`` (GB/T 35276), what OpenSSL's ``pkeyutl -verify`` reads."""
+    from asn1crypto.algos import DSASignature
+
+    return DSASignature({"r": int(signature_hex[:64], 16), "s": int(signature_hex[64:], 16)}).dump()
+
+
 def verify(public_hex: str, data: bytes, signature_hex: str) -> bool:
     if not re.fullmatch(r"[0-9a-fA-F]{128}", signature_hex or "") or not re.fullmatch(r"[0-9a-fA-F]{128}",
                                                                                       public_hex or ""):

@@ -17,6 +17,7 @@ and the dossier's PDF/A identification.  The answer is a 四性检测 report
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -62,11 +63,15 @@ def seal(bag_dir: Path, key: signing.KeyPair, *, signer: str, signed_at: str) ->
     names = [name for _digest, name in _lines(bag_dir / "tagmanifest-sha256.txt")]
     (bag_dir / "tagmanifest-sm3.txt").write_text(
         "".join(f"{file_digests(bag_dir / n)[1]}  {n}\n" for n in names), "utf-8")
+    signature = signing.sign(key, _signed_message(bag_dir))
     body = {"algorithm": signing.ALGORITHM, "algorithm_oid": signing.ALGORITHM_OID, "signer_id": signing.SIGNER_ID,
             "signer": signer, "signed_at": signed_at, "signed_files": list(TAG_MANIFESTS),
             "message": "每个被签名文件依次为：文件名 + 换行 + 文件内容",
             "public_key": key.public_hex, "public_key_sm3": key.fingerprint,
-            "signature": signing.sign(key, _signed_message(bag_dir))}
+            "signature": signature,
+            "signature_der_base64": base64.b64encode(signing.der(signature)).decode("ascii"),
+            "openssl": "openssl pkeyutl -verify -pubin -inkey sm2-public-key.pem -rawin -digest sm3 "
+                       "-pkeyopt distid:1234567812345678 -sigfile 签名.der -in 被签名消息"}
     (bag_dir / SIGNATURE_FILE).write_text(json.dumps(body, ensure_ascii=False, indent=2), "utf-8")
 
 
