@@ -17,9 +17,9 @@ Here every original is checked for what it is:
 
 Each function returns plain check dicts (see :func:`.checks.check`); a check
 that could not run has ``passed`` None.  :func:`capture_checks` runs both on
-an attachment and records the result on it (``attachment.original_checks``),
-for the capture subscriber :func:`on_attachment_added`; filing runs them
-again on the copies in the package and compares.
+an attachment and records the result on it (``attachment.original_checks``);
+the background capture worker (:mod:`.capture`) calls it after an upload
+commits; filing runs them again on the copies in the package and compares.
 """
 
 from __future__ import annotations
@@ -321,7 +321,11 @@ def capture_checks(att, settings: dict[str, Any] | None = None) -> dict[str, Any
 
 
 def on_attachment_added(event) -> None:
-    """Subscriber for :class:`~duban_archive.events.ObjectAdded`: an attachment is checked at capture."""
+    """Check an attachment right away (in the caller's transaction).
+
+    Not wired: it would slow every upload.  The app queues uploads instead and checks them in the
+    background after commit (:mod:`.capture`); this stays for scripts that want the check inline.
+    """
     att = event.object
     if getattr(att, "type_name", "") != "attachment":
         return

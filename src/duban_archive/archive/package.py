@@ -160,7 +160,8 @@ def build_package(site, item, registry, *, dossier: bytes | Callable[[], bytes],
             + [c for own, at_capture in zip(found, captured, strict=True)
                for c in _with_capture(own["authenticity"], at_capture, "authenticity")],
             "integrity": checks.integrity(bag_dir, files, metadata, piece_series, piece),
-            "usability": use + [c for own in found for c in own["usability"]],
+            "usability": use + [c for own, at_capture in zip(found, captured, strict=True)
+                                for c in _with_capture(own["usability"], at_capture, "usability")],
             "security": checks.security(bag_dir, settings),
         }
         with BAGIT_LOCK:

@@ -112,6 +112,18 @@ def verify_package(data: bytes, public_key: str | None = None) -> dict[str, Any]
         return _verify_dir(bag_dir, public_key)
 
 
+def verify_eep_report(data: bytes, public_key: str | None = None) -> dict[str, Any]:
+    """A DA/T 48 EEP (``eep.xml``) verified, as a 四性 summary like :func:`verify_package`'s."""
+    from .eep import verify_eep
+
+    found = verify_eep(data, public_key)
+    authenticity = [check("authenticity.eep", name, ok, detail) for name, ok, detail in found]
+    note = "使用提供的公钥" if public_key else "使用封装包内公钥（请用 --public-key 核对立档单位公布的公钥）"
+    report = {"authenticity": authenticity, "integrity": [], "usability": [],
+              "security": [check("security.virus", "病毒检测", None, "未检测：校验封装包时不做病毒扫描")]}
+    return {**summarize(report), "archival_code": "", "key": note}
+
+
 def _verify_dir(bag_dir: Path, public_key: str | None) -> dict[str, Any]:
     import bagit
 
