@@ -119,7 +119,7 @@ def verify_eep(xml_bytes: bytes, public_hex: str | None = None) -> list[tuple[st
         return [("封装包可解析", False, str(exc)[:200])]
     parts = [root.find(t) for t in ("封装包格式描述", "版本", "被签名对象", "电子签名块", "锁定签名")]
     ok = root.tag == "电子文件封装包" and all(p is not None for p in parts)
-    ok = ok and parts[3].find("电子签名") is not None  # type: ignore[union-attr]
+    ok = ok and parts[3].find("电子签名") is not None
     out.append(("封装包结构（DA/T 48）", ok, "齐全" if ok else "缺少必备元素（封装包格式描述、版本、被签名对象、"
                 "电子签名块及其中的电子签名、锁定签名）"))
     if not ok:
