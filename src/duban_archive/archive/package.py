@@ -35,7 +35,6 @@ import hashlib
 import re
 import shutil
 import tempfile
-import threading
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +47,7 @@ from . import checks, formats, originals, premis, signing, verify
 from .metadata import PayloadFile, VersionInfo, build_metadata
 from .rules import get_rules
 
-BAGIT_LOCK = threading.Lock()
+BAGIT_LOCK = verify.BAGIT_LOCK
 EXTENSIONS = {
     "application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
     "image/webp": ".webp", "image/tiff": ".tif", "application/ofd": ".ofd", "text/plain": ".txt",

@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ from typing import Any
 from . import signing
 from .checks import check, file_digests, summarize
 
+#: ``bagit`` changes the process's working directory while it works: every call into it holds this
+#: lock (the web server runs several threads); :mod:`.package` uses it too
+BAGIT_LOCK = threading.Lock()
 SIGNATURE_FILE = "signature-sm2.json"
 PUBLIC_KEY_FILE = "sm2-public-key.pem"
 TAG_MANIFESTS = ("tagmanifest-sha256.txt", "tagmanifest-sm3.txt")
@@ -126,8 +130,6 @@ def verify_eep_report(data: bytes, public_key: str | None = None) -> dict[str, A
 
 def _verify_dir(bag_dir: Path, public_key: str | None) -> dict[str, Any]:
     import bagit
-
-    from .package import BAGIT_LOCK
 
     integrity: list[dict[str, Any]] = []
     authenticity: list[dict[str, Any]] = []
