@@ -87,7 +87,7 @@ def ascii_code(archival_code: str) -> str:
 
 def build_package(site, item, registry, *, dossier: bytes | Callable[[], bytes], archival_code: str, fonds: str,
                   year: int, retention: str, unit_code: str, piece: int, piece_series: list[int],
-                  version: VersionInfo, source_organization: str, embedded_expected: dict[str, str],
+                  version: VersionInfo | int, source_organization: str, embedded_expected: dict[str, str],
                   filed: dict[str, Any] | None = None, corrections: list[dict[str, Any]] | None = None) -> Package:
     """Bag, check (四性检测) and zip; raises :class:`PackageRefused` when a check fails.
 
@@ -98,6 +98,8 @@ def build_package(site, item, registry, *, dossier: bytes | Callable[[], bytes],
     ``source_organization`` is the 立档单位 (``fonds_name``); ``filed`` (``{time, actor, code}``) and
     ``corrections`` feed the event log.
     """
+    if isinstance(version, int):
+        version = VersionInfo(version)
     base = ascii_code(archival_code)
     settings = dict(getattr(registry, "settings", None) or {})
     roots = originals.trust_roots(settings)
