@@ -81,7 +81,17 @@ def _jpeg(path: Path, head: bytes) -> dict[str, Any]:
 
 
 def _image_attrs(path: Path, compression: str) -> dict[str, Any]:
-    """数字化属性 where the image says: resolution, colour mode, compression, device, capture time."""
+    """数字化属性 where the image says: resolution, colour mode, compression, device, capture time.
+
+    Nothing when the image cannot be read (the 可用性 check says why): the format stays what the
+    header says."""
+    try:
+        return _read_attrs(path, compression)
+    except (OSError, ValueError, SyntaxError):
+        return {}
+
+
+def _read_attrs(path: Path, compression: str) -> dict[str, Any]:
     from PIL import Image
 
     out: dict[str, Any] = {}
