@@ -66,8 +66,12 @@ def test_the_eep_holds_metadata_and_originals_and_both_signatures_verify(app, te
         assert "SM2" in el.findtext("签名规则") and el.findtext("签名人") == "某市人民政府督查室"
         assert el.findtext("签名算法标识").startswith(signing.ALGORITHM_OID)
         assert "BEGIN PUBLIC KEY" in el.findtext("证书块/证书")
+    from duban_archive.archive.xsd import EEP_SCHEMA_FILE, validate
+
+    assert validate(res.body, EEP_SCHEMA_FILE) == []  # the shipped eep.xsd, which imports our namespace's
     key = signing.registry_key(app.registry)
-    assert all(ok for _name, ok, _detail in verify_eep(res.body, key.public_hex))
+    found = verify_eep(res.body, key.public_hex)
+    assert all(ok for _name, ok, _detail in found) and "封装包符合 XML Schema（eep.xsd）" in [n for n, _o, _d in found]
     # the CLI verifies an EEP as it verifies a package
     path = tmp_path / "eep.xml"
     path.write_bytes(res.body)

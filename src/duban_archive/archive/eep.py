@@ -124,6 +124,10 @@ def verify_eep(xml_bytes: bytes, public_hex: str | None = None) -> list[tuple[st
                 "电子签名块及其中的电子签名、锁定签名）"))
     if not ok:
         return out
+    from .xsd import EEP_SCHEMA_FILE, validate
+
+    problems = validate(xml_bytes, EEP_SCHEMA_FILE)
+    out.append(("封装包符合 XML Schema（eep.xsd）", not problems, "符合" if not problems else "；".join(problems[:3])))
     signed, block, lock = parts[2], parts[3], parts[4]
     sig = block.find("电子签名")
     embedded = ""
