@@ -139,6 +139,7 @@ def test_versions_show_replacement_and_the_pages_link_eep_and_key(app, testapp, 
     login(testapp, "records_officer")
     archive = testapp.get("/archive/")
     assert 'href="/api/v1/archive/public-key"' in archive.text and f"/api/v1/items/{item_id}/eep.xml" in archive.text
+    assert signing.registry_key(app.registry).fingerprint in archive.text  # to compare the key by eye
     page = testapp.get(f"/boards/zdgz/{item_id}")
     assert f"/api/v1/items/{item_id}/eep.xml?version=1" in page.text and "被第 2 版替代" in page.text
     # the download is audited like the package's

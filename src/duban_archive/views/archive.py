@@ -38,6 +38,7 @@ from ..archive.filing import (
 from ..archive.model import ArchiveRecord, ArchiveRecords
 from ..archive.report import checks_panel
 from ..archive.rules import RETENTIONS
+from ..archive.signing import registry_key
 from ..audit.reads import log_read
 from ..content_types.item import SupervisionItem
 from ..content_types.registry import StrippedString
@@ -66,7 +67,8 @@ def archive_view(context, request) -> dict[str, Any]:
     return {"page_title": translate(request, "档案室"), "waiting": waiting, "retentions": RETENTIONS,
             "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _item_url(site.get_item(r.item_id)),
                        "disposal": disposal_status(r)} for r in filed],
-            "years": years, "units": list(units.values())}
+            "years": years, "units": list(units.values()),
+            "key_fingerprint": registry_key(request.registry).fingerprint}
 
 
 @view_config(context=ArchiveRecords, name="file", request_method="POST", permission="records")
