@@ -108,3 +108,20 @@ def test_without_a_worker_uploads_stay_pending_until_the_command_runs(app, testa
         assert pending_ids(site) == [res.json["id"]]
     assert run_pending(app.registry) == 1  # what `duban-archive capture-checks INI` does
     assert _checked(handler, item_id, 1)["现场.jpg"]["status"] == "verified"
+
+
+def test_an_original_that_cannot_be_read_is_recorded_unchecked_not_retried_for_ever(app, testapp, closed_item):
+    import os
+
+    from duban_archive.archive.capture import run_pending
+
+    item_id = closed_item(photos=0, signed=0, close=False)
+    handler = api(testapp, "handler")
+    res = _upload(handler, item_id, make_photo(), "现场.jpg", "photo")
+    with open_site(app.registry) as site:
+        os.remove(site.attachment_index[res.json["id"]].blob.committed())  # the blob file lost on disk
+    assert run_pending(app.registry) == 1
+    found = _checked(handler, item_id, 1)["现场.jpg"]
+    assert found["status"] == "unchecked" and found["label"] == "未检测" and "检测出错" in found["detail"]
+    with open_site(app.registry) as site:
+        assert pending_ids(site) == []

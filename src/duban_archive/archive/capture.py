@@ -34,8 +34,9 @@ from ZODB.POSException import ConflictError
 
 from ..content_types.site_access import ROOT_KEY
 from ..settings import asbool
-from ..timeutil import now
+from ..timeutil import isoformat, now
 from ..txn import after_commit
+from .checks import check
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,15 @@ def run_pending(registry, *, limit: int | None = None) -> int:
             att = site.attachment_index.get(att_id)
             q = queue_of(site, create=False)
             if att is not None:
-                capture_checks(att, registry.settings)
+                try:
+                    capture_checks(att, registry.settings)
+                except ConflictError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a blob gone missing …: recorded, not retried for ever
+                    log.exception("capture check of %s could not run", att_id)
+                    att.original_checks = {"at": isoformat(now()), "authenticity": [], "usability": [check(
+                        "usability.original", f"原件可完整读取：{att.filename}", None,
+                        f"未检测：采集检测出错（{type(exc).__name__}）")]}
             if q is not None:
                 q.pop(att_id, None)
             tm.get().note(f"采集检测：{att_id}")
