@@ -100,8 +100,9 @@ def test_a_plain_item_has_every_element_the_system_knows(app, closed_item, tmp_p
     # 业务实体: the standard's 业务行为 from the history and the 反馈报告, with actors and times
     kinds = [b.findtext("m:行为类别", namespaces=Q) for b in root.find("m:业务实体", Q)]
     assert kinds[0] == "立项" and "交办" in kinds and kinds.count("反馈") == 2 and "办结" in kinds
+    assert kinds[-1] == "归档"  # the filing this package was sealed for
     people = {p.get("账号") for p in root.find("m:机构人员实体", Q).findall("m:人员", Q)}
-    assert {"supervisor", "leader", "handler"} <= people
+    assert {"supervisor", "leader", "handler", "records_officer"} <= people
     relation = root.find("m:实体关系/m:关系", Q)
     assert relation.get("类型") == "从属"
     # the event log: capture per original with its digests, render, 四性, filing, the seal
@@ -192,6 +193,8 @@ def test_a_corrected_v2_replaces_v1_and_v1_is_marked_superseded(app, closed_item
     assert fix.findtext("m:原值", namespaces=Q) == "推进老旧小区改造"
     assert fix.findtext("m:新值", namespaces=Q) == "推进老旧小区改造（更正）"
     assert fix.findtext("m:原因", namespaces=Q) == "题名错字" and fix.find("m:项目", Q).get("字段") == "title"
+    kinds = [b.findtext("m:行为类别", namespaces=Q) for b in root.find("m:业务实体", Q)]
+    assert kinds.count("归档") == 1  # from the history now, not written twice
     log = _xml(v2_dir / "premis.xml")
     assert any(e.get("类型") == "著录更正" for e in log.findall("m:事件", Q))
     # v1 stays byte-identical; the archive record says it was superseded (被替代) by v2

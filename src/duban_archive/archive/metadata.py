@@ -81,7 +81,9 @@ def _choice(item, registry, name: str) -> str:
 
 def build_metadata(site, item, registry, *, archival_code: str, fonds: str, fonds_name: str, year: int,
                    retention: str, unit_code: str, piece: int, pages: int, files: list[PayloadFile],
-                   version: VersionInfo, category: str = "WS") -> bytes:
+                   version: VersionInfo, category: str = "WS", filed: dict[str, Any] | None = None) -> bytes:
+    """``filed`` (``{time, actor, code}``): the filing this package is sealed for — version 1 is sealed
+    before the ``file`` transition is in the history, and its 归档 业务行为 is written from it."""
     names = Names(site, item, registry)
     typedef = registry.duban_types[item.type_name]
     root = ET.Element("电子文件元数据", {"xmlns": NS, "标准": "DA/T 46-2009", "包版本": str(version.version)})
@@ -153,8 +155,9 @@ def build_metadata(site, item, registry, *, archival_code: str, fonds: str, fond
             text = str(titles.get(value, fmt(value)))
         _put(doc, "扩展项", text, 字段=fdef.name, 名称=fdef.title)
 
-    _people(root, site, item, names)
-    _business(root, site, item, names)
+    filing = filed if filed and not any(e.get("transition") == "file" for e in item.history) else None
+    _people(root, site, item, names, filing)
+    _business(root, site, item, names, filing)
     _relations(root, archival_code, version)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -197,7 +200,7 @@ def _file(parent, n: int, f: PayloadFile) -> None:
         _put(s, "签名算法标识", sig.get("algorithm", ""))
 
 
-def _people(root, site, item, names: Names) -> None:
+def _people(root, site, item, names: Names, filing: dict[str, Any] | None) -> None:
     people = _put(root, "机构人员实体")
     units = site.get("units")
     for uid in item.units:
@@ -206,6 +209,8 @@ def _people(root, site, item, names: Names) -> None:
              角色="主办" if uid == getattr(item, "lead_unit", None) else "协办")
     actors = {e.get("actor") for e in item.history if e.get("actor")}
     actors |= {getattr(r, "author", None) for r in item.feedback.values()} - {None}
+    if filing and filing.get("actor"):
+        actors.add(filing["actor"])
     users = site.get("users")
     for actor in sorted(actors):
         user = users.get(actor) if users is not None else None
@@ -213,7 +218,7 @@ def _people(root, site, item, names: Names) -> None:
              所属机构=names.unit(getattr(user, "unit", None)) if user is not None else "")
 
 
-def _business(root, site, item, names: Names) -> None:
+def _business(root, site, item, names: Names, filing: dict[str, Any] | None) -> None:
     """业务行为 from the history (立项, 交办, 办结, 归档 …) and the 反馈报告, in time order."""
     business = _put(root, "业务实体")
     rows: list[tuple[Any, str, str, str, str, str]] = []
@@ -225,7 +230,10 @@ def _business(root, site, item, names: Names) -> None:
     for report in item.feedback.values():
         rows.append((getattr(report, "created", None), "反馈", "", "反馈报告", getattr(report, "author", "") or "",
                      fmt(getattr(report, "progress", "") or getattr(report, "done", "") or "")))
-    rows.sort(key=lambda r: (r[0] is None, r[0].isoformat() if r[0] is not None else ""))
+    rows.sort(key=lambda r: (r[0] is None, r[0].isoformat() if r[0] is not None else ""))  # stable: ties keep order
+    if filing:  # the filing comes after everything it files
+        rows.append((filing.get("time"), "归档", "", "立卷归档", filing.get("actor") or "",
+                     f"立卷归档，档号 {filing.get('code', '')}"))
     for n, (when, action, state, title, actor, text) in enumerate(rows, 1):
         el = _put(business, "业务行为", 序号=n)
         _put(el, "行为类别", action)

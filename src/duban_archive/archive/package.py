@@ -147,7 +147,7 @@ def build_package(site, item, registry, *, dossier: bytes | Callable[[], bytes],
         metadata = build_metadata(site, item, registry, archival_code=archival_code, fonds=fonds,
                                   fonds_name=source_organization, year=year, retention=retention,
                                   unit_code=unit_code, piece=piece, pages=pages, files=files, version=version,
-                                  category=get_rules(registry).category)
+                                  category=get_rules(registry).category, filed=filed)
         (bag_dir / "metadata.xml").write_bytes(metadata)
         import bagit
 
