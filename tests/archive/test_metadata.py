@@ -111,6 +111,8 @@ def test_a_plain_item_has_every_element_the_system_knows(app, closed_item, tmp_p
     assert {"采集", "格式识别", "渲染", "四性检测", "归档", "封包签名"} <= events
     capture = [e for e in log.findall("m:事件", Q) if e.get("类型") == "采集"]
     assert len(capture) == 2 and all(len(e.findall("m:数字摘要", Q)) == 2 for e in capture)
+    order = [e.get("类型") for e in log.findall("m:事件", Q)]
+    assert order.index("归档") > order.index("渲染") and order[-1] == "封包签名"  # in the order things happened
     agents = {a.get("标识"): a.get("类型") for a in log.findall("m:代理者", Q)}
     assert agents["user:records_officer"] == "人员" and agents["organization"] == "机构"
 

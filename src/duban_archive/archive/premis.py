@@ -123,7 +123,9 @@ def build_log(site, item, *, archival_code: str, version: int, fonds_name: str, 
         log.add(Event("四性检测", checked_at, conclusion_of({"sections": {key: checks}}),
                       f"{title}（DA/T 70-2018）：{counts}", "system"))
     log.add(Event("四性检测", checked_at, conclusion_of(summary), f"结论：{conclusion_of(summary)}", "system"))
-    log.add(Event("归档", str(filed.get("time") or ""), "成功", f"立卷归档，档号 {filed.get('code') or archival_code}",
+    # version 1 is sealed as part of its filing, which ends when the package is sealed
+    filed_at = sealed_at if version == 1 else str(filed.get("time") or "")
+    log.add(Event("归档", filed_at, "成功", f"立卷归档，档号 {filed.get('code') or archival_code}",
                   _user(log, site, filed.get("actor")), objects=[p.path for p in files]))
     for c in corrections:
         log.add(Event("著录更正", isoformat(c.get("time")) or "", "成功",
