@@ -23,6 +23,7 @@ requires = [
     "gmssl>=3.2,<4",
     "argon2-cffi>=23.1,<26",
     "bagit>=1.8,<2",
+    "lxml>=5,<7",  # archive/xsd (XML Schema of metadata, event log, EEP), archive/eep.py (C14N for SM2 signatures)
     "pikepdf>=9,<11",
     "pypdf>=5,<8",
     "pyHanko>=0.38,<0.39",  # archive/originals.py: signatures of signed PDF originals (四性检测 真实性)
@@ -88,6 +89,7 @@ setup(
             "locale/*/LC_MESSAGES/*",
             "*/rules/*.toml",
             "*/boards/*.toml",
+            "archive/xsd/*.xsd",
         ]
     },
     zip_safe=False,

@@ -124,7 +124,10 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     assert "已执行 7 long_running_monthly_reports" in done
     assert "已执行 8 three_administrators" in done
     assert "已执行 11 board_forms" in done
-    assert "数据已是最新（第 11 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
+    assert "已执行 12 capture_checks_and_superseded_versions" in done
+    from duban_archive.content_types.site import SCHEMA_GENERATION
+
+    assert f"数据已是最新（第 {SCHEMA_GENERATION} 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
 
 
 def test_missing_ini_is_a_clear_error(tmp_path, monkeypatch, capsys):

@@ -35,10 +35,11 @@ from BTrees.OOBTree import OOBTree
 from ZODB.POSException import ConflictError
 
 from ..audit.log import record
-from ..timeutil import now, today
+from ..timeutil import isoformat, now, today
 from ..txn import in_own_transaction
 from ..validation import ValidationFailed, validate
 from .dossier import Filing, closed_on, render_dossier
+from .metadata import VersionInfo
 from .model import ArchiveRecord, PackageVersion, archive_root
 from .package import PackageRefused, build_package
 from .render import RenderFailed
@@ -122,10 +123,18 @@ def fonds_code(site, registry) -> str:
     return str(site.settings.get("fonds_code") or get_rules(registry).fonds_code)
 
 
-def source_organization(site, registry) -> str:
+def fonds_name(site, registry) -> str:
+    """The 立档单位名称 (DA/T 46 来源, the bag's Source-Organization, the EEP's 封装包创建单位).
+
+    The site setting ``fonds_name``, else ini ``duban.fonds_name`` (``duban.source_organization``
+    of older configurations), else the site's title.
+    """
     settings = registry.settings or {}
-    return str(settings.get("duban.source_organization") or site.settings.get("source_organization")
-               or getattr(site, "title", "督查督办"))
+    return str(site.settings.get("fonds_name") or settings.get("duban.fonds_name")
+               or settings.get("duban.source_organization") or getattr(site, "title", "") or "督查督办")
+
+
+source_organization = fonds_name
 
 
 def unit_code_of(site, item) -> str:
@@ -180,7 +189,8 @@ def file_item(site, item, registry, *, retention: str | None, actor: str, princi
                         unit_code=unit_code, filed_by=actor, filed_on=filed_at.date().isoformat())
         rec = ArchiveRecord(item.item_id, code, retention, year, unit_code, piece, filed_at, actor)
         rec.series = series
-        version = _seal(site, item, registry, rec, filing, actor, "归档", 1, handed_out)
+        version = _seal(site, item, registry, rec, filing, actor, "归档", 1, handed_out,
+                        filed={"time": isoformat(filed_at), "actor": actor, "code": code})
     except FilingRefused:
         # the filing transaction is aborted: give the number back if nobody drew after it
         release_piece(root, item.item_id, series, piece, taken=code in root.by_code)
@@ -369,19 +379,29 @@ def forget_sealed(item) -> None:
 
 
 def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, reason: str, number: int,
-          pieces: list[int]) -> PackageVersion:
+          pieces: list[int], *, filed: dict[str, Any]) -> PackageVersion:
     """Render, bag, check and store one package version on ``rec``.
 
     The package copies and digests the originals while the dossier renders in its workers.
+    Version N > 1 names the version it replaces (替代) in its metadata, which is marked
+    ``superseded_by`` (被替代) on the record: the old package itself never changes.
     """
+    from .package import ascii_code
+
+    previous = rec.versions[-1] if rec.versions else None
+    info = VersionInfo(version=number, package_name=f"{ascii_code(rec.archival_code)}-v{number}.zip",
+                       corrections=[c for c in rec.corrections if c.get("version") == number])
+    if previous is not None:
+        info.replaces = {"version": previous.version, "sha256": previous.sha256, "sm3": previous.sm3,
+                         "package_name": f"{ascii_code(rec.archival_code)}-v{previous.version}.zip"}
     expected = {att.filename: att.sha256 for att in item.attachments.values()
                 if att.kind == "signed_report" and att.mimetype == "application/pdf"}
     def build():
         return build_package(site, item, registry, dossier=lambda: render_dossier(site, item, registry, filing),
                              archival_code=rec.archival_code, fonds=filing.fonds, year=rec.year,
                              retention=rec.retention, unit_code=rec.unit_code, piece=rec.piece, piece_series=pieces,
-                             version=number, source_organization=source_organization(site, registry),
-                             embedded_expected=expected)
+                             version=info, source_organization=fonds_name(site, registry),
+                             embedded_expected=expected, filed=filed, corrections=list(rec.corrections))
 
     try:
         key = (item._p_oid, item._p_serial, rec.archival_code, number, reason, tuple(pieces))
@@ -401,6 +421,8 @@ def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, 
     version.pages = pkg.pages
     version.checks = pkg.summary
     version.files = tuple((f.path, f.original_name, f.size, f.sha256, f.sm3) for f in pkg.files)
+    if previous is not None:
+        previous.superseded_by = number
     rec.versions.append(version)
     return version
 
@@ -481,13 +503,14 @@ def correct_metadata(site, item, registry, changes: dict[str, Any], *, reason: s
     when = now()
     for name, (old, new) in applied.items():
         setattr(item, name, new)
-        rec.corrections.append({"time": when, "actor": actor, "field": name, "old": old, "new": new,
-                                "reason": reason, "version": number})
+        rec.corrections.append({"time": when, "actor": actor, "field": name, "title": typedef.field_map[name].title,
+                                "old": old, "new": new, "reason": reason, "version": number})
         rec.notes.append(f"{when.date().isoformat()} 著录更正（第 {number} 版）：{typedef.field_map[name].title}"
                          f"由“{old or ''}”更正为“{new}”。原因：{reason}")
         record(site, "correct", actor, item.item_id, field=name, old=old, new=new, reason=reason, version=number)
     pieces = existing_pieces(archive_root(site), getattr(rec, "series", ""))
-    return _seal(site, item, registry, rec, filing_of(rec), actor, f"著录更正：{reason}", number, pieces)
+    return _seal(site, item, registry, rec, filing_of(rec), actor, f"著录更正：{reason}", number, pieces,
+                 filed={"time": isoformat(rec.filed), "actor": rec.filed_by, "code": rec.archival_code})
 
 
 # -- legal hold and disposal ---------------------------------------------------

@@ -32,6 +32,9 @@ class PackageVersion(Persistent):
     """One sealed BagIt package (zip) and the dossier it contains."""
 
     type_name = "archive_package"
+    #: the version that replaced this one (被替代), set by a 著录更正; a class default, so
+    #: versions pickled before it existed need no evolve step
+    superseded_by: int | None = None
 
     def __init__(self, version: int, created, actor: str, reason: str) -> None:
         self.version = version

@@ -17,9 +17,9 @@ Here every original is checked for what it is:
 
 Each function returns plain check dicts (see :func:`.checks.check`); a check
 that could not run has ``passed`` None.  :func:`capture_checks` runs both on
-an attachment and records the result on it (``attachment.original_checks``),
-for the capture subscriber :func:`on_attachment_added`; filing runs them
-again on the copies in the package and compares.
+an attachment and records the result on it (``attachment.original_checks``);
+the background capture worker (:mod:`.capture`) calls it after an upload
+commits; filing runs them again on the copies in the package and compares.
 """
 
 from __future__ import annotations
@@ -219,15 +219,46 @@ def signatures(source: Source, name: str, *, trust_roots: Iterable[bytes] = ()) 
         signer = _signer(status)
         modified = str(getattr(status.modification_level, "name", "")) if status.modification_level else ""
         if not status.intact:
-            out.append(check("authenticity.signature", label, False, f"签名后内容被改动（摘要不符）；签名人 {signer}"))
+            passed, detail = False, f"签名后内容被改动（摘要不符）；签名人 {signer}"
         elif not status.valid:
-            out.append(check("authenticity.signature", label, False, f"签名值验证失败；签名人 {signer}"))
+            passed, detail = False, f"签名值验证失败；签名人 {signer}"
         elif modified == "OTHER":
-            out.append(check("authenticity.signature", label, False, f"签名后文件有不允许的修改；签名人 {signer}"))
+            passed, detail = False, f"签名后文件有不允许的修改；签名人 {signer}"
         else:
             chain = ("证书链可信" if status.trusted else "证书链不可信") if roots else "证书链未验证（未配置信任根）"
-            out.append(check("authenticity.signature", label, True, f"签名完整有效；签名人 {signer}；{chain}"))
+            passed, detail = True, f"签名完整有效；签名人 {signer}；{chain}"
+        out.append(check("authenticity.signature", label, passed, detail,
+                         signature=signature_elements(sig, status, signer, passed)))
     return out
+
+
+def signature_elements(sig, status, signer: str, passed: bool) -> dict[str, str]:
+    """The DA/T 46 电子签名 elements of one pyHanko-validated signature (plain strings).
+
+    签名结果 is the signer's signature value (base64), 证书 the signing certificate (DER, base64),
+    证书引证 its issuer and serial number; ``status`` says what the validation found.
+    """
+    import base64
+
+    def safe(get) -> str:
+        try:
+            return str(get() or "")
+        except Exception:  # noqa: BLE001 - a field a malformed signature lacks
+            return ""
+
+    sub_filter = safe(lambda: str(sig.sig_object.get("/SubFilter", "")).lstrip("/"))
+    cert = status.signing_cert
+    return {
+        "field": str(sig.field_name or ""),
+        "rule": f"PDF 数字签名（ISO 32000-1 12.8，{sub_filter or 'CMS'}），签名覆盖 /ByteRange 所列字节",
+        "time": safe(lambda: status.signer_reported_dt.isoformat()),
+        "signer": signer,
+        "result": safe(lambda: base64.b64encode(sig.signer_info["signature"].native).decode("ascii")),
+        "status": "有效" if passed else "无效",
+        "certificate": safe(lambda: base64.b64encode(cert.dump()).decode("ascii")),
+        "reference": safe(lambda: f"颁发者：{cert.issuer.human_friendly}；序列号：{cert.serial_number:x}"),
+        "algorithm": safe(lambda: f"{status.pkcs7_signature_mechanism}（摘要 {status.md_algorithm}）"),
+    }
 
 
 def _validation_context(cls, roots: list[bytes]):
@@ -290,7 +321,11 @@ def capture_checks(att, settings: dict[str, Any] | None = None) -> dict[str, Any
 
 
 def on_attachment_added(event) -> None:
-    """Subscriber for :class:`~duban_archive.events.ObjectAdded`: an attachment is checked at capture."""
+    """Check an attachment right away (in the caller's transaction).
+
+    Not wired: it would slow every upload.  The app queues uploads instead and checks them in the
+    background after commit (:mod:`.capture`); this stays for scripts that want the check inline.
+    """
     att = event.object
     if getattr(att, "type_name", "") != "attachment":
         return

@@ -48,7 +48,7 @@ def item_checks(site, item, registry) -> dict[str, Any]:
         found = getattr(att, "original_checks", None)
         if found is None:
             report["usability"].append({"id": "usability.original", "name": f"原件可完整读取：{att.filename}",
-                                        "passed": None, "detail": "未检测：采集时未记录检测结果"})
+                                        "passed": None, "detail": "待检测：上传后在后台检测，尚未完成"})
             continue
         for key in ("authenticity", "usability"):
             at = found.get("at", "")

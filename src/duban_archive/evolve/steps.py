@@ -303,3 +303,29 @@ def board_forms(site, registry) -> str:
             remapped += 1
     note = f"；重复的编号（保留原值，请核对）：{'；'.join(duplicates[:20])}" if duplicates else ""
     return f"登记唯一编号，重算 {remapped} 个事项的来电号码查看权限{note}"
+
+
+@step(12, "capture_checks_and_superseded_versions")
+def capture_checks_and_superseded_versions(site, registry) -> str:
+    """Issue 13: attachments uploaded before the capture-time checks ran in the background are queued
+    for them (they showed 「待检测」 for ever otherwise); package versions replaced by a 著录更正 are
+    marked ``superseded_by`` (被替代) on the archive record — the old packages themselves never change."""
+    from ..archive.capture import queue_of
+    from ..timeutil import now
+
+    queued = 0
+    for att_id, att in site.attachment_index.items():
+        if getattr(att, "original_checks", None) is None:
+            q = queue_of(site)
+            if q is not None and att_id not in q:
+                q[att_id] = now()
+                queued += 1
+    marked = 0
+    archive = site.get("archive")
+    for rec in (archive.values() if archive is not None else ()):
+        versions = list(getattr(rec, "versions", ()))
+        for older, newer in zip(versions, versions[1:], strict=False):
+            if getattr(older, "superseded_by", None) != newer.version:
+                older.superseded_by = newer.version
+                marked += 1
+    return f"{queued} 个附件排入采集检测队列；{marked} 个归档包版本标为被替代"

@@ -38,6 +38,7 @@ from ..archive.filing import (
 from ..archive.model import ArchiveRecords
 from ..archive.report import checks_panel
 from ..archive.rules import RETENTIONS
+from ..archive.signing import registry_key
 from ..audit.reads import log_read
 from ..content_types.item import SupervisionItem
 from ..content_types.registry import StrippedString
@@ -73,7 +74,8 @@ def archive_view(context, request) -> dict[str, Any]:
             "fl_errors": {}, "fl_values": {},
             "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _filed_url(site, r),
                        "disposal": disposal_status(r)} for r in filed],
-            "years": years, "units": list(units.values())}
+            "years": years, "units": list(units.values()),
+            "key_fingerprint": registry_key(request.registry).fingerprint}
 
 
 #: the 归档文件目录 form's buttons: the API download each goes on to

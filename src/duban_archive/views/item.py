@@ -12,6 +12,7 @@ from typing import Any
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.view import view_config
 
+from ..archive.capture import status as capture_status
 from ..audit.log import ACTIONS, audit_log
 from ..audit.reads import log_read
 from ..content_types.actions import Frozen, add_feedback, add_instruction, edit_item
@@ -54,7 +55,7 @@ def item_view(context, request):
         "name": att.__name__, "filename": att.filename, "title": att.title,
         "kind": translate(request, KINDS.get(att.kind, att.kind)), "size": att.size,
         "mimetype": att.mimetype, "uploader": user_title(site, att.uploader), "created": fmt_date(att.created),
-        "sha256": att.sha256, "is_image": att.mimetype in IMAGE_TYPES,
+        "sha256": att.sha256, "is_image": att.mimetype in IMAGE_TYPES, "check": capture_status(att),
         "download": f"{base}/attachments/{att.__name__}/@@download",
         "thumbnail": f"{base}/attachments/{att.__name__}/@@thumbnail",
     } for att in context.attachments.values()]

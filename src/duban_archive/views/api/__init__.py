@@ -69,6 +69,9 @@ ROUTES = [
     ("api.filing_list", "/api/v1/filing-list"),
     ("api.archive.queue", "/api/v1/archive/queue"),
     ("api.archive.transfer", "/api/v1/archive/transfer.zip"),
+    # the self-proving package (issue 13): DA/T 48 EEP, the site's SM2 public key
+    ("api.item.eep", "/api/v1/items/{id}/eep.xml"),
+    ("api.archive.public_key", "/api/v1/archive/public-key"),
 ]
 
 

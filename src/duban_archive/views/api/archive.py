@@ -280,3 +280,77 @@ def _archive_keys(request, item, data, full) -> None:
     data["archival_code"] = getattr(item, "archival_code", None)
     if full:
         data["checks"] = item_checks(get_site(request), item, request.registry)
+
+
+# -- the self-proving package (issue 13): EEP, public key, version relations -----------------------
+
+document("api.item.eep", "GET",
+         "DA/T 48 电子文件封装包（EEP，XML：元数据 + Base64 原件，SM2 电子签名与锁定签名）；?version= 取旧版本",
+         params=ID_PARAM + [{"name": "version", "in": "query", "schema": {"type": "integer"}}],
+         content_type="application/xml", response={"type": "string"}, errors=(401, 403, 404, 409))
+
+
+@view_config(route_name="api.item.eep", request_method="GET")
+def eep_view(request):
+    from ...archive.eep import build_eep
+    from ...archive.filing import fonds_name
+    from ...archive.package import ascii_code
+    from ...archive.signing import registry_key
+    from ...timeutil import now
+
+    site, item = get_item(request)
+    rec = record_for(site, item.item_id)
+    if rec is None or not rec.versions:
+        raise ApiError(409, "事项尚未归档，没有电子文件封装包")
+    number = int_param(request, "version", len(rec.versions), 1, len(rec.versions))
+    version = rec.versions[number - 1]
+    with version.blob.open("r") as f:
+        package = f.read()
+    data = build_eep(package, registry_key(request.registry), version=number,
+                     fonds_name=fonds_name(site, request.registry), created_at=isoformat(now()) or "")
+    record(site, "download", actor(request), item.item_id, what="eep", version=number, via="api")
+    return _download(data, "application/xml", f"{ascii_code(rec.archival_code)}-v{number}-eep.xml",
+                     X_Package_Version=number)
+
+
+document("api.archive.public_key", "GET",
+         "立档单位的 SM2 公钥（校验归档包与封装包的签名用；默认 PEM，format=json 给十六进制与 SM3 指纹）",
+         params=[{"name": "format", "in": "query", "schema": {"type": "string", "enum": ["pem", "json"]}}],
+         content_type="application/x-pem-file", response={"type": "string"}, errors=(400,), auth=False,
+         more_content={"application/json": {"type": "object", "properties": {
+             "algorithm": {"type": "string"}, "public_key": {"type": "string"}, "pem": {"type": "string"},
+             "fingerprint_sm3": {"type": "string"}, "fonds_name": {"type": "string"}}}})
+
+
+@view_config(route_name="api.archive.public_key", request_method="GET")
+def public_key_view(request):
+    """Public on purpose: whoever received a package verifies it with this key (``verify-package``)."""
+    from ...archive.filing import fonds_name
+    from ...archive.signing import ALGORITHM, registry_key
+
+    fmt = request.GET.get("format", "pem")
+    if fmt not in ("pem", "json"):
+        raise ApiError(400, "查询参数有误", {"format": "应为 pem 或 json"})
+    key = registry_key(request.registry)
+    if fmt == "json":
+        return Response(json_body={"algorithm": ALGORITHM, "public_key": key.public_hex, "pem": key.pem(),
+                                   "fingerprint_sm3": key.fingerprint,
+                                   "fonds_name": fonds_name(get_site(request), request.registry)})
+    res = _download(key.pem().encode("ascii"), "application/x-pem-file", "sm2-public-key.pem")
+    res.headers["Cache-Control"] = "public, max-age=300"
+    return res
+
+
+@item_json_contributor
+def _package_versions(request, item, data, full) -> None:
+    """``package_versions`` (detail of a filed item): each version's digests and 被替代 (superseded_by)."""
+    if not full or not getattr(item, "archived", False):
+        return
+    rec = record_for(get_site(request), item.item_id)
+    if rec is None:
+        return
+    data["package_versions"] = [
+        {"version": v.version, "created": isoformat(v.created), "reason": v.reason, "sha256": v.sha256, "sm3": v.sm3,
+         "superseded_by": getattr(v, "superseded_by", None),
+         "relation": f"被第 {v.superseded_by} 版替代" if getattr(v, "superseded_by", None) else "现行版本"}
+        for v in rec.versions]

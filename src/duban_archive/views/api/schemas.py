@@ -87,6 +87,15 @@ ATTACHMENT = {
         "uploader": _STR, "created": _DATETIME,
         "url": {"type": "string", "description": "GET：下载原件"},
         "width": {"type": "integer", "description": "图片宽（像素）"}, "height": {"type": "integer"},
+        "capture_check": {
+            "type": "object", "description": "采集时检测（上传后在后台进行：PDF 电子签名验证、完整解码）",
+            "required": ["status", "label", "checked_at", "detail", "signatures"],
+            "properties": {
+                "status": {"type": "string",
+                           "enum": ["verified", "signature_invalid", "undecodable", "unchecked", "pending"]},
+                "label": {"type": "string", "description": "已验证 / 签名无效 / 无法解码 / 未检测 / 待检测"},
+                "checked_at": {"type": "string", "nullable": True}, "detail": {"type": "string"},
+                "signatures": {"type": "integer", "minimum": 0, "description": "PDF 中电子签名的个数"}}},
     },
 }
 
@@ -264,6 +273,13 @@ ITEM_FULL = {
     "checks": {"type": "object", "additionalProperties": True,
                "description": "四性检测（DA/T 70-2018）：stage（capture 采集时 / filing 归档时）、conclusion、passed、"
                               "unchecked（未检测项，未检测不视为通过）、failed、sections"},
+    "package_versions": {"type": "array",
+                         "description": "已归档事项的归档包各版本（著录更正生成新版本，旧版本被替代但保留）",
+                         "items": {"type": "object", "properties": {
+                             "version": {"type": "integer"}, "created": _DATETIME, "reason": _STR,
+                             "sha256": _HEX64, "sm3": _HEX64,
+                             "superseded_by": {"type": "integer", "nullable": True, "description": "被第几版替代"},
+                             "relation": _STR}}},
 }
 
 

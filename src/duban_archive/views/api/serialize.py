@@ -99,6 +99,10 @@ def attachment_json(request, att) -> dict[str, Any]:
     data["url"] = request.route_url("api.attachment.content", id=att.__name__)
     if att.width:
         data["width"], data["height"] = att.width, att.height
+    from ...archive.capture import status
+
+    check = status(att)
+    data["capture_check"] = {k: check[k] for k in ("status", "label", "checked_at", "detail", "signatures")}
     return data
 
 
