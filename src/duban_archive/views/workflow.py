@@ -22,6 +22,7 @@ from ..timeutil import parse_iso, today
 from ..workflows.calendar import SETTINGS_KEY, WorkCalendar, package_knows, remove_year, set_year, validate_year
 from ..workflows.deadlines import LIGHT_TITLES, SpecError, compute_due, item_deadlines
 from ..workflows.engine import ATTACHMENT_KINDS, WorkflowError
+from .layout import translate
 
 LIGHT_CSS = {"green": "text-bg-success", "yellow": "text-bg-warning", "red": "text-bg-danger"}
 
@@ -97,9 +98,11 @@ def fire_view(context, request):
         request.tm.doom()  # nothing of this request is kept
         message = getattr(exc, "message", str(exc))
         details = "；".join(f"{_field_title(t, k)}：{v}" for k, v in (getattr(exc, "fields", None) or {}).items())
-        request.session.flash(f"未能执行“{t.title}”：{message}" + (f"（{details}）" if details else ""), "error")
+        request.session.flash(translate(request, "未能执行“{title}”：{message}", {"title": translate(request, t.title),
+                              "message": message}) + (f"（{details}）" if details else ""), "error")
         return HTTPSeeOther(location=item_url)
-    request.session.flash(f"已执行“{t.title}”，当前状态：{wf.states[context.state].title}")
+    request.session.flash(translate(request, "已执行“{title}”，当前状态：{state}", {
+        "title": translate(request, t.title), "state": translate(request, wf.states[context.state].title)}))
     return HTTPSeeOther(location=item_url)
 
 
@@ -154,7 +157,7 @@ def admin_calendar(context, request):
             except ValueError:
                 raise HTTPForbidden() from None
             if remove_year(context, year):
-                request.session.flash(f"已删除 {year} 年的自定义日历")
+                request.session.flash(translate(request, "已删除 {year} 年的自定义日历", {"year": year}))
             return HTTPSeeOther(location=request.route_url("workflow.calendar"))
         values = {k: request.POST.get(k, "").strip() for k in values}
         holidays = _dates(values["holidays"])
@@ -167,7 +170,7 @@ def admin_calendar(context, request):
         if not errors:
             set_year(context, year, holidays, workdays)
             _audit(context, request, year, holidays, workdays)
-            request.session.flash(f"已保存 {year} 年的节假日与调休安排")
+            request.session.flash(translate(request, "已保存 {year} 年的节假日与调休安排", {"year": year}))
             return HTTPSeeOther(location=request.route_url("workflow.calendar"))
         request.response.status = 400
     table = context.settings.get(SETTINGS_KEY) or {}
