@@ -67,9 +67,10 @@ def definition_msgids() -> set[str]:
     from duban_archive.views.listing import SORTS
     from duban_archive.workflows.deadlines import LIGHT_TITLES
     from duban_archive.workflows.engine import WorkflowRegistry
+    from duban_archive.workflows.worklist import BUCKETS
 
     found = (set(ACTIONS.values()) | set(KINDS.values()) | set(ROLES.values()) | set(SORTS.values())
-             | set(LIGHT_TITLES.values()))
+             | set(LIGHT_TITLES.values()) | set(BUCKETS.values()))
     found |= {b.title for b in load_board_defs()}
     for typedef in TypeRegistry().load():
         for f in typedef.fields:

@@ -1,9 +1,10 @@
 """Browser fixtures: the app under waitress in a thread, and a headless Debian Chromium page.
 
 ``server`` / ``page`` are per test (a fresh demo site each time).  The phone, contrast, English
-and lifecycle suites share one server and one Chromium per module instead (``demo_server``,
+and lifecycle suites share one server and one Chromium per session instead (``demo_server``,
 ``chromium``): starting Chromium and filling a site with a month of demo items costs seconds,
-and the browser suite must stay short on two cores.
+and the browser suite must stay short on two cores.  Tests on the shared site only add items
+(the lifecycle walk); none changes a demo item another test looks at.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class DemoServer:
         raise LookupError(f"no demo item with state={state} archived={archived} board={board}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_server(tmp_path_factory) -> Iterator[DemoServer]:
     import transaction
     from pyramid.paster import get_app
@@ -95,21 +96,22 @@ def demo_server(tmp_path_factory) -> Iterator[DemoServer]:
             transaction.commit()
             add_demo_items(site, wsgi.registry, commit=transaction.commit)
             transaction.commit()
-            items = [{"id": i.item_id, "lead": getattr(i, "lead_unit", None), "board": i.board_id, "state": i.state, "title": i.title,
-                      "archived": bool(getattr(i, "archived", False)),
+            items = [{"id": i.item_id, "lead": getattr(i, "lead_unit", None), "board": i.board_id,
+                      "state": i.state, "title": i.title, "archived": bool(getattr(i, "archived", False)),
                       "url": f"/boards/{i.board_id}/{i.item_id}"}
                      for i in sorted(site.item_index.values(), key=lambda i: i.item_id)]
-        srv = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        yield DemoServer(f"http://127.0.0.1:{srv.effective_port}", wsgi, items)
-        srv.close()
-        thread.join(timeout=5)
-        for db in wsgi.registry._zodb_databases.values():
-            db.close()
+    # the app keeps its var dir in its settings: the variable is not left set for the other tests
+    srv = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield DemoServer(f"http://127.0.0.1:{srv.effective_port}", wsgi, items)
+    srv.close()
+    thread.join(timeout=5)
+    for db in wsgi.registry._zodb_databases.values():
+        db.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
     from playwright.sync_api import sync_playwright
 
@@ -130,8 +132,8 @@ class Watched:
         self.page.set_default_timeout(20_000)
         self.problems: list[str] = []
         self.page.on("pageerror", lambda exc: self.problems.append(f"JS error: {exc}"))
-        self.page.on("console", lambda msg: self.problems.append(f"console {msg.type}: {msg.text} {msg.location.get('url', '')}")
-                     if msg.type == "error" else None)
+        self.page.on("console", lambda msg: self.problems.append(
+            f"console {msg.type}: {msg.text} {msg.location.get('url', '')}") if msg.type == "error" else None)
         self.page.on("response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 500
                      or (r.status == 404 and r.request.resource_type != "document") else None)
 

@@ -34,7 +34,8 @@ RATIOS = """(selector) => {
     let bg = [255, 255, 255, 1];
     for (const c of layers.reverse()) bg = over(c, bg);
     return bg; };
-  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
     return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
   const hasText = (el) => Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
   const out = [];

@@ -20,8 +20,13 @@ OVERFLOW = """() => {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.right <= W + 1) continue;
     let p = el.parentElement, boxed = false;
-    while (p) { const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') { boxed = true; break; } p = p.parentElement; }
-    if (!boxed) out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + String(el.className).split(' ').join('.') + ' → ' + Math.round(r.right) + 'px');
+    while (p) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') { boxed = true; break; }
+      p = p.parentElement;
+    }
+    if (!boxed) out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.'
+                         + String(el.className).split(' ').join('.') + ' → ' + Math.round(r.right) + 'px');
   }
   return {scroll: document.documentElement.scrollWidth, width: W, culprits: out.slice(0, 5)};
 }"""
@@ -110,7 +115,8 @@ def test_buttons_and_form_fields_are_big_enough_to_tap(open_page, demo_server):
     for path in ["/boards/zdgz", "/boards/zdgz/@@add", demo_server.item(state="assigned")["url"], "/search"]:
         watched.goto(path)
         small += [f"{path}: {text!r} {h:.0f}px" for text, h in watched.page.evaluate(
-            """() => Array.from(document.querySelectorAll('main .btn, main .form-control:not(textarea), main .form-select'))
+            """() => Array.from(document.querySelectorAll(
+                     'main .btn, main .form-control:not(textarea), main .form-select'))
                  .filter(e => e.offsetParent !== null)
                  .map(e => [(e.textContent || e.name || '').trim().slice(0, 20), e.getBoundingClientRect().height])
                  .filter(([, h]) => h < 43.5)""")]

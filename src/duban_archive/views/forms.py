@@ -64,6 +64,12 @@ def _localize_titles(node: colander.SchemaNode) -> None:
             child.title = TranslationString(child.title, domain=DOMAIN)
         if isinstance(child.description, str) and child.description:
             child.description = TranslationString(child.description, domain=DOMAIN)
+        values = getattr(child.widget, "values", None)
+        if isinstance(values, (list, tuple)) and all(isinstance(v, tuple) and len(v) == 2 for v in values):
+            # choice labels (roles, kinds) are msgids too; a copy, since schema classes share their widgets
+            child.widget = copy.copy(child.widget)
+            child.widget.values = [(v, TranslationString(label, domain=DOMAIN) if isinstance(label, str) else label)
+                                   for v, label in values]
         _localize_titles(child)
 
 
