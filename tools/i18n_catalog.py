@@ -77,6 +77,7 @@ def definition_msgids() -> set[str]:
             found.add(f.title)
             found.update(c.title for c in f.choices)
     for wf in WorkflowRegistry().load():
+        found.add(wf.title)
         found.update(s.title for s in wf.states.values())
         found.update(t.title for t in wf.transitions.values())
         for holder in [wf, *wf.states.values(), *wf.transitions.values()]:
