@@ -41,16 +41,14 @@ def server(app):
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(15_000)
-        yield pg
-        browser.close()
+def page(chromium):
+    """A fresh browser context (no cookies) on the session's Chromium: one Playwright per process,
+    since its sync API cannot run inside another instance's event loop."""
+    context = chromium.new_context(locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
 
 
 # --- one server and one browser per module --------------------------------------------------------
