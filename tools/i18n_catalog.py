@@ -75,6 +75,8 @@ def definition_msgids() -> set[str]:
     for typedef in TypeRegistry().load():
         for f in typedef.fields:
             found.add(f.title)
+            if getattr(f, "description", None):
+                found.add(f.description)
             found.update(c.title for c in f.choices)
     for wf in WorkflowRegistry().load():
         found.add(wf.title)

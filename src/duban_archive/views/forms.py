@@ -21,7 +21,7 @@ import deform
 from pyramid.i18n import TranslationString
 from pyramid.threadlocal import get_current_request
 
-from ..i18n import required_messages
+from ..i18n import required_messages, translate_deep
 from ..validation import apply_text_policy
 from .layout import DOMAIN
 
@@ -31,8 +31,8 @@ def _translator(term: Any) -> str:
     if request is None:
         from ..i18n import localizer
 
-        return localizer().translate(term)
-    return request.localizer.translate(term)
+        return translate_deep(localizer(), term)
+    return translate_deep(request.localizer, term)
 
 
 RENDERER = deform.ZPTRendererFactory(
