@@ -59,18 +59,24 @@ def source_msgids() -> set[str]:
 
 def definition_msgids() -> set[str]:
     sys.path.insert(0, str(ROOT / "src"))
+    from duban_archive.archive.rules import RETENTIONS
     from duban_archive.audit.log import ACTIONS
     from duban_archive.content_types.attachment import KINDS
     from duban_archive.content_types.board import load_board_defs
     from duban_archive.content_types.registry import TypeRegistry
     from duban_archive.security.roles import ROLES
+    from duban_archive.security.units import UNIT_KINDS
     from duban_archive.views.listing import SORTS
+    from duban_archive.views.search import FACET_TITLES, RETENTION_TITLES, SORT_TITLES
     from duban_archive.workflows.deadlines import LIGHT_TITLES
     from duban_archive.workflows.engine import WorkflowRegistry
+    from duban_archive.workflows.schema import ATTACHMENT_KINDS
     from duban_archive.workflows.worklist import BUCKETS
 
     found = (set(ACTIONS.values()) | set(KINDS.values()) | set(ROLES.values()) | set(SORTS.values())
-             | set(LIGHT_TITLES.values()) | set(BUCKETS.values()))
+             | set(LIGHT_TITLES.values()) | set(BUCKETS.values()) | set(ATTACHMENT_KINDS.values())
+             | set(UNIT_KINDS.values()) | set(RETENTIONS.values()) | set(SORT_TITLES.values())
+             | set(FACET_TITLES.values()) | set(RETENTION_TITLES.values()))
     found |= {b.title for b in load_board_defs()}
     for typedef in TypeRegistry().load():
         for f in typedef.fields:

@@ -19,10 +19,14 @@ HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 #: the UI's own words
 CHROME = ("nav.navbar a, nav.navbar button, h1, h2, h3, h4, h5, h6, main button, main .btn, main label, "
-          "main th, .card-header, .nav-tabs .nav-link, .breadcrumb-item, .dropdown-item, legend")
+          "main th, .card-header, .nav-tabs .nav-link, .breadcrumb-item, .dropdown-item, legend, main option")
 #: data shown inside those elements: titles, names, numbers as entered (attachment titles too)
 DATA = ("#item-title, #current-user, [lang=zh-CN], td.card-title-cell, .breadcrumb-item.active, "
-        ".dropdown-menu .dropdown-item, #unit-items h2, .card-header .small, option, .attachment .card-title, "
+        ".dropdown-menu .dropdown-item, #unit-items h2, .card-header .small, .attachment .card-title, "
+        "select[name*=unit] option, select[name=board] option, select[name=leader] option, "
+        "select[name=parent] option, "
+        # the 加扣分 kinds are the wording of the site's scoring rule file (yunhe, suzhou …), as configured
+        "#adjust-form #kind option, "
         "h1 small")
 #: not translated yet, left out knowingly: the 四性检测 panel is rendered by archive/report.py (domain code
 #: without the request's localizer), the scoring period's title comes from scoring/periods
@@ -31,7 +35,8 @@ KNOWN_GAPS = "#checks-panel, #checks-panel *, #period-title"
 TEXTS = """([chrome, data]) => {
   for (const el of document.querySelectorAll(data)) el.setAttribute('data-skip', '');
   return Array.from(document.querySelectorAll(chrome))
-    .filter(e => !e.closest('[data-skip]') && (e.offsetParent !== null || e.closest('.tab-pane, .collapse')))
+    .filter(e => !e.closest('[data-skip]') && (e.offsetParent !== null || e.tagName === 'OPTION'
+                 || e.closest('.tab-pane, .collapse')))
     .map(e => { const c = e.cloneNode(true); c.querySelectorAll('[data-skip]').forEach(x => x.remove());
                 return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''),
                         c.textContent.replace(/\\s+/g, ' ').trim()]; })

@@ -48,7 +48,7 @@ def transitions_panel(request, item) -> str | None:
     available = [] if item.archived else wf.available(item, _principals(request), request)
     transitions = []
     for t in available:
-        kinds = [ATTACHMENT_KINDS.get(k, k) for k in t.requires_attachments]
+        kinds = [translate(request, ATTACHMENT_KINDS.get(k, k)) for k in t.requires_attachments]
         transitions.append({
             "name": t.name, "title": t.title,
             "fields": [_field_view(request, item, f) for f in t.fields if f.name != "comment"],
