@@ -99,33 +99,3 @@ def test_openapi_describes_the_archive_routes(testapp):
                  "/api/v1/filing-list"):
         assert path in spec["paths"], path
     assert spec["paths"]["/api/v1/items/{id}/file"]["post"]["requestBody"]
-
-
-def test_disposal_through_the_api_follows_the_same_rules(app, testapp, closed_item):
-    from datetime import datetime
-
-    from duban_archive.timeutil import frozen_now
-
-    item_id = closed_item(photos=0, signed=0, board="rcgl")
-    officer = api(testapp, "records_officer")
-    year = officer.post(f"/api/v1/items/{item_id}/file", {"retention": "D10"}).json["archival_code"]
-    year = int(year.split("WS·")[1][:4])
-    url = f"/api/v1/items/{item_id}/disposal"
-    body = {"reason": "保管期限届满，经鉴定无保存价值", "approver": "王主任"}
-    res = officer.post(url, body, status=409)  # retention not over yet
-    assert "保管期限未满" in res.json["message"]
-    with frozen_now(datetime(year + 11, 1, 5, 9, 0)):
-        api(testapp, "handler").post(url, body, status=403)
-        res = officer.post(url, {"reason": " ", "approver": ""}, status=400)
-        assert set(res.json["fields"]) == {"reason", "approver"}
-        officer.post(f"/api/v1/items/{item_id}/legal-hold", {"hold": True, "reason": "审计调查"})
-        res = officer.post(url, body, status=409)
-        assert "冻结" in res.json["message"]
-        with open_site(app.registry) as site:
-            assert site["archive"][item_id].disposed is None  # every refusal changed nothing
-        officer.post(f"/api/v1/items/{item_id}/legal-hold", {"hold": False})
-        res = officer.post(url, body)
-        assert res.json["disposed"] == f"{year + 11}-01-05"
-        officer.post(url, body, status=409)  # only once
-    with open_site(app.registry) as site:
-        assert "dispose" in [e["action"] for e in site["audit"].for_target(item_id)]

@@ -12,10 +12,8 @@ from ZODB.POSException import ConflictError
 from duban_archive.archive.filing import (
     FilingRefused,
     correct_metadata,
-    dispose,
     file_item,
     queue,
-    set_legal_hold,
 )
 from duban_archive.content_types.actions import Frozen, add_feedback, edit_item
 from duban_archive.content_types.site_access import open_site
@@ -54,7 +52,7 @@ def test_closed_item_waits_in_queue_then_files_with_code_and_freezes(app, closed
             add_feedback(site, item, {"done": "x", "progress": "y", "next_steps": "z"}, "admin", app.registry)
         admin = site["users"]["admin"]
         assert not any(perm in ("edit", "add_feedback", "add_attachment") for _, p, perm in item.__acl__
-                       if p in ("role:admin", f"user:{admin.username}"))
+                       if p in ("role:sysadmin", f"user:{admin.username}"))
         # the sealed dossier carries the 档号 and the 归档章 values
         rec = site["archive"][item_id]
         with rec.current.dossier.open("r") as f:
@@ -297,50 +295,6 @@ def test_correction_is_logged_and_makes_a_new_version(app, closed_item):
         with pytest.raises(FilingRefused) as info:  # the 档号 and 保管期限 cannot be "corrected"
             correct_metadata(site, item, app.registry, {"retention": "D10"}, reason="x", actor="records_officer")
         assert info.value.status == 400
-
-
-def test_legal_hold_blocks_disposal(app, closed_item):
-    item_id = closed_item(photos=0, signed=0, board="rcgl")  # 定期10年
-    _file(app, item_id)
-    with open_site(app.registry) as site:
-        year = site["archive"][item_id].year
-        late = date(year + 11, 1, 1)  # the 10 years run from 1 January after the 年度
-        with pytest.raises(FilingRefused) as info:
-            dispose(site, item_id, actor="records_officer", reason="保管期满", approver="王主任",
-                    on=date(year + 10, 12, 31))
-        assert info.value.status == 409 and "保管期限未满" in info.value.message
-        assert f"{year + 11} 年 1 月 1 日起" in info.value.message
-        set_legal_hold(site, item_id, hold=True, reason="审计调查", actor="records_officer")
-        with pytest.raises(FilingRefused) as info:
-            dispose(site, item_id, actor="records_officer", reason="保管期满", approver="王主任", on=late)
-        assert "冻结" in info.value.message and "审计调查" in info.value.message
-        set_legal_hold(site, item_id, hold=False, reason="", actor="records_officer")
-        with pytest.raises(FilingRefused) as info:  # the 销毁清册 entry needs the appraisal and approver
-            dispose(site, item_id, actor="records_officer", reason=" ", approver="", on=late)
-        assert info.value.status == 400 and set(info.value.fields) == {"reason", "approver"}
-        assert site["archive"][item_id].disposed is None
-        rec = dispose(site, item_id, actor="records_officer", reason="保管期满，经鉴定无保存价值", approver="王主任",
-                      on=late)
-        assert rec.disposed == late and rec.disposal["approver"] == "王主任"
-        assert "经鉴定销毁" in rec.notes[-1] and "王主任" in rec.notes[-1]
-        entry = [e for e in site["audit"].for_target(item_id) if e["action"] == "dispose"][-1]
-        assert entry["reason"] == "保管期满，经鉴定无保存价值" and entry["approver"] == "王主任"
-        # destroyed is final: no second disposal, no hold, no correction
-        with pytest.raises(FilingRefused, match="已于"):
-            dispose(site, item_id, actor="records_officer", reason="x", approver="y", on=late)
-        with pytest.raises(FilingRefused, match="已销毁"):
-            set_legal_hold(site, item_id, hold=True, reason="诉讼", actor="records_officer")
-        with pytest.raises(FilingRefused, match="已销毁"):
-            correct_metadata(site, site.get_item(item_id), app.registry, {"title": "新"}, reason="x",
-                             actor="records_officer")
-
-
-def test_permanent_records_are_never_disposed(app, closed_item):
-    item_id = closed_item(photos=0, signed=0)  # 重点工作任务 -> 永久
-    _file(app, item_id)
-    with open_site(app.registry) as site:
-        with pytest.raises(FilingRefused, match="永久保管的档案不得销毁"):
-            dispose(site, item_id, actor="records_officer", reason="x", approver="y", on=date(2999, 1, 1))
 
 
 def test_correction_refusals_name_every_field_and_change_nothing(app, closed_item):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime
 
 import pytest
 import transaction
@@ -12,7 +11,6 @@ import transaction
 from duban_archive.archive.filing import file_item
 from duban_archive.content_types.site_access import open_site
 from duban_archive.testing import login
-from duban_archive.timeutil import frozen_now
 
 from .conftest import OFFICER
 
@@ -143,59 +141,6 @@ def test_correction_refusals_change_nothing(app, testapp, closed_item):
     login(testapp, "handler")
     testapp.get(url, status=403)
     assert _record(app, item_id) == before
-
-
-def test_disposal_only_after_retention_and_never_under_legal_hold(app, testapp, closed_item):
-    item_id = closed_item(photos=0, signed=0, board="rcgl")  # 日常管理事项: 定期10年
-    code = _file(app, item_id)
-    year = int(code.split("·")[1][:4])
-    url = f"/archive/{item_id}/@@dispose"
-    login(testapp, "records_officer")
-    page = testapp.get("/archive")
-    assert f"{year + 10} 年底期满" in page.text and url not in page.text
-    early = testapp.get(url)
-    assert "保管期限未满" in text(early, "#disposal-refused") and "disposal-form" not in early.forms
-    csrf = early.html.select_one("#logout-form input[name=csrf_token]")["value"]
-    testapp.post(url, {"csrf_token": csrf, "reason": "x", "approver": "y", "confirmed": "true"}, status=409)
-    assert _record(app, item_id)[3] is None
-    with frozen_now(datetime(year + 11, 1, 5, 9, 0)):
-        page = testapp.get("/archive")
-        assert url in page.text
-        # legal hold (冻结) blocks it, with the reason said plainly; a POST changes nothing
-        hold = next(f for f in page.forms.values() if f.action == "/archive/@@hold")
-        hold["reason"] = "审计调查"
-        hold.submit().maybe_follow()
-        held = testapp.get(url)
-        refusal = text(held, "#disposal-refused")
-        assert "冻结" in refusal and "审计调查" in refusal and "disposal-form" not in held.forms
-        res = testapp.post(url, {"csrf_token": csrf, "reason": "到期", "approver": "王主任", "confirmed": "true"},
-                           status=409)
-        assert "冻结期间不得销毁" in res.text and _record(app, item_id)[3] is None
-        page = testapp.get("/archive")
-        release = next(f for f in page.forms.values() if f.action == "/archive/@@hold")
-        release.submit().maybe_follow()
-        # an incomplete form is refused field by field
-        form = testapp.get(url).forms["disposal-form"]
-        res = form.submit("submit", status=400)
-        assert res.text.count("请填写") + res.text.count("请选择") >= 2 and "请勾选确认" in res.text
-        assert _record(app, item_id)[3] is None
-        form = res.forms["disposal-form"]
-        form["reason"] = "经鉴定小组鉴定，保管期满，无继续保存价值"
-        form["approver"] = "王主任"
-        form["confirmed"] = True
-        done = form.submit("submit").maybe_follow()
-        assert f"档案 {code} 已销毁" in done.text and "已销毁 " in text(done, "#filed")
-        _title, _versions, _corr, disposed, actions = _record(app, item_id)
-        assert disposed.year == year + 11 and "dispose" in actions
-        # destroyed: no hold form, no correction, no second disposal
-        assert not [f for f in done.forms.values() if f.action == "/archive/@@hold"]
-        item_page = testapp.get(f"/boards/rcgl/{item_id}")
-        assert "王主任" in text(item_page, "#disposal-note") and "@@correct" not in item_page.text
-        testapp.get(f"/boards/rcgl/{item_id}/@@correct", status=409)
-        assert "已于" in text(testapp.get(url), "#disposal-refused")
-    testapp.reset()
-    login(testapp, "handler")
-    testapp.get(url, status=403)
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -22,7 +22,8 @@ from duban_archive.testing import project_root
 
 BIN = Path(sys.executable).parent
 INI = str(project_root() / "testing.ini")
-DEMO_USERS = {"admin", "supervisor", "leader", "unit_head", "handler", "handler2", "records_officer", "auditor"}
+DEMO_USERS = {"admin", "secadmin", "secauditor",  # 三员分立
+              "supervisor", "leader", "unit_head", "handler", "handler2", "records_officer", "auditor"}
 
 
 def run(var: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -77,7 +78,12 @@ def test_init_demo_is_idempotent_and_creates_every_demo_user(tmp_path, monkeypat
 
 def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     var = tmp_path / "var"
-    cli(var, monkeypatch, capsys, "init", INI)
+    out = cli(var, monkeypatch, capsys, "init", INI)[1]
+    # 三员分立: a new site gets its three administrators, passwords in a 0600 file, never printed
+    secrets_file = next(var.glob("initial-administrators-*.txt"))
+    assert str(secrets_file) in out and secrets_file.stat().st_mode & 0o777 == 0o600
+    passwords = [line.rsplit("：", 1)[1] for line in secrets_file.read_text("utf-8").splitlines()[1:]]
+    assert len(passwords) == 3 and not any(p in out for p in passwords)
     assert "已添加用户 wangwu" in run(var, "adduser", INI, "wangwu", "--title", "王五", "--role", "supervisor",
                                      "--password", "long-enough-pw").stdout
     refusals = [
@@ -86,6 +92,8 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
         (("Bad Name", "--password", "long-enough-pw"), "用户名只能包含"),
         (("zhaoliu", "--role", "king", "--password", "long-enough-pw"), "未知角色"),
         (("zhaoliu", "--password", "short"), "密码至少 8 位"),
+        (("zhaoliu", "--role", "sysadmin", "--role", "secauditor", "--password", "long-enough-pw"),
+         "三员分立：同一账号不能兼任系统管理员、安全审计员"),
     ]
     for args, message in refusals:
         code, _, err = cli(var, monkeypatch, capsys, "adduser", INI, *args)
@@ -100,7 +108,8 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     try:
         conn = db.open()
         site = conn.root()[ROOT_KEY]
-        assert set(site["users"].keys()) == {"wangwu"}  # the refusals added nobody
+        # init made the three administrators (三员分立); the refusals added nobody
+        assert set(site["users"].keys()) == {"wangwu", "sysadmin", "secadmin", "secauditor"}
         user = site["users"]["wangwu"]
         assert user.check_password("long-enough-pw") and user.roles == ("supervisor",)
         site.generation = 0  # pretend the data predates step 1
@@ -113,7 +122,8 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     assert "已执行 1 remap_acls" in done and "已执行 2 repair_text" in done and "已执行 3 lean_writes" in done
     assert "已执行 6 hotline_dispatch_facts" in done
     assert "已执行 7 long_running_monthly_reports" in done
-    assert "数据已是最新（第 7 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
+    assert "已执行 8 three_administrators" in done
+    assert "数据已是最新（第 8 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
 
 
 def test_missing_ini_is_a_clear_error(tmp_path, monkeypatch, capsys):

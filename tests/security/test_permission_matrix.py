@@ -17,20 +17,25 @@ from duban_archive.security.roles import user_principals
 from duban_archive.testing import api
 
 Y, N = True, False
-ACTIONS = ("view", "edit", "feedback", "upload", "instruct", "audit", "add_item", "manage", "records", "audit_search")
+ACTIONS = ("view", "edit", "feedback", "upload", "instruct", "audit", "add_item", "manage", "records", "audit_search",
+           "grant_roles", "read_audit_log")
+SITE_ACTIONS = ACTIONS[7:]
 
 # Item: led by 住建局 (zjj), assisted by 交通局 (jtj), state in_progress (approve -> assign -> accept).
 # handler/unit_head are in zjj, handler2 in jtj.
 MATRIX = {
-    #                  view edit feedback upload instruct audit add_item manage records audit_search
-    "admin":           (Y,  N,   N,       N,     N,       Y,    N,       Y,     N,      N),
-    "supervisor":      (Y,  Y,   N,       Y,     N,       Y,    Y,       N,     N,      N),
-    "leader":          (Y,  N,   N,       N,     Y,       N,    N,       N,     N,      N),
-    "unit_head":       (Y,  N,   Y,       Y,     N,       N,    N,       N,     N,      N),
-    "handler":         (Y,  N,   Y,       Y,     N,       N,    N,       N,     N,      N),
-    "handler2":        (Y,  N,   Y,       Y,     N,       N,    N,       N,     N,      N),
-    "records_officer": (Y,  N,   N,       N,     N,       N,    N,       N,     Y,      N),
-    "auditor":         (Y,  N,   N,       N,     N,       Y,    N,       N,     N,      Y),
+    # 三员分立: admin = 系统管理员 (sysadmin), secadmin = 安全保密管理员, secauditor = 安全审计员
+    #                  view edit feedback upload instruct audit add_item manage records audit_search grant read_log
+    "admin":           (Y,  N,   N,       N,     N,       N,    N,       Y,     N,      N,           N,    N),
+    "secadmin":        (N,  N,   N,       N,     N,       N,    N,       N,     N,      N,           Y,    N),
+    "secauditor":      (N,  N,   N,       N,     N,       N,    N,       N,     N,      N,           N,    Y),
+    "supervisor":      (Y,  Y,   N,       Y,     N,       Y,    Y,       N,     N,      N,           N,    N),
+    "leader":          (Y,  N,   N,       N,     Y,       N,    N,       N,     N,      N,           N,    N),
+    "unit_head":       (Y,  N,   Y,       Y,     N,       N,    N,       N,     N,      N,           N,    N),
+    "handler":         (Y,  N,   Y,       Y,     N,       N,    N,       N,     N,      N,           N,    N),
+    "handler2":        (Y,  N,   Y,       Y,     N,       N,    N,       N,     N,      N,           N,    N),
+    "records_officer": (Y,  N,   N,       N,     N,       N,    N,       N,     Y,      N,           N,    N),
+    "auditor":         (Y,  N,   N,       N,     N,       Y,    N,       N,     N,      Y,           N,    N),
 }
 
 NEW_ITEM = {"title": "矩阵测试", "source": "测试", "content": "内容", "requirement": "要求", "lead_unit": "zjj"}
@@ -85,7 +90,7 @@ def test_permission_matrix(app, testapp, make_item, role):
     for action in ACTIONS[:7]:
         got[action] = _attempt(client, action, item_id)
     with open_site(app.registry) as site:
-        for action in ("manage", "records", "audit_search"):
+        for action in SITE_ACTIONS:
             got[action] = _site_permits(site, role, action)
         assert site.get_item(item_id).state == "in_progress"
     expected = dict(zip(ACTIONS, MATRIX[role], strict=True))

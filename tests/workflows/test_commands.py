@@ -74,8 +74,8 @@ def test_remap_reapplies_acls_after_a_definition_change(tmp_path, app, make_item
     with open_site(app.registry) as site:
         assert not any(p == "role:records_officer" for _, p, _ in site.get_item(item_id).__acl__)
     text = (SHIPPED / "duban.toml").read_text("utf-8").replace(
-        '[states.registered.permissions]\nview = ["supervisor", "leader", "admin", "auditor"]',
-        '[states.registered.permissions]\nview = ["supervisor", "leader", "admin", "auditor", "records_officer"]')
+        '[states.registered.permissions]\nview = ["supervisor", "leader", "sysadmin", "auditor"]',
+        '[states.registered.permissions]\nview = ["supervisor", "leader", "sysadmin", "auditor", "records_officer"]')
     ini = _ini(tmp_path, _profile(tmp_path, "duban", text))
     app.registry._zodb_databases[""].close()  # the command opens the same FileStorage
     assert main(["remap", ini]) == 0

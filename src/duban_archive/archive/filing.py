@@ -1,4 +1,4 @@
-"""立卷归档: the 待归档 queue, filing, corrections, legal hold and disposal.
+"""立卷归档: the 待归档 queue, filing, corrections, legal hold and when disposal may happen.
 
 The order inside :func:`file_item` is deliberate: the 件号 is drawn, the
 dossier rendered and the package bagged and checked *before* anything on the
@@ -359,6 +359,15 @@ class SealedPackages:
 _sealed = SealedPackages()
 
 
+def forget_sealed(item) -> None:
+    """Drop the packages of ``item`` held for a retry (销毁: nothing of it may stay in memory either)."""
+    oid = getattr(item, "_p_oid", None)
+    if oid is not None:
+        with _sealed._lock:
+            for key in [k for k in _sealed._held if k[0] == oid]:
+                del _sealed._held[key]
+
+
 def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, reason: str, number: int,
           pieces: list[int]) -> PackageVersion:
     """Render, bag, check and store one package version on ``rec``.
@@ -522,32 +531,3 @@ def disposal_refusal(rec: ArchiveRecord, on: date | None = None) -> str:
         return (f"保管期限未满：{rec.year} 年度的{RETENTIONS[rec.retention]}档案，"
                 f"{start.year} 年 1 月 1 日起方可鉴定销毁")
     return ""
-
-
-def dispose(site, item_id: str, *, actor: str, reason: str, approver: str, on: date | None = None) -> ArchiveRecord:
-    """Destroy (销毁) a record whose 保管期限 ran out, after appraisal — never under legal hold.
-
-    The record is marked destroyed with the appraisal opinion and the approver (the 销毁清册
-    entry); it stays listed in the 归档文件目录 with 备注 “已销毁” and in the 备考表 notes.
-    """
-    rec = record_for(site, item_id)
-    if rec is None:
-        raise FilingRefused(404, "没有该事项的归档记录")
-    on = on or today()
-    refusal = disposal_refusal(rec, on)
-    if refusal:
-        raise FilingRefused(409, refusal)
-    errors = {}
-    if not (reason or "").strip():
-        errors["reason"] = "请填写鉴定意见（销毁依据）"
-    if not (approver or "").strip():
-        errors["approver"] = "请填写批准人"
-    if errors:
-        raise FilingRefused(400, "销毁登记不完整，请按提示填写", errors)
-    reason, approver = reason.strip(), approver.strip()
-    rec.disposed = on
-    rec.disposal = {"date": on, "time": now(), "actor": actor, "reason": reason, "approver": approver}
-    rec.notes.append(f"{on.isoformat()} 经鉴定销毁。鉴定意见：{reason}；批准人：{approver}；经办人：{actor}")
-    record(site, "dispose", actor, item_id, archival_code=rec.archival_code, retention=rec.retention,
-           reason=reason, approver=approver)
-    return rec

@@ -25,9 +25,23 @@ LABELS = {
     "points": "分值", "year": "年度", "format": "格式", "client": "来源地址", "op": "操作",
     "roles": "角色", "result": "结果", "expected": "应为", "found": "实为", "approver": "批准人",
     "bucket": "待办分类", "field": "字段", "old": "原值", "new": "新值", "note": "说明",
+    "who": "人员", "scope": "范围", "since": "起始时间", "must_change_password": "须修改密码",
+    "changes": "修改", "detail": "说明", "created": "新建",
 }
-VIA = {"ui": "网页", "api": "接口", "api.worklist": "接口（我的待办）", "api.items": "接口（事项列表）",
+#: user administration (action ``user``): what ``op`` did, in people's words
+USER_OPS = {
+    "add": "新建账号", "edit": "修改账号信息", "roles": "授权",
+    "reset_password": "重置密码", "change_password": "修改本人密码", "deactivate": "停用账号",
+    "reactivate": "启用账号",
+    "add_unit": "新建单位", "password_policy": "修改密码策略",
+}
+#: what follows the account in the sentence
+USER_OP_NOTES = {"reset_password": "（临时密码，下次登录须修改）", "deactivate": "（登录会话和令牌随即失效）"}
+ACCOUNT_FIELDS = {"title": "姓名", "unit": "所属单位", "phone": "手机", "email": "邮箱"}
+VIA = {"ui": "网页", "form": "网页", "api": "接口", "api.worklist": "接口（我的待办）", "api.items": "接口（事项列表）",
        "cli": "命令行"}
+#: what an 安全审计员's read of the log covered (``audit.query``)
+SCOPES = {"admins": "三员与命令行的操作", "all": "全部"}
 SKIP = {"time", "action", "actor", "target"}
 
 
@@ -69,7 +83,46 @@ def describe(entry: dict[str, Any], *, field_title: Callable[[str], str] = str,
     if action == "upload":
         kind = KINDS.get(str(entry.get("kind", "")), plain(entry.get("kind")))
         return f"「{plain(entry.get('filename'))}」（{kind}，{_size(entry.get('size'))}）"
+    if action == "user" and entry.get("op") in USER_OPS:
+        return _user_sentence(entry)
     return _rest(entry, set())
+
+
+def _role_names(value: Any) -> str:
+    from ..security.roles import ROLES
+
+    legacy = {"admin": "原系统管理员（admin）"}  # the role before 三员分立 (evolve step 8)
+    roles = [ROLES.get(str(r)) or legacy.get(str(r), str(r)) for r in (value or ())]
+    return "、".join(roles) or "（无）"
+
+
+def _policy(value: Any) -> str:
+    policy = dict(value or ())
+    return f"最短 {policy.get('min_length', '?')} 位、至少 {policy.get('classes', '?')} 类字符"
+
+
+def _user_sentence(entry: dict[str, Any]) -> str:
+    """「授权 user:zhang：承办人 → 承办人、督查室」 — an administrator's act on an account."""
+    op = str(entry["op"])
+    target = str(entry.get("target") or "").removeprefix("user:").removeprefix("unit:")
+    text = f"{USER_OPS[op]} {target}".rstrip() + USER_OP_NOTES.get(op, "")
+    done = {"op", "changes", "old", "new", "roles", "title"}
+    if op == "password_policy":
+        return f"{USER_OPS[op]}：{_policy(entry.get('old'))} → {_policy(entry.get('new'))}" + (
+            f"；{rest}" if (rest := _rest(entry, {"op", "old", "new"})) else "")
+    if op == "roles" or (op == "add" and "roles" in entry):
+        if "old" in entry or "new" in entry:
+            text += f"：{_role_names(entry.get('old'))} → {_role_names(entry.get('new'))}"
+        else:
+            text += f"（角色：{_role_names(entry.get('roles'))}）"
+    elif op == "edit" and entry.get("changes"):
+        parts = [f"{ACCOUNT_FIELDS.get(str(c[0]), str(c[0]))}：{plain(c[1])} → {plain(c[2])}"
+                 for c in entry["changes"] if isinstance(c, tuple | list) and len(c) == 3]
+        text += "：" + "；".join(parts)
+    elif entry.get("title"):
+        text += f"（{plain(entry['title'])}）"
+    rest = _rest(entry, done)
+    return text + (f"；{rest}" if rest else "")
 
 
 def _rest(entry: dict[str, Any], done: set[str]) -> str:
@@ -85,5 +138,7 @@ def _rest(entry: dict[str, Any], done: set[str]) -> str:
             value = _size(value)
         elif key == "action":
             value = ACTIONS.get(str(value), value)
+        elif key == "scope":
+            value = SCOPES.get(str(value), value)
         parts.append(f"{LABELS.get(key, key)}：{plain(value)}")
     return "；".join(parts)

@@ -74,8 +74,11 @@ ACTIONS = {
     "export": "导出",
     "legal_hold": "冻结/解除冻结",
     "dispose": "销毁",
+    "disposal_request": "销毁申请",
+    "disposal_reject": "驳回销毁申请",
     "pack": "压缩数据库",
     "ballast_released": "启用磁盘应急空间",
+    "audit_read": "查阅审计日志",
 }
 
 

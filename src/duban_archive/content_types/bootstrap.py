@@ -12,7 +12,7 @@ from ..security.units import Unit, Units
 from ..security.users import User, Users
 from .board import Board
 from .folder import Folder
-from .site import ROOT_KEY, Site
+from .site import ROOT_KEY, SCHEMA_GENERATION, Site
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,10 @@ DEMO_UNITS = [
 
 DEMO_USERS = [
     # username, title, roles, unit
-    ("admin", "系统管理员", ("admin",), "zfb"),
+    # 三员分立: three administrators, one account each (security/roles.py ADMIN_ROLES)
+    ("admin", "系统管理员", ("sysadmin",), "zfb"),
+    ("secadmin", "安全保密管理员", ("secadmin",), "zfb"),
+    ("secauditor", "安全审计员", ("secauditor",), "zfb"),
     ("supervisor", "督查室 王督查", ("supervisor",), "zfb"),
     ("leader", "李副市长", ("leader",), "zfb"),
     ("unit_head", "住建局 张局长", ("unit_head",), "zjj"),
@@ -38,6 +41,7 @@ DEMO_USERS = [
     ("unit_head2", "交通局 赵局长", ("unit_head",), "jtj"),
     ("records_officer", "档案室 孙档案员", ("records_officer",), "zfb"),
     ("auditor", "审计局 周审计", ("auditor",), "zfb"),
+    ("approver", "档案室 郑主任（鉴定审批）", ("disposal_approver",), "zfb"),
 ]
 
 
@@ -112,6 +116,12 @@ def ensure_site_on_start(app, settings) -> None:
             site, _ = ensure_site(conn.root(), app.registry)
             if mode == "demo":
                 add_demo_content(site)
+            if site.generation >= SCHEMA_GENERATION:  # an older site gets them from evolve step 8
+                from pathlib import Path
+
+                from ..security.administrators import ensure_three_administrators
+
+                ensure_three_administrators(site, Path(settings["duban.var_dir"]), "system:init")
         if mode == "demo" and not site.settings.get("demo_items"):
             from ..demo import add_demo_items
 

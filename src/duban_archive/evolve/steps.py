@@ -231,3 +231,53 @@ def long_running_monthly_reports(site, registry) -> str:
             reschedule(site, item, registry)
         moved.append(item.item_id)
     return f"{len(moved)} 个持续推进事项改为按月报送进展" + (f"：{'、'.join(moved[:20])}" if moved else "")
+
+
+# -- 8: 三员分立 (issue 15) ----------------------------------------------------------------------------
+
+
+@step(8, "three_administrators")
+def three_administrators(site, registry) -> str:
+    """The single ``admin`` role is split in three (GB/T 39784): every ``admin`` account becomes
+    系统管理员 (``sysadmin``: accounts, units, settings — its password and sessions unchanged, so
+    nobody is locked out); for 安全保密管理员 and 安全审计员, when nobody holds them, accounts
+    ``secadmin`` / ``secauditor`` are created with one-time passwords written once to a 0600 file
+    in the var dir (after commit; the output names the file, never a password).  Items whose ACL still
+    names ``role:admin`` get theirs recomputed from the definitions (view: ``sysadmin``; the audit
+    trail: no more) and are re-listed.  Idempotent: a second run finds nothing to do."""
+    from pathlib import Path
+
+    from ..audit.log import record
+    from ..security.administrators import ensure_three_administrators
+    from ..security.roles import ADMIN_ROLES
+
+    renamed = []
+    for user in list(site["users"].values()):
+        roles = tuple(user.roles)
+        if "admin" not in roles:
+            continue
+        new = tuple(sorted({"sysadmin", *(r for r in roles if r != "admin" and r not in ADMIN_ROLES)}))
+        user.roles = new
+        user.revision = getattr(user, "revision", 0) + 1
+        record(site, "user", "system:evolve", f"user:{user.username}", op="roles", old=roles, new=new,
+               note="三员分立：原系统管理员（admin）改为系统管理员（sysadmin）")
+        renamed.append(user.username)
+    # item ACLs name the old role: recompute them from the definitions (view: sysadmin; the
+    # audit trail no more) and re-list the items, whose listing keys follow the ACL
+    from ..catalog.listing import reindex_item
+
+    remapped = 0
+    for item in list(site.item_index.values()):
+        if not any("role:admin" == ace[1] for ace in getattr(item, "__acl__", ()) or ()):
+            continue
+        registry.duban_workflows[item.workflow].apply_acl(item)
+        reindex_item(site, item, registry)
+        remapped += 1
+    admin_unit = next((site["users"][u].unit for u in renamed if site["users"][u].unit), None)
+    var = Path(registry.settings.get("duban.var_dir") or ".")
+    created, path = ensure_three_administrators(site, var, "system:evolve", unit=admin_unit)
+    parts = [f"{len(renamed)} 个原管理员账号改为系统管理员" + (f"：{'、'.join(renamed)}" if renamed else ""),
+             f"重算 {remapped} 个事项的权限"]
+    if created:
+        parts.append(f"新建三员账号 {'、'.join(created)}，一次性密码写入 {path}（仅属主可读，交接后请删除）")
+    return "；".join(parts)

@@ -39,6 +39,7 @@ KINDS = {
     "monthly": "月度进展催报",
     "escalation": "督办",
     "accountability": "责任追究",
+    "disposal": "销毁审批",
 }
 
 

@@ -1,61 +1,42 @@
-"""电子台账: export every ledger field to Excel; import an existing Excel ledger.
+"""电子台账: export every ledger field to Excel (import: ``ledger_import``).
 
-Import maps columns by their Chinese header (the field titles of the type
-definition, plus the names the seeds use: 事项名称, 承办单位, 完成时限 ...),
-validates *every* row with the type registry's colander schema first and
-imports nothing if any row fails, listing each failure as
-``第 N 行 「列名」：原因``.  The schema carries the text policy (issue 12): a cell
-with a control character, a lone surrogate or a character no dossier font draws
-is such a failure.  Export writes every cell through ``validation.clean_text``, so
-text stored before the policy (or by a bug) can never make the workbook fail.
+The export leads with what leaders read first: 办理进展 (the latest 反馈报告's
+办理进展情况, with its date) and 亮灯 (绿/黄/红 of the next open deadline, as the
+item page shows it; 已办结 once closed).  Export writes every cell through
+``validation.clean_text``, so text stored before the text policy (issue 12, or
+by a bug) can never make the workbook fail.
+
+Import maps columns by their Chinese header, validates *every* row with the
+type registry's colander schema first and imports nothing if any row fails
+(:mod:`.ledger_import`, re-exported here for the CLI and older callers).
 """
 
 from __future__ import annotations
 
 import io
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import IO, Any
+from datetime import datetime
+from typing import Any
 
-import colander
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from transaction.interfaces import TransientError
 
-from ..i18n import invalid_as_dict
-from ..timeutil import as_cst
-from ..validation import clean_text, visible_text
+from ..timeutil import as_cst, now
+from ..validation import clean_text
+from ..workflows.deadlines import light
+from .ledger_import import ImportResult, LedgerImportError, import_ledger
 from .stats import skip_note
 
-#: header aliases used by the seeds' ledgers -> field name
-ALIASES = {
-    "事项名称": "title", "事项": "title", "交办事项": "content", "事项内容": "content", "督查督办内容": "content",
-    "督办事项": "content", "承办单位": "lead_unit", "牵头单位": "lead_unit", "责任单位": "lead_unit",
-    "配合单位": "assist_units", "协办单位": "assist_units", "完成时限": "deadline", "办理时限": "deadline",
-    "立项时间": "registered_on", "立项日期": "registered_on", "牵头领导": "leader", "责任领导": "leader",
-    "工作要求": "requirement", "办理要求": "requirement", "办理标准": "standard", "责任人": "responsible",
-    "督办人": "overseer", "联系人": "contact", "任务来源": "source",
-}
+__all__ = ["ImportResult", "LedgerImportError", "export_ledger", "import_ledger", "ledger_fields"]
+
 SYSTEM_COLUMNS = [("number", "事项编号"), ("board", "版块"), ("state", "状态"), ("next_due", "下一时限"),
                   ("grade", "办理评价"), ("escalation_level", "督办级别"), ("closed_on", "办结日期")]
-SPLIT = re.compile(r"[、,，;；\s]+")
-LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
-
-
-class LedgerImportError(Exception):
-    """Rows failed validation; ``errors`` lists them (nothing was imported)."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(f"台账导入失败，共 {len(errors)} 处错误，未导入任何事项")
-        self.errors = errors
-
-
-@dataclass
-class ImportResult:
-    created: list[str] = field(default_factory=list)
+#: 办理进展 and 亮灯 follow the system columns (ledger_cells.IGNORED skips them on import)
+PROGRESS_COLUMNS = ["办理进展", "亮灯"]
+LIGHTS = {"green": "绿", "yellow": "黄", "red": "红"}
+CLOSED_STATES = frozenset({"closed", "archived"})
 
 
 def _cell(value: Any) -> Any:
@@ -83,7 +64,7 @@ def export_ledger(site, registry, items, type_name: str = "supervision_item") ->
     wb = Workbook()
     ws = wb.active
     ws.title = "电子台账"
-    headers = [t for _, t in SYSTEM_COLUMNS] + [f.title for f in fields]
+    headers = [t for _, t in SYSTEM_COLUMNS] + PROGRESS_COLUMNS + [f.title for f in fields]
     ws.append(headers)
     for c in range(1, len(headers) + 1):
         cell = ws.cell(row=1, column=c)
@@ -91,10 +72,11 @@ def export_ledger(site, registry, items, type_name: str = "supervision_item") ->
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(horizontal="center")
     workflows = registry.duban_workflows
+    moment = now()
     skipped: list[dict[str, str]] = []
     for item in items:
         try:  # the whole row is worked out (and every cell checked) before it is written
-            row = _row(item, site, units, fields, workflows)
+            row = _row(item, site, units, fields, workflows, moment)
             for value in row:
                 Cell(ws, value=value)  # openpyxl's own check: refuses a value it cannot store
         except TransientError:
@@ -118,7 +100,28 @@ def export_ledger(site, registry, items, type_name: str = "supervision_item") ->
     return buf.getvalue()
 
 
-def _row(item, site, units, fields, workflows) -> list[Any]:
+def progress_text(item) -> str:
+    """The latest 反馈报告's 办理进展情况, dated: what a leader reads first in the ledger."""
+    reports = [r for r in item.feedback.values() if getattr(r, "created", None) is not None]
+    if not reports:
+        return ""
+    latest = max(reports, key=lambda r: r.created)
+    text = (getattr(latest, "progress", "") or "").strip()
+    return f"{as_cst(latest.created):%Y-%m-%d}：{text}" if text else f"{as_cst(latest.created):%Y-%m-%d}"
+
+
+def light_text(item, moment: datetime) -> str:
+    """亮灯 of the next open deadline (绿/黄/红), 已办结 once closed, empty without a deadline."""
+    if item.state in CLOSED_STATES or getattr(item, "archived", False):
+        return "已办结"
+    deadlines = [d for d in (getattr(item, "deadlines", None) or {}).values() if d.get("due")]
+    if not deadlines:
+        return ""
+    first = min(deadlines, key=lambda d: d["due"])
+    return LIGHTS[light(first["due"], first.get("warn_from"), moment)]
+
+
+def _row(item, site, units, fields, workflows, moment: datetime) -> list[Any]:
     """One item's ledger row (raises on a bad stored value)."""
     wf = workflows.get(item.workflow)
     state = wf.states[item.state].title if wf and item.state in wf.states else item.state
@@ -126,7 +129,8 @@ def _row(item, site, units, fields, workflows) -> list[Any]:
     row = [_cell(item.number),
            _cell(site.boards[item.board_id].title if item.board_id in site.boards else item.board_id),
            _cell(state), _cell(getattr(item, "next_due", None)), getattr(item, "grade", "") or "",
-           getattr(item, "escalation_level", 0) or "", _cell(as_cst(closed).date() if closed else None)]
+           getattr(item, "escalation_level", 0) or "", _cell(as_cst(closed).date() if closed else None),
+           _cell(progress_text(item)), light_text(item, moment)]
     for f in fields:
         value = getattr(item, f.name, None)
         if f.kind == "unit":
@@ -137,102 +141,3 @@ def _row(item, site, units, fields, workflows) -> list[Any]:
             value = next((c.title for c in f.choices if c.value == value), value)
         row.append(_cell(value))
     return row
-
-
-def _header_map(typedef, headers: list[Any]) -> tuple[dict[int, str], list[str]]:
-    by_title = {f.title: f.name for f in typedef.fields}
-    by_name = {f.name: f.name for f in typedef.fields}
-    mapping: dict[int, str] = {}
-    unknown = []
-    for i, h in enumerate(headers):
-        text = str(h or "").strip()
-        if not text:
-            continue
-        name = by_title.get(text) or ALIASES.get(text) or by_name.get(text)
-        if name and name in typedef.field_map:
-            mapping[i] = name
-        elif text not in {t for _, t in SYSTEM_COLUMNS}:
-            unknown.append(visible_text(text))
-    return mapping, unknown
-
-
-def _unit_id(units, text: str) -> str:
-    if text in units:
-        return text
-    for u in units.values():
-        if u.title == text or getattr(u, "code", None) == text:
-            return u.unit_id
-    return text  # left for the schema to refuse by name
-
-
-def _cstruct(typedef, units, values: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, raw in values.items():
-        f = typedef.field_map[name]
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue
-        if f.kind == "date":
-            out[name] = raw.date().isoformat() if isinstance(raw, datetime) else (
-                raw.isoformat() if isinstance(raw, date) else str(raw).strip().replace("/", "-").replace(".", "-"))
-        elif f.kind == "datetime":
-            out[name] = raw.isoformat() if isinstance(raw, datetime) else str(raw).strip()
-        elif f.kind == "unit":
-            out[name] = _unit_id(units, str(raw).strip())
-        elif f.kind in ("units", "multi_choice"):
-            parts = [p for p in SPLIT.split(str(raw)) if p]
-            out[name] = [_unit_id(units, p) for p in parts] if f.kind == "units" else parts
-        elif f.kind == "choice":
-            text = str(raw).strip()
-            out[name] = next((c.value for c in f.choices if c.title == text), text)
-        elif f.kind == "int":
-            out[name] = str(int(raw)) if isinstance(raw, float) else str(raw)
-        elif f.kind == "textarea":
-            out[name] = str(raw).strip()
-        else:  # a line wrapped in its cell (Alt+Enter) is one line here; the schema refuses the rest
-            out[name] = LINE_BREAKS.sub(" ", str(raw).strip())
-    return out
-
-
-def import_ledger(site, registry, source: IO[bytes] | str, board_id: str, actor: str) -> ImportResult:
-    """Validate every row, then create every item (raises LedgerImportError, importing nothing)."""
-    from ..content_types.actions import create_item
-
-    if board_id not in site.boards:
-        raise LedgerImportError([f"版块“{board_id}”不存在"])
-    board = site.boards[board_id]
-    typedef = registry.duban_types[board.item_type]
-    try:
-        wb = load_workbook(source, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a non-xlsx file
-        raise LedgerImportError([f"无法读取 Excel 文件：{exc}"]) from exc
-    ws = wb.worksheets[0]
-    rows = list(ws.iter_rows(values_only=True))
-    if not rows:
-        raise LedgerImportError(["表格为空：第 1 行应为列名"])
-    mapping, unknown = _header_map(typedef, list(rows[0]))
-    errors = [f"第 1 行：无法识别的列名「{u}」" for u in unknown]
-    titles = {f.name: f.title for f in typedef.fields}
-    missing = [titles[f.name] for f in typedef.fields if f.required and f.name not in mapping.values()]
-    if missing:
-        errors.append(f"第 1 行：缺少必填列「{'」「'.join(missing)}」")
-    if errors:
-        raise LedgerImportError(errors)
-    schema = typedef.schema("add", site=site, registered_today=False)
-    valid: list[dict[str, Any]] = []
-    for n, row in enumerate(rows[1:], start=2):
-        if row is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-            continue
-        values = {name: row[i] if i < len(row) else None for i, name in mapping.items()}
-        try:
-            valid.append(schema.deserialize(_cstruct(typedef, site["units"], values)))
-        except colander.Invalid as exc:
-            for name, msg in invalid_as_dict(exc).items():
-                errors.append(f"第 {n} 行「{titles.get(name, name)}」：{msg}")
-    if errors:
-        raise LedgerImportError(errors)
-    if not valid:
-        raise LedgerImportError(["表格中没有可导入的数据行"])
-    result = ImportResult()
-    for appstruct in valid:
-        result.created.append(create_item(site, board, appstruct, actor, registry).item_id)
-    return result

@@ -55,6 +55,7 @@ def cmd_init(args) -> int:
         site, done = ensure_site(conn.root(), registry)
         if args.demo:
             done += add_demo_content(site)
+        done += _three_administrators(site, registry)
         transaction.commit()
         if args.demo == "full":
             from ..demo import add_demo_items
@@ -69,9 +70,25 @@ def cmd_init(args) -> int:
     for line in done or ["站点已是最新，无需更改"]:
         print(line)
     if args.demo:
-        print(f"演示用户（admin, supervisor, leader, unit_head, handler, handler2, records_officer, "
-              f"auditor）的密码均为：{DEMO_PASSWORD}  —— 生产环境请务必修改")
+        print(f"演示用户（admin 系统管理员, secadmin 安全保密管理员, secauditor 安全审计员, supervisor, leader, "
+              f"unit_head, handler, handler2, records_officer, auditor）的密码均为：{DEMO_PASSWORD}  "
+              "—— 生产环境请务必修改")
     return 0
+
+
+def _three_administrators(site, registry) -> list[str]:
+    """三员分立: an account for each administrator role nobody holds yet (passwords to a 0600 file)."""
+    from pathlib import Path
+
+    from ..content_types.site import SCHEMA_GENERATION
+    from ..security.administrators import ensure_three_administrators
+
+    if getattr(site, "generation", 0) < SCHEMA_GENERATION:  # admin -> sysadmin is evolve step 8's
+        return ["站点数据尚未演进到最新，三员账号未检查：请先执行 duban-archive evolve"]
+    created, path = ensure_three_administrators(site, Path(registry.settings["duban.var_dir"]), "cli")
+    if not created:
+        return []
+    return [f"三员账号 {'、'.join(created)}：一次性密码将写入 {path}（仅属主可读；首次登录须修改，交接后请删除该文件）"]
 
 
 def cmd_adduser(args) -> int:
@@ -88,6 +105,7 @@ def cmd_adduser(args) -> int:
 def _adduser(args, registry, password: str) -> int:
     from ..audit.log import record
     from ..content_types.site_access import open_site
+    from ..security.roles import separation_problem
     from ..security.users import User
 
     with open_site(registry) as site:
@@ -96,6 +114,10 @@ def _adduser(args, registry, password: str) -> int:
             return 1
         if args.unit and args.unit not in site["units"]:
             print(f"错误：单位 {args.unit} 不存在", file=sys.stderr)
+            return 1
+        problem = separation_problem(args.role)
+        if problem:
+            print(f"错误：{problem}", file=sys.stderr)
             return 1
         try:
             user = User(args.username, args.title or args.username, args.role, args.unit)
@@ -128,14 +150,14 @@ def cmd_passwd(args) -> int:
 
 def _passwd(args, registry, password: str) -> int:
     from ..content_types.site_access import open_site
-    from ..security.passwords import change_password, policy_problems, reset_password
+    from ..security.passwords import change_password, policy_problems, reset_password, site_policy
 
     with open_site(registry) as site:
         user = site["users"].get(args.username)
         if user is None:
             print(f"错误：用户 {args.username} 不存在", file=sys.stderr)
             return 1
-        problems = policy_problems(password, args.username)
+        problems = policy_problems(password, args.username, site_policy(site))
         if problems:
             print(f"错误：{'；'.join(problems)}", file=sys.stderr)
             return 1

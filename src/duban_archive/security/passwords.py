@@ -18,6 +18,8 @@ from ..timeutil import isoformat, now
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+#: what the 安全保密管理员 may tighten (``site.settings["password_policy"]``, :func:`set_password_policy`)
+DEFAULT_POLICY = {"min_length": MIN_LENGTH, "classes": 2}
 #: the demo sites' shared password (content_types.bootstrap.DEMO_PASSWORD): never a real one
 DEMO_PASSWORD = "duban-demo"
 
@@ -29,15 +31,35 @@ def _classes(password: str) -> int:
     return letters + digits + symbols
 
 
-def policy_problems(password: str, username: str = "") -> list[str]:
+def site_policy(site) -> dict[str, int]:
+    """The site's password policy: the defaults, tightened by the 安全保密管理员."""
+    stored = getattr(site, "settings", {}).get("password_policy") if site is not None else None
+    return {**DEFAULT_POLICY, **(dict(stored) if stored else {})}
+
+
+def policy_of_user(user) -> dict[str, int]:
+    """The policy of the site ``user`` belongs to (users live at ``site["users"][name]``)."""
+    folder = getattr(user, "__parent__", None)
+    return site_policy(getattr(folder, "__parent__", None))
+
+
+def policy_hint(policy: dict[str, int] | None = None) -> str:
+    policy = policy or DEFAULT_POLICY
+    kinds = "两类" if policy["classes"] <= 2 else "三类"
+    return f"至少 {policy['min_length']} 位，须包含字母、数字、符号中的至少{kinds}，不能包含用户名"
+
+
+def policy_problems(password: str, username: str = "", policy: dict[str, int] | None = None) -> list[str]:
     """What is wrong with ``password`` as a new password for ``username`` (empty: nothing)."""
+    policy = policy or DEFAULT_POLICY
     problems = []
-    if len(password) < MIN_LENGTH:
-        problems.append(f"密码至少 {MIN_LENGTH} 位")
+    if len(password) < policy["min_length"]:
+        problems.append(f"密码至少 {policy['min_length']} 位")
     elif len(password) > MAX_LENGTH:
         problems.append(f"密码不能超过 {MAX_LENGTH} 位")
-    if password and _classes(password) < 2:
-        problems.append("密码须包含字母、数字、符号中的至少两类")
+    if password and _classes(password) < policy["classes"]:
+        kinds = "两类" if policy["classes"] <= 2 else "三类（都要有）"
+        problems.append(f"密码须包含字母、数字、符号中的至少{kinds}")
     name = (username or "").lower()
     if name and (password.lower() == name or (len(name) >= 3 and name in password.lower())):
         problems.append("密码不能与用户名相同，也不能包含用户名")
@@ -46,10 +68,10 @@ def policy_problems(password: str, username: str = "") -> list[str]:
     return problems
 
 
-def policy_validator(username: str):
+def policy_validator(username: str, policy: dict[str, int] | None = None):
     """A colander validator applying :func:`policy_problems` for ``username``."""
     def check(node, value):
-        problems = policy_problems(value, username)
+        problems = policy_problems(value, username, policy)
         if problems:
             raise colander.Invalid(node, "；".join(problems))
     return check
@@ -72,7 +94,7 @@ def _old_password_check(node, kw):
 
 @colander.deferred
 def _new_password_check(node, kw):
-    return policy_validator(kw["user"].username)
+    return policy_validator(kw["user"].username, policy_of_user(kw["user"]))
 
 
 def _differs_from_old(node, value):
@@ -105,3 +127,29 @@ def reset_password(site, user, temporary: str, actor: str, **detail) -> None:
     user.must_change_password = True
     user.password_changed = isoformat(now())
     record(site, "user", actor, f"user:{user.username}", op="reset_password", **detail)
+
+
+# -- the 安全保密管理员's setting ----------------------------------------------------------------
+
+
+class PasswordPolicySchema(colander.MappingSchema):
+    """``{"min_length": 8–64, "classes": 2|3}`` — never below the built-in floor."""
+
+    min_length = colander.SchemaNode(colander.Integer(), title="密码最短长度",
+                                     validator=colander.Range(MIN_LENGTH, 64, min_err="不能少于 8 位",
+                                                              max_err="不能超过 64 位"))
+    classes = colander.SchemaNode(colander.Integer(), title="须包含的字符类别数",
+                                  description="字母、数字、符号三类中至少几类（2 或 3）",
+                                  validator=colander.OneOf([2, 3], msg_err="只能是 2 或 3"))
+
+
+def set_password_policy(site, policy: dict[str, int], actor: str, via: str = "") -> dict[str, int]:
+    """Store the policy (validated ``PasswordPolicySchema`` data); it applies to every password set
+    from now on (existing passwords stay until changed).  Audited with old and new values."""
+    old = site_policy(site)
+    new = {"min_length": int(policy["min_length"]), "classes": int(policy["classes"])}
+    if new != old:
+        site.settings["password_policy"] = new
+        record(site, "user", actor, "site:password_policy", op="password_policy",
+               old=tuple(sorted(old.items())), new=tuple(sorted(new.items())), **({"via": via} if via else {}))
+    return new

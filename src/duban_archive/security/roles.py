@@ -15,11 +15,30 @@ ROLES = {
     "unit_head": "承办单位负责人",
     "handler": "承办人",
     "records_officer": "档案员",
-    "auditor": "审计员",
-    "admin": "系统管理员",
+    "disposal_approver": "档案鉴定审批人",
+    "auditor": "业务审计员",
+    # 三员分立 (GB/T 39784, 分级保护): three administrators, kept apart (ADMIN_ROLES)
+    "sysadmin": "系统管理员",
+    "secadmin": "安全保密管理员",
+    "secauditor": "安全审计员",
 }
+#: the three administrator roles: an account holds at most one of them (:func:`separation_problem`)
+ADMIN_ROLES = ("sysadmin", "secadmin", "secauditor")
 #: roles that act for a unit (local roles on the unit's items)
 UNIT_ROLES = ("unit_head", "handler")
+
+
+def separation_problem(roles) -> str:
+    """Why ``roles`` may not be held by one account (三员分立), or "".
+
+    Whoever holds two of the three could approve their own work: create an account and grant it
+    rights, or act and then read (and judge) the record of their own actions.
+    """
+    held = [r for r in ADMIN_ROLES if r in set(roles)]
+    if len(held) < 2:
+        return ""
+    return (f"三员分立：同一账号不能兼任{'、'.join(ROLES[r] for r in held)}，"
+            "系统管理员、安全保密管理员、安全审计员须由不同账号担任")
 
 
 def user_principals(username: str, roles, unit: str | None) -> list[str]:

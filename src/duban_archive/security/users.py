@@ -67,6 +67,10 @@ class User(Persistent):
     sessions = None
     #: ISO time of the latest password change ("" = never / unknown)
     password_changed = ""
+    #: bumped by every administrator's change (security.accounts): a stale edit is refused, 409
+    revision = 0
+    #: ISO time of the latest administrator's change ("" = none)
+    modified = ""
 
     def __init__(self, username: str, title: str, roles=(), unit: str | None = None,
                  email: str = "", phone: str = "") -> None:

@@ -27,15 +27,13 @@ from ..archive.filing import (
     correction_schema,
     default_retention,
     disposable_from,
-    disposal_refusal,
-    dispose,
     file_item,
     plan_correction,
     queue,
     record_for,
     set_legal_hold,
 )
-from ..archive.model import ArchiveRecord, ArchiveRecords
+from ..archive.model import ArchiveRecords
 from ..archive.report import checks_panel
 from ..archive.rules import RETENTIONS
 from ..audit.reads import log_read
@@ -54,6 +52,12 @@ def _item_url(item) -> str:
     return item_url(item)
 
 
+def _filed_url(site, rec) -> str:
+    """The item page, or the 销毁清册 entry once the item was destroyed."""
+    item = site.get_item(rec.item_id)
+    return _item_url(item) if item is not None else f"/archive/@@register#entry-{rec.archival_code}"
+
+
 @view_config(context=ArchiveRecords, renderer="templates/archive.pt", permission="records")
 def archive_view(context, request) -> dict[str, Any]:
     site = find_site(context)
@@ -64,7 +68,7 @@ def archive_view(context, request) -> dict[str, Any]:
     years = sorted({r.year for r in filed}, reverse=True) or [today().year]
     log_read(request, [w["item"] for w in waiting] + [r.item_id for r in filed], via="archive")
     return {"page_title": translate(request, "档案室"), "waiting": waiting, "retentions": RETENTIONS,
-            "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _item_url(site.get_item(r.item_id)),
+            "filed": [{"rec": r, "item": site.get_item(r.item_id), "url": _filed_url(site, r),
                        "disposal": disposal_status(r)} for r in filed],
             "years": years, "units": list(units.values())}
 
@@ -203,26 +207,7 @@ def correct_view(context, request):
     return HTTPSeeOther(location=f"{_item_url(context)}#tab-archive")
 
 
-# -- 鉴定销毁 (disposal) --------------------------------------------------------------
-
-def _must_be_checked(node, value) -> None:
-    if value is not True:
-        raise colander.Invalid(node, "请勾选确认：销毁登记后不可撤销")
-
-
-def _disposal_form(request):
-    schema = colander.SchemaNode(colander.Mapping(), name="disposal")
-    schema.add(colander.SchemaNode(
-        StrippedString(), name="reason", title="鉴定意见（销毁依据）", widget=deform.widget.TextAreaWidget(rows=3),
-        description="如：经鉴定小组鉴定，保管期满，已无保存价值",
-        validator=colander.Length(max=REASON_MAX, max_err=f"不能超过 {REASON_MAX} 个字符")))
-    schema.add(colander.SchemaNode(StrippedString(), name="approver", title="批准人",
-                                   validator=colander.Length(max=50, max_err="不能超过 50 个字符")))
-    schema.add(colander.SchemaNode(colander.Boolean(), name="confirmed",
-                                   title="我已核对档号和鉴定意见，销毁登记后不可撤销",
-                                   widget=deform.widget.CheckboxWidget(), validator=_must_be_checked))
-    return make_form(request, schema.bind(request=request), button="销毁", formid="disposal-form")
-
+# -- 鉴定销毁 (disposal): the forms are in views/disposal.py ------------------------------------
 
 def disposal_status(rec, on=None) -> dict[str, Any]:
     """What the 档案室 lists show about destroying ``rec``: state, a note, whether to offer the form."""
@@ -234,39 +219,6 @@ def disposal_status(rec, on=None) -> dict[str, Any]:
     if (on or today()) < start:
         return {"state": "running", "note": str(start.year - 1), "offer": False}
     return {"state": "held" if rec.legal_hold else "expired", "note": "", "offer": True}
-
-
-@view_config(context=ArchiveRecord, name="dispose", renderer="templates/archive_dispose.pt", permission="records")
-def dispose_view(context, request):
-    """鉴定销毁 of one record: only once its 保管期限 ran out, never under legal hold; logged."""
-    site = find_site(context)
-    item = site.get_item(context.item_id)
-    form = _disposal_form(request)
-    refusal = disposal_refusal(context)
-    page = {"page_title": f"{translate(request, '鉴定销毁')} · {context.archival_code}", "rec": context,
-            "item": item, "item_url": _item_url(item) if item is not None else None,
-            "expires": disposable_from(context), "retentions": RETENTIONS, "form_resources": resources(request, form),
-            "refusal": translate(request, refusal) if refusal else "", "form_error": None, "form": None}
-    if refusal:
-        if request.method == "POST":  # refused: nothing written, and the reason said plainly
-            request.tm.doom()
-            request.response.status = 409
-        return page
-    if request.method != "POST":
-        return {**page, "form": form.render()}
-    appstruct, invalid = validated(form, request, page)
-    if invalid is not None:
-        return invalid
-    try:
-        dispose(site, context.item_id, actor=request.authenticated_userid, reason=appstruct["reason"] or "",
-                approver=appstruct["approver"] or "")
-    except FilingRefused as exc:
-        request.tm.doom()
-        request.response.status = exc.status
-        return {**page, "form_error": translate(request, exc.message),
-                "form": _with_errors(form, appstruct, exc.fields)}
-    request.session.flash(translate(request, "档案 {code} 已销毁，销毁记录已登记", {"code": context.archival_code}))
-    return HTTPSeeOther(location=f"{request.resource_url(context.__parent__)}#filed")
 
 
 def includeme(config) -> None:

@@ -51,7 +51,7 @@ def reminders_panel(request, item) -> str | None:
     from ..content_types.site import find_site
 
     box = get_outbox(find_site(item))
-    see_all = bool({"role:supervisor", "role:leader", "role:admin", "role:auditor"} & who)
+    see_all = bool({"role:supervisor", "role:leader", "role:sysadmin", "role:auditor"} & who)
     me = request.authenticated_userid
     rows = []
     seen = set()
@@ -72,7 +72,7 @@ def reminders_panel(request, item) -> str | None:
         return None
     return render("templates/reminders_panel.pt", {
         "rows": rows, "level": level, "escalations": escalations,
-        "can_print": bool({"role:supervisor", "role:leader", "role:admin"} & who),
+        "can_print": bool({"role:supervisor", "role:leader", "role:sysadmin"} & who),
         "can_escalate": "role:supervisor" in who and level < 3 and not item.archived,
         "item_id": item.item_id, "csrf_token": request.session.get_csrf_token(),
         "action": request.resource_url(item, "escalate")}, request)

@@ -18,7 +18,6 @@ from ...archive.filing import (
     FilingRefused,
     correct_metadata,
     default_retention,
-    dispose,
     file_item,
     queue,
     record_for,
@@ -195,32 +194,6 @@ def legal_hold_view(request):
     except FilingRefused as exc:
         raise _refused(exc) from exc
     return {"hold": rec.legal_hold, "reason": rec.legal_hold_reason}
-
-
-document("api.item.disposal", "POST",
-         "鉴定销毁（保管期限届满后；冻结期间不得销毁；永久保管不销毁）：登记鉴定意见与批准人", params=ID_PARAM,
-         request={"type": "object", "required": ["reason", "approver"], "properties": {
-             "reason": {"type": "string", "description": "鉴定意见（销毁依据）"},
-             "approver": {"type": "string", "description": "批准人"}}},
-         response={"type": "object", "properties": {"disposed": {"type": "string", "format": "date"},
-                                                    "archival_code": {"type": "string"}}},
-         errors=(400, 401, 403, 404, 409))
-
-
-@view_config(route_name="api.item.disposal", request_method="POST", renderer="json")
-def disposal_view(request):
-    site, item = get_item(request)
-    require(request, "records", site)
-    data = json_body(request)
-    unknown = {k: "不允许的字段（未知字段）" for k in data if k not in ("reason", "approver")}
-    if unknown:
-        raise ApiError(400, "提交的内容有误，请按提示修改", unknown)
-    try:
-        rec = dispose(site, item.item_id, actor=actor(request), reason=str(data.get("reason") or ""),
-                      approver=str(data.get("approver") or ""))
-    except FilingRefused as exc:
-        raise _refused(exc) from exc
-    return {"disposed": rec.disposed.isoformat(), "archival_code": rec.archival_code}
 
 
 # -- the records officer's lists ---------------------------------------------------

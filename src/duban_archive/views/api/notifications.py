@@ -18,7 +18,7 @@ from .errors import ApiError
 from .openapi import document
 from .util import actor, json_body, principals
 
-SEE_ALL = {"role:supervisor", "role:admin", "role:auditor"}
+SEE_ALL = {"role:supervisor", "role:sysadmin", "role:auditor"}
 MESSAGE_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "string"}, "kind": {"type": "string", "enum": list(KINDS)}, "kind_title": {"type": "string"},
     "channel": {"type": "string", "enum": list(CHANNELS)}, "recipient": {"type": "string"},

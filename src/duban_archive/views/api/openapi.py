@@ -24,6 +24,9 @@ ERROR_DESCRIPTIONS = {
     404: "资源不存在", 409: "冲突：事项已变化或操作已不可行", 413: "文件过大", 415: "不接受的文件类型",
     429: "请求过多（如登录失败次数过多，见 Retry-After）",
 }
+#: answers every operation under a path prefix may give besides its own: (prefix, status, description,
+#: prefixes excepted); e.g. 410 for the URLs of a destroyed item (views/api/disposal.py)
+PATH_ERRORS: list[tuple[str, int, str, tuple[str, ...]]] = []
 #: ``{name}`` or ``{name:regex}`` in a Pyramid route pattern
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}")
 
@@ -85,7 +88,7 @@ def spec(request) -> dict[str, Any]:
         path, names = path_parameters(route.pattern)
         for (name, method), op in OPERATIONS.items():
             if name == route.name:
-                paths.setdefault(path, {})[method.lower()] = with_path_parameters(op, names)
+                paths.setdefault(path, {})[method.lower()] = with_path_errors(path, with_path_parameters(op, names))
     return {
         "openapi": "3.0.3",
         "info": {"title": "duban_archive API", "version": "1.0.0",
@@ -98,6 +101,17 @@ def spec(request) -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
     }
+
+
+def with_path_errors(path: str, op: dict[str, Any]) -> dict[str, Any]:
+    """``op`` with the :data:`PATH_ERRORS` of its path added (a copy; nothing when none applies)."""
+    extra = {str(code): {"description": text, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for prefix, code, text, unless in PATH_ERRORS
+        if path.startswith(prefix) and not path.startswith(unless) and str(code) not in op["responses"]}
+    if not extra:
+        return op
+    return {**op, "responses": dict(sorted({**op["responses"], **extra}.items(), key=lambda kv: int(kv[0])))}
 
 
 def _route_mapper_iface():

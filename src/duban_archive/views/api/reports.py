@@ -22,7 +22,7 @@ from .errors import ApiError
 from .openapi import document
 from .util import actor, json_body, principals
 
-REPORT_ROLES = {"role:supervisor", "role:leader", "role:admin", "role:auditor"}
+REPORT_ROLES = {"role:supervisor", "role:leader", "role:sysadmin", "role:auditor"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -213,7 +213,7 @@ def notice_view(request):
     item = site.get_item(request.matchdict["id"])
     if item is None or not request.has_permission("view", item):
         raise ApiError(404, "事项不存在")
-    if not {"role:supervisor", "role:leader", "role:admin"} & set(principals(request)):
+    if not {"role:supervisor", "role:leader", "role:sysadmin"} & set(principals(request)):
         raise ApiError(403, "只有督查室和领导可以打印催办单、督办单")
     kind = request.GET.get("kind", "remind")
     if kind not in KINDS:
