@@ -38,6 +38,8 @@ VIEW_PATTERNS = [
     re.compile(r"""\b(?:title|description|button)="([^"\\{}]+)\""""),
     re.compile(r"""["']page_title["']\s*:\s*"([^"\\{}]+)\""""),
 ]
+#: domain modules whose colander schemas the HTML forms show (their titles are read like the views')
+SCHEMA_MODULES = ("security/accounts.py", "security/passwords.py")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 #: msgids the views pass through variables (button titles, flash messages, error pages)
 EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交反馈", "已保存批示", "领导批示", "请求已失效",
@@ -49,9 +51,10 @@ EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交
 def source_msgids() -> set[str]:
     found: set[str] = set()
     files = list((PKG / "views").glob("*.py")) + list((PKG / "views" / "templates").glob("*.pt"))
+    files += [PKG / name for name in SCHEMA_MODULES]
     for path in files:
         text = path.read_text(encoding="utf-8")
-        patterns = PATTERNS + (VIEW_PATTERNS if path.suffix == ".py" else [])
+        patterns = PATTERNS + (VIEW_PATTERNS if path.suffix == ".py" else [])  # schema modules: py too
         for pattern in patterns:
             found.update(m for m in pattern.findall(text) if CJK.search(m))
     return found | EXTRA

@@ -55,10 +55,12 @@ def test_with_english_chosen_the_main_pages_have_no_chinese_chrome(open_page, de
     pages = {
         "supervisor": ["/", "/boards/zdgz", "/worklist", demo_server.item(state="assigned")["url"],
                        "/boards/zdgz/@@add", "/search", "/search?q=%E6%94%B9%E9%80%A0", "/dashboard", "/reports",
-                       "/scores", "/scores/explain?unit=zjj", "/inbox"],
+                       "/scores", "/scores/explain?unit=zjj", "/inbox", "/boards/zdgz/@@import"],
         "handler": [handled, handled + "/@@feedback", handled + "/@@upload", "/@@password"],
         "records_officer": ["/archive", demo_server.item(archived=True)["url"]],
-        "admin": ["/@@users", "/@@units", "/admin/calendar", "/admin/workflows"],
+        "admin": ["/@@users", "/@@user-edit?username=handler", "/@@units", "/admin/calendar", "/admin/workflows"],
+        "secadmin": ["/@@user-roles?username=handler", "/@@security-settings"],
+        "secauditor": ["/@@audit-log"],
     }
     checked, left = 0, []
     for user, paths in pages.items():

@@ -49,14 +49,17 @@ def _pages(demo) -> dict[str, list[str]]:
         "": ["/login"],
         "supervisor": ["/", "/boards/zdgz", "/boards/hotline", "/worklist", open_item["url"],
                        "/boards/zdgz/@@add", "/search", "/search?q=%E6%94%B9%E9%80%A0", "/dashboard", "/reports",
-                       "/scores", "/inbox", "/@@password"],
+                       "/scores", "/inbox", "/@@password", "/boards/zdgz/@@import"],
         "handler": ["/", "/worklist", handled["url"], handled["url"] + "/@@feedback", handled["url"] + "/@@upload",
                     "/inbox"],
         "unit_head": ["/worklist", demo.item(state="assigned", lead="zjj")["url"]],
         "leader": ["/worklist", demo.item(state="registered")["url"]],
-        "records_officer": ["/archive", archived["url"], archived["url"] + "#tab-archive"],
+        "records_officer": ["/archive", archived["url"], archived["url"] + "#tab-archive", "/archive/@@register"],
         "auditor": ["/search?q=%E6%95%B4%E6%B2%BB"],
-        "admin": ["/@@users", "/@@units", "/admin/workflows", "/admin/calendar"],
+        "admin": ["/@@users", "/@@user-edit?username=handler", "/@@units", "/admin/workflows", "/admin/calendar"],
+        "secadmin": ["/@@users", "/@@user-roles?username=handler", "/@@security-settings"],
+        "secauditor": ["/@@audit-log"],
+        "approver": ["/archive/@@disposals"],
     }
 
 
