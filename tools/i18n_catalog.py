@@ -5,8 +5,10 @@
     python tools/i18n_catalog.py check     # exit 1 if a msgid has no English yet
 
 msgids come from ``t('...')`` in the UI templates, ``translate(request, "...")``
-and ``add_nav``/``add_item_panel`` titles in Python, plus the titles in the
-definition files (types, boards, workflow states, roles, audit actions).
+and ``add_nav``/``add_item_panel`` titles in Python, the ``title=``/``description=``/
+``button=`` of the colander forms and the ``"page_title"`` of the views (``views.forms.make_form``
+and the layout translate them), plus the titles in the definition files (types, boards,
+workflow states, transitions and deadlines, roles, audit actions, deadline lights).
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ PATTERNS = [
     re.compile(r"""\b(?:add_nav|add_item_panel)\(\s*"[^"]*"\s*,\s*"([^"\\]+)\""""),
     re.compile(r"""\badd_nav\(\s*"([^"\\]+)\""""),
 ]
+#: in views/*.py only: form titles, descriptions and buttons, page titles
+VIEW_PATTERNS = [
+    re.compile(r"""\b(?:title|description|button)="([^"\\{}]+)\""""),
+    re.compile(r"""["']page_title["']\s*:\s*"([^"\\{}]+)\""""),
+]
+#: domain modules whose colander schemas the HTML forms show (their titles are read like the views')
+SCHEMA_MODULES = ("security/accounts.py", "security/passwords.py")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 #: msgids the views pass through variables (button titles, flash messages, error pages)
 EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交反馈", "已保存批示", "领导批示", "请求已失效",
@@ -42,32 +51,50 @@ EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交
 def source_msgids() -> set[str]:
     found: set[str] = set()
     files = list((PKG / "views").glob("*.py")) + list((PKG / "views" / "templates").glob("*.pt"))
+    files += [PKG / name for name in SCHEMA_MODULES]
     for path in files:
         text = path.read_text(encoding="utf-8")
-        for pattern in PATTERNS:
+        patterns = PATTERNS + (VIEW_PATTERNS if path.suffix == ".py" else [])  # schema modules: py too
+        for pattern in patterns:
             found.update(m for m in pattern.findall(text) if CJK.search(m))
     return found | EXTRA
 
 
 def definition_msgids() -> set[str]:
     sys.path.insert(0, str(ROOT / "src"))
+    from duban_archive.archive.rules import RETENTIONS
     from duban_archive.audit.log import ACTIONS
     from duban_archive.content_types.attachment import KINDS
     from duban_archive.content_types.board import load_board_defs
     from duban_archive.content_types.registry import TypeRegistry
     from duban_archive.security.roles import ROLES
+    from duban_archive.security.units import UNIT_KINDS
     from duban_archive.views.listing import SORTS
+    from duban_archive.views.search import FACET_TITLES, RETENTION_TITLES, SORT_TITLES
+    from duban_archive.workflows.deadlines import LIGHT_TITLES
     from duban_archive.workflows.engine import WorkflowRegistry
+    from duban_archive.workflows.schema import ATTACHMENT_KINDS
+    from duban_archive.workflows.worklist import BUCKETS
 
-    found = set(ACTIONS.values()) | set(KINDS.values()) | set(ROLES.values()) | set(SORTS.values())
+    found = (set(ACTIONS.values()) | set(KINDS.values()) | set(ROLES.values()) | set(SORTS.values())
+             | set(LIGHT_TITLES.values()) | set(BUCKETS.values()) | set(ATTACHMENT_KINDS.values())
+             | set(UNIT_KINDS.values()) | set(RETENTIONS.values()) | set(SORT_TITLES.values())
+             | set(FACET_TITLES.values()) | set(RETENTION_TITLES.values()))
     found |= {b.title for b in load_board_defs()}
     for typedef in TypeRegistry().load():
         for f in typedef.fields:
             found.add(f.title)
+            if getattr(f, "description", None):
+                found.add(f.description)
             found.update(c.title for c in f.choices)
     for wf in WorkflowRegistry().load():
+        found.add(wf.title)
         found.update(s.title for s in wf.states.values())
         found.update(t.title for t in wf.transitions.values())
+        for holder in [wf, *wf.states.values(), *wf.transitions.values()]:
+            found.update(d.title for d in getattr(holder, "deadlines", None) or ())
+        for tr in wf.transitions.values():
+            found.update(f.title for f in getattr(tr, "fields", None) or ())
     return {m for m in found if m}
 
 

@@ -11,7 +11,7 @@ import os
 from importlib import resources
 
 import colander
-from pyramid.i18n import TranslationStringFactory, make_localizer
+from pyramid.i18n import TranslationString, TranslationStringFactory, make_localizer
 
 _ = TranslationStringFactory("duban_archive")
 
@@ -63,11 +63,21 @@ def localizer(locale: str = DEFAULT_LOCALE):
     return loc
 
 
+def translate_deep(loc, term):
+    """Translate ``term`` and the translation strings in its mapping first: 「请填写${title}」
+    carries the field's title as a msgid, which must come out in the same language."""
+    mapping = getattr(term, "mapping", None)
+    if isinstance(term, TranslationString) and mapping:
+        inner = {k: loc.translate(v) if isinstance(v, TranslationString) else v for k, v in mapping.items()}
+        term = TranslationString(term, domain=term.domain, default=term.default, mapping=inner)
+    return loc.translate(term)
+
+
 def invalid_as_dict(exc: colander.Invalid, locale: str = DEFAULT_LOCALE) -> dict[str, str]:
     """colander errors as ``{field: 中文说明}``; the mapping prefix is dropped."""
     loc = localizer(locale)
     out: dict[str, str] = {}
-    for path, msg in exc.asdict(translate=loc.translate).items():
+    for path, msg in exc.asdict(translate=lambda term: translate_deep(loc, term)).items():
         name = path.split(".", 1)[1] if "." in path else path
         out[name or "_"] = msg
     return out
@@ -88,6 +98,8 @@ def required_messages(schema: colander.SchemaNode) -> colander.SchemaNode:
             kind = f"{type(node.typ).__name__} {type(getattr(node, 'widget', None)).__name__}"
             msgid = "请选择${title}" if any(p in kind for p in _PICKED) else "请填写${title}"
             title = node.title if str(node.title or "").strip() else node.name
+            if not isinstance(title, TranslationString):  # the field's name in the reader's language too
+                title = _(title)
             node.missing_msg = _(msgid, mapping={"title": title})
         required_messages(node)
     return schema

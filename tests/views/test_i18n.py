@@ -38,3 +38,17 @@ def test_colander_errors_in_chinese_by_default(testapp):
     res = testapp.get("/boards/zdgz/@@add").forms["add-item"].submit(status=400)
     assert "Required" not in res.text
     assert "请填写标题" in res.text and "必需" not in res.text
+
+
+def test_with_english_chosen_form_errors_name_the_field_in_english(testapp):
+    """「请填写${title}」 carries the field's title as a msgid: an English reader gets both in English."""
+    import re
+
+    from duban_archive.testing import login
+
+    login(testapp, "supervisor")
+    testapp.get("/@@lang?to=en&came_from=%2F")
+    res = testapp.get("/boards/zdgz/@@add").forms["add-item"].submit(status=400)
+    assert "Please fill in Title" in res.text
+    errors = re.findall(r'class="invalid-feedback"[^>]*>\s*([^<]+)<', res.text)
+    assert errors and not [e for e in errors if re.search(r"[\u4e00-\u9fff]", e)], errors

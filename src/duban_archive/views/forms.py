@@ -22,7 +22,7 @@ from pyramid.i18n import TranslationString
 from pyramid.threadlocal import get_current_request
 
 from ..errors import Refusal
-from ..i18n import required_messages
+from ..i18n import required_messages, translate_deep
 from ..validation import apply_text_policy
 from .layout import DOMAIN, translate
 
@@ -42,7 +42,7 @@ def _translator(term: Any) -> str:
         loc = localizer()
     else:
         loc = request.localizer
-    text = loc.translate(term)
+    text = translate_deep(loc, term)
     if (isinstance(term, TranslationString) and term.domain == "deform" and text == str(term.interpolate())
             and str(term) in STOCK_ZH and str(loc.locale_name).startswith("zh")):
         return TranslationString(STOCK_ZH[str(term)], mapping=term.mapping).interpolate()
@@ -80,6 +80,12 @@ def _localize_titles(node: colander.SchemaNode) -> None:
             child.title = TranslationString(child.title, domain=DOMAIN)
         if isinstance(child.description, str) and child.description:
             child.description = TranslationString(child.description, domain=DOMAIN)
+        values = getattr(child.widget, "values", None)
+        if isinstance(values, (list, tuple)) and all(isinstance(v, tuple) and len(v) == 2 for v in values):
+            # choice labels (roles, kinds) are msgids too; a copy, since schema classes share their widgets
+            child.widget = copy.copy(child.widget)
+            child.widget.values = [(v, TranslationString(label, domain=DOMAIN) if isinstance(label, str) else label)
+                                   for v, label in values]
         _localize_titles(child)
 
 

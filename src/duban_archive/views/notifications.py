@@ -9,6 +9,7 @@ from ..content_types.item import SupervisionItem
 from ..errors import Refusal
 from ..notifications.outbox import get_outbox
 from ..timeutil import as_cst
+from .layout import translate
 
 
 @view_config(route_name="notifications.inbox", renderer="templates/inbox.pt", permission="view",
@@ -36,7 +37,7 @@ def inbox_mark_all(context, request):
         for msg_id, read in list(inbox.entries.items()):
             if not read:
                 inbox.mark_read(msg_id)
-    request.session.flash("已全部标为已读")
+    request.session.flash(translate(request, "已全部标为已读"))
     return HTTPFound(request.route_url("notifications.inbox"))
 
 
@@ -95,7 +96,7 @@ def escalate_form(context, request):
     except Refusal as exc:
         flash_refusal(request, exc, "未能启动督办：{message}", {"level": "督办级别", "reason": "督办事由"})
     else:
-        request.session.flash("已启动督办")
+        request.session.flash(translate(request, "已启动督办"))
     return HTTPFound(request.resource_url(context))
 
 

@@ -50,7 +50,7 @@ def add_adjustment_form(context, request):
         page["values"], page["refusal"] = data, translate(request, exc.message)
         request.response.status_int = exc.status
         return page
-    request.session.flash("加扣分已录入")
+    request.session.flash(translate(request, "加扣分已录入"))
     return HTTPFound(request.route_url("scoring.scores", _query={"period": data["date"][:7] or ""}))
 
 

@@ -55,7 +55,7 @@ def transitions_panel(request, item) -> str | None:
     failed = request.environ.get(FAILED_KEY) or {}
     transitions = []
     for t in available:
-        kinds = [ATTACHMENT_KINDS.get(k, k) for k in t.requires_attachments]
+        kinds = [translate(request, ATTACHMENT_KINDS.get(k, k)) for k in t.requires_attachments]
         mine = failed.get("name") == t.name
         values = failed.get("values", {}) if mine else {}
         errors = failed.get("errors", {}) if mine else {}
@@ -110,7 +110,8 @@ def fire_view(context, request):
         wf.fire(context, name, actor, _principals(request), data, request=request, site=site)
     except (WorkflowError, UploadRefused, Frozen) as exc:
         return _refused(context, request, t, data, exc)
-    request.session.flash(f"已执行“{t.title}”，当前状态：{wf.states[context.state].title}")
+    request.session.flash(translate(request, "已执行“{title}”，当前状态：{state}", {
+        "title": translate(request, t.title), "state": translate(request, wf.states[context.state].title)}))
     return HTTPSeeOther(location=item_url)
 
 
@@ -137,7 +138,7 @@ def _refused(context, request, t, data: dict[str, Any], exc: Exception) -> Respo
     request.tm.doom()  # nothing of this request is kept, the page only reads
     request.environ[FAILED_KEY] = {
         "name": t.name, "values": values, "errors": fields,
-        "message": translate(request, "未能执行“{title}”：{message}", {"title": t.title, "message": message})
+        "message": translate(request, "未能执行“{title}”：{message}", {"title": translate(request, t.title), "message": message})
         + (f"（{others}）" if others else ""),
     }
     response = render_to_response("duban_archive.views:templates/item.pt", item_view(context, request),
@@ -197,7 +198,7 @@ def admin_calendar(context, request):
             except ValueError:
                 raise HTTPForbidden() from None
             if remove_year(context, year):
-                request.session.flash(f"已删除 {year} 年的自定义日历")
+                request.session.flash(translate(request, "已删除 {year} 年的自定义日历", {"year": year}))
             return HTTPSeeOther(location=request.route_url("workflow.calendar"))
         values = {k: request.POST.get(k, "").strip() for k in values}
         holidays = _dates(values["holidays"])
@@ -210,7 +211,7 @@ def admin_calendar(context, request):
         if not errors:
             set_year(context, year, holidays, workdays)
             _audit(context, request, year, holidays, workdays)
-            request.session.flash(f"已保存 {year} 年的节假日与调休安排")
+            request.session.flash(translate(request, "已保存 {year} 年的节假日与调休安排", {"year": year}))
             return HTTPSeeOther(location=request.route_url("workflow.calendar"))
         request.response.status = 400
     table = context.settings.get(SETTINGS_KEY) or {}
