@@ -101,7 +101,8 @@ def test_register_pdf_and_xlsx_carry_every_field_and_honest_inspection(app, file
         sizes = sum(site["archive"][i].current.size for i in ids)
     text = pdf_text(pdf)
     flat = "".join(text.split())
-    for needle in ("电子档案移交与接收登记表", "交接工作名称", FORM["title"], "内容描述", "移交电子档案数量", "3件，0卷",
+    for needle in ("电子档案移交与接收登记表", "交接工作名称", FORM["title"], "内容描述", "移交电子档案数量",
+                   "3件，0卷",
                    "移交数据量", f"{sizes}字节", "载体起止顺序号", "GP-2026-001～", "GP-2026-002", "移交载体类型、规格",
                    "光盘，DVD-R4.7GB", "检验内容", "移交单位：县委督查室", "接收单位：县档案馆", "准确性检验",
                    "完整性检验", "可用性检验", "安全性检验", "载体外观检验", "填表人（签名）", "王档案", "李馆员",
@@ -220,6 +221,7 @@ def test_the_form_is_checked_field_by_field_in_chinese():
     assert "transfer_date" in fields
     with pytest.raises(Refusal) as exc:
         validate(transfer_schema(), {**FORM, "carrier_numbers": "", "reviewer": FORM["transferor"], "items": ["x"]})
-    assert exc.value.fields == {"carrier_numbers": "光盘移交须填写载体起止顺序号", "reviewer": "审核人不能与移交人为同一人"}
+    assert exc.value.fields == {"carrier_numbers": "光盘移交须填写载体起止顺序号",
+                                "reviewer": "审核人不能与移交人为同一人"}
     ok = validate(transfer_schema(), {**FORM, "carrier": "online", "carrier_numbers": "", "items": ["x"]})
     assert ok["transfer_date"] == date(2026, 12, 4)

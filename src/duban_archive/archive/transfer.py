@@ -46,7 +46,7 @@ from ZODB.blob import Blob
 from ..audit.log import record
 from ..errors import Refusal
 from ..timeutil import as_cst, now, today
-from ..validation import text_node
+from ..validation import ValidationFailed, text_node, validate
 from .checks import SECTIONS
 from .dossier import closed_on
 from .package import ascii_code
@@ -168,18 +168,31 @@ def _text(name: str, title: str, *, required: bool = True, max_len: int = TEXT_M
     return text_node(node, multiline=multiline, glyphs=True)  # printed on the register: every glyph drawable
 
 
+def _cross_field(value: dict[str, Any]) -> dict[str, str]:
+    """Rules across fields: an offline carrier is numbered; 审核人 and 接收人 are not the 移交人."""
+    def get(name: str) -> str:
+        v = value.get(name)
+        return v.strip() if isinstance(v, str) else ""
+
+    out = {}
+    carrier = get("carrier")
+    if carrier in ("optical", "hdd") and not get("carrier_numbers"):
+        out["carrier_numbers"] = f"{CARRIERS[carrier]}移交须填写载体起止顺序号"
+    if get("reviewer") and get("reviewer") == get("transferor"):
+        out["reviewer"] = "审核人不能与移交人为同一人"
+    if get("receiver") and get("receiver") == get("transferor"):
+        out["receiver"] = "接收人不能与移交人为同一人"
+    if get("receiver_unit") and get("receiver_unit") == get("transferor_unit"):
+        out["receiver_unit"] = "接收单位不能与移交单位相同"
+    return out
+
+
 def _whole(node, value: dict[str, Any]) -> None:
-    """Rules across fields: an offline carrier is numbered; 审核人 is not the 移交人."""
-    exc = colander.Invalid(node, "")
-    if value.get("carrier") in ("optical", "hdd") and not value.get("carrier_numbers"):
-        exc["carrier_numbers"] = f"{CARRIERS[value['carrier']]}移交须填写载体起止顺序号"
-    if value.get("reviewer") and value.get("reviewer") == value.get("transferor"):
-        exc["reviewer"] = "审核人不能与移交人为同一人"
-    if value.get("receiver") and value.get("receiver") == value.get("transferor"):
-        exc["receiver"] = "接收人不能与移交人为同一人"
-    if value.get("receiver_unit") and value.get("receiver_unit") == value.get("transferor_unit"):
-        exc["receiver_unit"] = "接收单位不能与移交单位相同"
-    if exc.children:
+    problems = _cross_field(value)
+    if problems:
+        exc = colander.Invalid(node, "")
+        for name, msg in problems.items():
+            exc[name] = msg
         raise exc
 
 
@@ -208,6 +221,16 @@ def transfer_schema(*, transferor_unit: str = "") -> colander.SchemaNode:
         colander.Sequence(), colander.SchemaNode(colander.String(), name="item"), name="items",
         title="移交档案", validator=colander.Length(min=1, min_err="请至少选择一件档案")))
     return schema
+
+
+def validate_form(data: Any) -> dict[str, Any]:
+    """The form's appstruct, or one :class:`ValidationFailed` naming every field at once (colander
+    skips the cross-field rules while a field is invalid; they are added here)."""
+    try:
+        return validate(transfer_schema(), data)
+    except ValidationFailed as exc:
+        fields = {**(_cross_field(data) if isinstance(data, dict) else {}), **exc.fields}
+        raise ValidationFailed(fields) from None
 
 
 # -- choosing records ---------------------------------------------------------------------------
@@ -258,7 +281,7 @@ def _selected(site, item_ids: list[str]) -> list[Any]:
             disposed.append(rec.archival_code)
             continue
         held = reg.by_item.get(item_id) if reg is not None else None
-        if held is not None:
+        if held is not None and reg is not None:
             t = reg.transfers[held]
             taken.append(f"{rec.archival_code}（已于 {t.form['transfer_date'].isoformat()} 移交"
                          f"{t.form['receiver_unit']}，批次 {held}）")
@@ -301,7 +324,9 @@ def inspect(recs: list[Any], *, carrier: str, fixity_checked: int) -> tuple[dict
     rows = []
     total = len(recs)
     for title, section in INSPECTIONS:
-        passed, unchecked, failed = [], [], []
+        passed: list[str] = []
+        unchecked: list[str] = []
+        failed: list[str] = []
         for rec in recs:
             status = _section_status(rec.current.checks, section)
             (passed if status is True else failed if status is False else unchecked).append(rec.archival_code)

@@ -74,6 +74,8 @@ ACTIONS = {
     "export": "导出",
     "legal_hold": "冻结/解除冻结",
     "dispose": "销毁",
+    "transfer": "移交",
+    "transfer_cancel": "撤销移交",
     "pack": "压缩数据库",
     "ballast_released": "启用磁盘应急空间",
 }

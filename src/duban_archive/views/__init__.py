@@ -17,7 +17,8 @@ nav entries and panels in its ``includeme``, included below.
 from __future__ import annotations
 
 #: views modules with an ``includeme`` (routes, nav entries, item panels)
-UI_MODULES = (".auth", ".admin", ".search", ".workflow", ".notifications", ".scoring", ".reports", ".archive")
+UI_MODULES = (".auth", ".admin", ".search", ".workflow", ".notifications", ".scoring", ".reports", ".archive",
+              ".transfer")
 
 
 def includeme(config) -> None:

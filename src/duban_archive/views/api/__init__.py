@@ -51,6 +51,14 @@ ROUTES = [
     ("api.filing_list", "/api/v1/filing-list"),
     ("api.archive.queue", "/api/v1/archive/queue"),
     ("api.archive.transfer", "/api/v1/archive/transfer.zip"),
+    # 移交与接收 (issue 13)
+    ("api.transfers", "/api/v1/transfers"),
+    ("api.transfer.candidates", "/api/v1/transfers/candidates"),
+    ("api.transfer", "/api/v1/transfers/{id}"),
+    ("api.transfer.cancel", "/api/v1/transfers/{id}/cancel"),
+    ("api.transfer.register_pdf", "/api/v1/transfers/{id}/register.pdf"),
+    ("api.transfer.register_xlsx", "/api/v1/transfers/{id}/register.xlsx"),
+    ("api.transfer.package", "/api/v1/transfers/{id}/package.zip"),
 ]
 
 
