@@ -225,3 +225,26 @@ def test_the_form_is_checked_field_by_field_in_chinese():
                                 "reviewer": "审核人不能与移交人为同一人"}
     ok = validate(transfer_schema(), {**FORM, "carrier": "online", "carrier_numbers": "", "items": ["x"]})
     assert ok["transfer_date"] == date(2026, 12, 4)
+
+
+def test_a_package_whose_bytes_changed_is_not_transferred(app, filed):
+    """Before the register is made every package is re-hashed: a rotten one stops the transfer."""
+    ids = list(filed)
+    with open_site(app.registry) as site:
+        path = Path(site["archive"][ids[1]].current.blob.committed())
+    path.chmod(0o600)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte inside the stored zip
+    path.write_bytes(bytes(data))
+    with pytest.raises(Refusal) as refused:
+        transfer(app, ids)
+    assert refused.value.status == 409 and refused.value.code == "fixity_failed"
+    assert filed[ids[1]] in refused.value.message and filed[ids[0]] not in refused.value.message
+    with open_site(app.registry) as site:
+        assert all(transfer_of(site, i) is None for i in ids)
+        assert registry_of_len(site) == 0
+
+
+def registry_of_len(site) -> int:
+    reg = getattr(site["archive"], "transfers", None)
+    return 0 if reg is None else len(reg.transfers)
