@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from duban_archive.archive.transfer import MANIFEST, REGISTER
 from duban_archive.content_types.site_access import open_site
 from duban_archive.testing import api, login
+from duban_archive.timeutil import today
 
 BODY = {"title": "2026年度督查督办电子档案移交", "description": "永久、定期档案各一批", "transferor_unit": "县委督查室",
         "receiver_unit": "县档案馆", "carrier": "online", "transferor": "王档案", "receiver": "李馆员",
@@ -129,6 +130,9 @@ def test_the_archive_pages_make_and_cancel_a_transfer(app, testapp, closed_item)
     assert tid in again.text
     assert len(api(testapp, "records_officer").get("/api/v1/transfers").json) == 1
     # the transfers list, then cancel: a reason is required
+    archive = testapp.get("/archive")
+    badges = [" ".join(b.text.split()) for b in archive.html.select("#filed .badge.text-bg-info")]
+    assert badges == [f"已移交 {today().isoformat()} 县档案馆"] * 2  # beside each record in the 档案室
     listing = testapp.get("/archive/transfers")
     assert tid in listing.text and "已移交" in listing.text
     cancel = next(f for f in done.forms.values() if f.action.endswith("/cancel"))
@@ -138,6 +142,7 @@ def test_the_archive_pages_make_and_cancel_a_transfer(app, testapp, closed_item)
     cancel["reason"] = "接收单位要求改用光盘"
     res = cancel.submit().follow()
     assert "已撤销" in res.html.find(id="transfer-state").text and "接收单位要求改用光盘" in res.text
+    assert not testapp.get("/archive").html.select("#filed .badge.text-bg-info")
     page = testapp.get("/archive/transfers/new")
     assert {b["value"] for b in page.html.select("input[name=items]")} == set(filed)  # free again
     testapp.reset()

@@ -17,6 +17,9 @@ says 「未检测」 with the count — never 「通过」.  Before the register
 re-hashed (SHA-256 and SM3) against its sealed digests: a package that rotted is refused, not
 handed over.  The 接收单位 column is the receiver's: it is left for them to fill in by hand.
 
+Each record transferred also carries ``rec.transfer = (transfer id, date, 接收单位)`` (None once
+cancelled; absent on records never transferred), which the 档案室's list shows.
+
 Why a record is claimed in ``TransferRegistry.by_item`` (item id -> transfer id): two transfers
 of the same record insert the same key into one BTree, which ZODB refuses to merge, so one of
 them is retried and then refused — a record is never transferred twice, however the requests
@@ -455,6 +458,8 @@ def create_transfer(site, data: dict[str, Any], *, actor: str, token: str = "") 
     reg.transfers[tid] = transfer
     for e in entries:
         reg.by_item[e["item_id"]] = tid  # the claim: a concurrent transfer of the same record conflicts here
+    for rec in recs:  # what the 档案室's list shows beside the record (plain tuple)
+        rec.transfer = (tid, form["transfer_date"].isoformat(), form["receiver_unit"])
     if token:
         reg.by_token[token] = tid
     record(site, "transfer", actor, "", transfer=tid, receiver_unit=form["receiver_unit"],
@@ -476,9 +481,13 @@ def cancel_transfer(site, transfer_id: str, *, actor: str, reason: str) -> Trans
         raise Refusal("撤销原因过长", {"reason": f"不能超过 {LONG_MAX} 个字符"})
     reg = registry_of(site)
     assert reg is not None
+    root = site["archive"]
     for e in transfer.entries:
         if reg.by_item.get(e["item_id"]) == transfer_id:
             del reg.by_item[e["item_id"]]
+        rec = root.get(e["item_id"])
+        if rec is not None and (getattr(rec, "transfer", None) or ("",))[0] == transfer_id:
+            rec.transfer = None
     transfer.state = CANCELLED
     transfer.cancelled = {"time": now(), "actor": actor, "reason": reason}
     record(site, "transfer_cancel", actor, "", transfer=transfer_id, reason=reason,
