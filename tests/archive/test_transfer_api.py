@@ -148,3 +148,63 @@ def test_the_archive_pages_make_and_cancel_a_transfer(app, testapp, closed_item)
     testapp.reset()
     login(testapp, "handler")
     testapp.get("/archive/transfers", status=403)
+
+
+RECEIPT = {"received_on": "2026-12-08", "reviewer": "钱馆长", "authenticity": "通过", "integrity": "通过",
+           "usability": "通过", "security": "不通过", "security_note": "馆内查毒发现 1 件可疑，已退回复查",
+           "carrier": "不适用"}
+
+
+def test_the_receivers_column_is_filled_from_the_signed_register_and_the_package_stays_as_sent(
+        app, testapp, closed_item):
+    from .test_transfer import pdf_text
+
+    filed = _filed(testapp, closed_item)
+    officer = api(testapp, "records_officer")
+    made = officer.post("/api/v1/transfers", {**BODY, "items": list(filed)}, status=201).json
+    tid = made["id"]
+    package = officer.get(f"/api/v1/transfers/{tid}/package.zip").body
+    officer.get(f"/api/v1/transfers/{tid}/register.pdf?stage=received", status=409)  # not received yet
+    bad = officer.post(f"/api/v1/transfers/{tid}/receipt", {**RECEIPT, "security": "合格", "reviewer": ""},
+                       status=400).json
+    assert "不通过" in bad["fields"]["security"] and bad["fields"]["reviewer"] == "请填写接收单位审核人"
+    early = officer.post(f"/api/v1/transfers/{tid}/receipt", {**RECEIPT, "received_on": "2026-12-01"},
+                         status=400).json
+    assert "不能早于移交日期" in early["fields"]["received_on"]
+    done = officer.post(f"/api/v1/transfers/{tid}/receipt", RECEIPT).json
+    assert done["state"] == "received" and done["receipt"]["reviewer"] == "钱馆长"
+    officer.post(f"/api/v1/transfers/{tid}/receipt", RECEIPT, status=409)  # once
+    officer.post(f"/api/v1/transfers/{tid}/cancel", {"reason": "晚了"}, status=409)  # received: stays
+    text = "".join(pdf_text(officer.get(f"/api/v1/transfers/{tid}/register.pdf?stage=received").body).split())
+    for needle in ("不通过（馆内查毒发现", "钱馆长", "2026年12月8日"):
+        assert needle in text, needle
+    assert "接收单位检验后填写" not in text
+    sent = "".join(pdf_text(officer.get(f"/api/v1/transfers/{tid}/register.pdf").body).split())
+    assert "接收单位检验后填写" in sent and "钱馆长" not in sent  # the register as handed over
+    wb = load_workbook(io.BytesIO(officer.get(f"/api/v1/transfers/{tid}/register.xlsx?stage=received").body))
+    reg = {row[0]: row[1:] for row in wb["登记表"].iter_rows(values_only=True) if row[0]}
+    assert reg["安全性检验"][1] == "不通过（馆内查毒发现 1 件可疑，已退回复查）"
+    assert reg["审核人（签名）"] == ("赵主任", "钱馆长") and reg["日期"][1] == "2026 年 12 月 8 日"
+    assert officer.get(f"/api/v1/transfers/{tid}/package.zip").body == package  # the manifest still holds
+    login(testapp, "records_officer")
+    page = testapp.get(f"/archive/transfers/{tid}")
+    assert "已接收" in page.html.find(id="transfer-state").text and "钱馆长" in page.text
+    assert page.html.find(id="receipt") is None and page.html.find(id="cancel") is None
+
+
+def test_the_receipt_form_on_the_transfer_page(app, testapp, closed_item):
+    filed = _filed(testapp, closed_item, retentions=("Y",))
+    made = api(testapp, "records_officer").post("/api/v1/transfers", {**BODY, "items": list(filed)}, status=201).json
+    login(testapp, "records_officer")
+    page = testapp.get(f"/archive/transfers/{made['id']}")
+    form = next(f for f in page.forms.values() if f.action.endswith("/receipt"))
+    form["reviewer"] = "钱馆长"
+    res = form.submit(status=400)  # no result chosen: each row says so, in Chinese
+    assert res.html.find(id="rc-security").find_next("div").text == "请填写安全性检验"
+    form = next(f for f in res.forms.values() if f.action.endswith("/receipt"))
+    assert form["reviewer"].value == "钱馆长"
+    for key in ("authenticity", "integrity", "usability", "security"):
+        form[key] = "通过"
+    form["carrier"] = "不适用"
+    done = form.submit().follow()
+    assert "已登记接收" in done.text and "已接收" in done.html.find(id="transfer-state").text

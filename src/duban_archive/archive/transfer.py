@@ -61,8 +61,12 @@ CARRIERS = {"online": "在线", "optical": "光盘", "hdd": "移动硬盘"}
 #: the register's 检验 rows and the 四性检测 section each one reports
 INSPECTIONS = (("准确性检验", "authenticity"), ("完整性检验", "integrity"), ("可用性检验", "usability"),
                ("安全性检验", "security"))
-ACTIVE, CANCELLED = "transferred", "cancelled"
-STATES = {ACTIVE: "已移交", CANCELLED: "已撤销"}
+ACTIVE, RECEIVED, CANCELLED = "transferred", "received", "cancelled"
+STATES = {ACTIVE: "已移交", RECEIVED: "已接收", CANCELLED: "已撤销"}
+#: what the 接收单位 may write in a 检验 row
+RECEIPT_RESULTS = ("通过", "不通过", "未检测", "不适用")
+#: the 检验 rows by key: the four 四性 sections and the carrier's appearance
+ROW_KEYS = (*(section for _title, section in INSPECTIONS), "carrier")
 REGISTER = "电子档案移交与接收登记表"
 MANIFEST = "manifest-sha256-sm3.txt"
 MANIFEST_DIGESTS = "manifest-digests.txt"
@@ -101,6 +105,14 @@ class Transfer(Persistent):
         self.manifest = ""
         self.manifest_sha256 = ""
         self.manifest_sm3 = ""
+
+    #: the 接收单位's 接收登记 {received_on, reviewer, results: ((key, result, note), …), time, actor};
+    #: class defaults, so transfers made before receipts existed read as not received
+    receipt: dict[str, Any] | None = None
+    #: the register re-made with the 接收单位's column (the package keeps the register as transferred)
+    received_pdf: Blob | None = None
+    received_xlsx: Blob | None = None
+    received_files: tuple[tuple[str, int, str, str], ...] = ()
 
     @property
     def count(self) -> int:
@@ -474,6 +486,8 @@ def cancel_transfer(site, transfer_id: str, *, actor: str, reason: str) -> Trans
     transfer = get_transfer(site, transfer_id)
     if transfer.state == CANCELLED:
         raise Refusal(f"移交批次 {transfer_id} 已撤销", status=409)
+    if transfer.state == RECEIVED:
+        raise Refusal(f"移交批次 {transfer_id} 已由接收单位登记接收，不能撤销", status=409)
     reason = (reason or "").strip()
     if not reason:
         raise Refusal("请填写撤销原因", {"reason": "必填"})
@@ -491,6 +505,57 @@ def cancel_transfer(site, transfer_id: str, *, actor: str, reason: str) -> Trans
     transfer.state = CANCELLED
     transfer.cancelled = {"time": now(), "actor": actor, "reason": reason}
     record(site, "transfer_cancel", actor, "", transfer=transfer_id, reason=reason,
+           items=tuple(e["item_id"] for e in transfer.entries))
+    return transfer
+
+
+def receipt_schema() -> colander.SchemaNode:
+    """The 接收登记: the 接收单位's result for each 检验 row, its 审核人 and the date."""
+    schema = colander.SchemaNode(colander.Mapping(), name="receipt")
+    schema.add(colander.SchemaNode(colander.Date(), name="received_on", title="接收日期", missing=colander.required))
+    schema.add(_text("reviewer", "接收单位审核人"))
+    titles = dict((section, title) for title, section in INSPECTIONS) | {"carrier": "载体外观检验"}
+    for key in ROW_KEYS:
+        schema.add(colander.SchemaNode(
+            colander.String(), name=key, title=titles[key],
+            validator=colander.OneOf(RECEIPT_RESULTS, msg_err="应为 通过、不通过、未检测 或 不适用")))
+        schema.add(_text(f"{key}_note", f"{titles[key]}说明", required=False, max_len=200))
+    return schema
+
+
+def validate_receipt(data: Any) -> dict[str, Any]:
+    return validate(receipt_schema(), data)
+
+
+def record_receipt(site, transfer_id: str, data: dict[str, Any], *, actor: str) -> Transfer:
+    """登记接收: what the 接收单位 wrote in its column of the signed 登记表 (each 检验 row, 审核人, 日期).
+
+    The register is made again with both columns; the transfer package keeps the register as it
+    was handed over, so its manifest still recomputes.  A received transfer can no longer be cancelled.
+    """
+    transfer = get_transfer(site, transfer_id)
+    if transfer.state == CANCELLED:
+        raise Refusal(f"移交批次 {transfer_id} 已撤销，不能登记接收", status=409)
+    if transfer.state == RECEIVED:
+        raise Refusal(f"移交批次 {transfer_id} 已登记接收", status=409)
+    if data["received_on"] < transfer.form["transfer_date"]:
+        raise Refusal("接收日期不能早于移交日期", {"received_on": "不能早于移交日期 "
+                                                  + transfer.form["transfer_date"].isoformat()})
+    transfer.receipt = {"received_on": data["received_on"], "reviewer": data["reviewer"], "time": now(),
+                        "actor": actor, "results": tuple((k, data[k], data.get(f"{k}_note") or "") for k in ROW_KEYS)}
+    transfer.state = RECEIVED
+    ctx = register_context(site, transfer)
+    pdf, xlsx = register_pdf(ctx), register_xlsx(ctx)
+    transfer.received_pdf, transfer.received_xlsx = Blob(), Blob()
+    files = []
+    for blob, name, payload in ((transfer.received_pdf, f"{REGISTER}（接收）.pdf", pdf),
+                                (transfer.received_xlsx, f"{REGISTER}（接收）.xlsx", xlsx)):
+        with blob.open("w") as f:
+            f.write(payload)
+        files.append((name, len(payload), *digests(payload)))
+    transfer.received_files = tuple(files)
+    record(site, "transfer_receipt", actor, "", transfer=transfer_id, received_on=data["received_on"],
+           reviewer=data["reviewer"], results=tuple(f"{k}:{r}" for k, r, _n in transfer.receipt["results"]),
            items=tuple(e["item_id"] for e in transfer.entries))
     return transfer
 
@@ -519,11 +584,24 @@ def register_context(site, transfer: Transfer) -> dict[str, Any]:
         "carrier": carrier, "carrier_spec": form.get("carrier_spec") or "",
         "carrier_text": carrier + (f"，{form['carrier_spec']}" if form.get("carrier_spec") else ""),
         "carrier_numbers": form.get("carrier_numbers") or ("不适用（在线移交）" if form["carrier"] == "online" else ""),
-        "inspection": transfer.inspection, "transferor": form["transferor"], "receiver": form["receiver"],
+        "inspection": _with_receipt(transfer), "received": transfer.receipt is not None,
+        "receiver_reviewer": (transfer.receipt or {}).get("reviewer", ""),
+        "received_on": _date_text(transfer.receipt["received_on"]) if transfer.receipt else "",
+        "transferor": form["transferor"], "receiver": form["receiver"],
         "reviewer": form["reviewer"], "date": _date_text(form["transfer_date"]),
         "created": as_cst(transfer.created).strftime("%Y-%m-%d %H:%M"), "groups": groups,
         "retentions": RETENTIONS,
     }
+
+
+def _with_receipt(transfer: Transfer) -> tuple[dict[str, Any], ...]:
+    """The 检验 rows, each with the 接收单位's ``receiver`` text (empty until the receipt is registered)."""
+    found = {k: (result, note) for k, result, note in (transfer.receipt or {}).get("results", ())}
+    rows = []
+    for row in transfer.inspection:
+        result, note = found.get(row["section"], ("", ""))
+        rows.append({**row, "receiver": result + (f"（{note}）" if note else "")})
+    return tuple(rows)
 
 
 def _date_text(d: date) -> str:
@@ -595,11 +673,11 @@ def register_xlsx(ctx: dict[str, Any]) -> bytes:
     ws.append(["检验内容", f"移交单位：{ctx['transferor_unit']}", f"接收单位：{ctx['receiver_unit']}"])
     for row in ctx["inspection"]:
         text = row["transferor"] + (f"（{row['note']}）" if row["note"] else "")
-        ws.append([row["title"], text, ""])
+        ws.append([row["title"], text, row["receiver"]])
     ws.append(["填表人（签名）", ctx["transferor"], ctx["receiver"]])
-    ws.append(["审核人（签名）", ctx["reviewer"], ""])
+    ws.append(["审核人（签名）", ctx["reviewer"], ctx["receiver_reviewer"]])
     ws.append(["单位（印章）", ctx["transferor_unit"], ctx["receiver_unit"]])
-    ws.append(["日期", ctx["date"], ""])
+    ws.append(["日期", ctx["date"], ctx["received_on"]])
     for r in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=3):
         for cell in r:
             cell.border = box
@@ -698,6 +776,10 @@ def as_json(transfer: Transfer, *, full: bool = True) -> dict[str, Any]:
             "items": [dict(e) for e in transfer.entries],
             "files": [{"path": n, "bytes": s, "sha256": h, "sm3": m} for n, s, h, m in transfer.files],
             "manifest_sha256": transfer.manifest_sha256, "manifest_sm3": transfer.manifest_sm3,
+            "receipt": ({"received_on": transfer.receipt["received_on"].isoformat(),
+                         "reviewer": transfer.receipt["reviewer"], "actor": transfer.receipt["actor"],
+                         "results": [{"row": k, "result": r, "note": n} for k, r, n in transfer.receipt["results"]]}
+                        if transfer.receipt else None),
             "cancelled": ({"time": as_cst(transfer.cancelled["time"]).isoformat(),
                            "actor": transfer.cancelled["actor"], "reason": transfer.cancelled["reason"]}
                           if transfer.cancelled else None),

@@ -76,6 +76,7 @@ ACTIONS = {
     "dispose": "销毁",
     "transfer": "移交",
     "transfer_cancel": "撤销移交",
+    "transfer_receipt": "登记接收",
     "pack": "压缩数据库",
     "ballast_released": "启用磁盘应急空间",
 }

@@ -21,6 +21,7 @@ from ..archive import transfer as tr
 from ..archive.rules import RETENTIONS
 from ..audit.reads import log_read
 from ..errors import Refusal
+from ..timeutil import today
 from .layout import translate
 
 FIELDS = ("title", "description", "transferor_unit", "receiver_unit", "carrier", "carrier_spec", "carrier_numbers",
@@ -96,15 +97,21 @@ def _detail(context, request) -> tr.Transfer:
 
 
 @view_config(route_name="transfer.detail", renderer="templates/transfer_detail.pt", permission="records")
-def detail_view(context, request, refusal: str | None = None, fields: dict[str, str] | None = None):
+def detail_view(context, request, refusal: str | None = None, fields: dict[str, str] | None = None,
+                values: dict[str, str] | None = None):
     transfer = _detail(context, request)
     log_read(request, [e["item_id"] for e in transfer.entries], via="transfer.detail")
     api = f"/api/v1/transfers/{transfer.transfer_id}"
     return {"page_title": f"{translate(request, '移交批次')} {transfer.transfer_id}", "t_": transfer,
             "r": tr.register_context(context, transfer), "states": tr.STATES, "retentions": RETENTIONS,
-            "downloads": {"pdf": f"{api}/register.pdf", "xlsx": f"{api}/register.xlsx", "zip": f"{api}/package.zip"},
+            "downloads": {"pdf": f"{api}/register.pdf", "xlsx": f"{api}/register.xlsx", "zip": f"{api}/package.zip",
+                          "received_pdf": f"{api}/register.pdf?stage=received",
+                          "received_xlsx": f"{api}/register.xlsx?stage=received"},
             "refusal": refusal, "fields": fields or {}, "list_url": request.route_url("transfer.list"),
             "cancel_url": request.route_url("transfer.cancel", id=transfer.transfer_id),
+            "receipt_url": request.route_url("transfer.receipt", id=transfer.transfer_id),
+            "receipt_rows": [(row["section"], row["title"]) for row in transfer.inspection],
+            "results": tr.RECEIPT_RESULTS, "values": values or {}, "today": today().isoformat(),
             "item_url": lambda item_id: _item_url(context, item_id)}
 
 
@@ -134,10 +141,31 @@ def cancel_view(context, request):
     return HTTPSeeOther(location=request.route_url("transfer.detail", id=transfer.transfer_id))
 
 
+@view_config(route_name="transfer.receipt", renderer="templates/transfer_detail.pt", permission="records",
+             request_method="POST", require_csrf=True)
+def receipt_view(context, request):
+    """登记接收: the records officer copies the 接收单位's column of the signed 登记表."""
+    transfer = _detail(context, request)
+    names = ["received_on", "reviewer", *tr.ROW_KEYS, *(f"{k}_note" for k in tr.ROW_KEYS)]
+    values = {k: request.POST.get(k, "") for k in names}
+    try:
+        data = tr.validate_receipt(values)
+        tr.record_receipt(context, transfer.transfer_id, data, actor=request.authenticated_userid)
+    except Refusal as exc:
+        request.tm.doom()
+        request.response.status_int = exc.status
+        return detail_view(context, request, refusal=translate(request, exc.message),
+                           fields={k: translate(request, v) for k, v in exc.fields.items()}, values=values)
+    request.session.flash(translate(request, "移交批次 {id} 已登记接收，登记表已补全接收单位一栏",
+                                    {"id": transfer.transfer_id}))
+    return HTTPSeeOther(location=request.route_url("transfer.detail", id=transfer.transfer_id))
+
+
 def includeme(config) -> None:
     config.add_route("transfer.list", "/archive/transfers")
     config.add_route("transfer.new", "/archive/transfers/new")
     config.add_route("transfer.detail", "/archive/transfers/{id}")
     config.add_route("transfer.cancel", "/archive/transfers/{id}/cancel")
+    config.add_route("transfer.receipt", "/archive/transfers/{id}/receipt")
 
 

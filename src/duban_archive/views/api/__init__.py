@@ -56,6 +56,7 @@ ROUTES = [
     ("api.transfer.candidates", "/api/v1/transfers/candidates"),
     ("api.transfer", "/api/v1/transfers/{id}"),
     ("api.transfer.cancel", "/api/v1/transfers/{id}/cancel"),
+    ("api.transfer.receipt", "/api/v1/transfers/{id}/receipt"),
     ("api.transfer.register_pdf", "/api/v1/transfers/{id}/register.pdf"),
     ("api.transfer.register_xlsx", "/api/v1/transfers/{id}/register.xlsx"),
     ("api.transfer.package", "/api/v1/transfers/{id}/package.zip"),

@@ -61,6 +61,10 @@ DETAIL = {"type": "object", "properties": {
     "files": {"type": "array", "items": {"type": "object", "properties": {
         "path": _STR, "bytes": _INT, "sha256": _STR, "sm3": _STR}}},
     "manifest_sha256": _STR, "manifest_sm3": _STR,
+    "receipt": {"type": "object", "nullable": True, "properties": {
+        "received_on": {"type": "string", "format": "date"}, "reviewer": _STR, "actor": _STR,
+        "results": {"type": "array", "items": {"type": "object", "properties": {
+            "row": _STR, "result": _STR, "note": _STR}}}}},
     "cancelled": {"type": "object", "nullable": True, "properties": {
         "time": {"type": "string", "format": "date-time"}, "actor": _STR, "reason": _STR}}}}
 
@@ -161,16 +165,58 @@ def cancel_view(request):
     return tr.as_json(done)
 
 
+RECEIPT_ROWS = {"authenticity": "准确性检验", "integrity": "完整性检验", "usability": "可用性检验",
+                "security": "安全性检验", "carrier": "载体外观检验"}
+RECEIPT = {"type": "object", "required": ["received_on", "reviewer", *RECEIPT_ROWS], "properties": {
+    "received_on": {"type": "string", "format": "date", "description": "接收日期"},
+    "reviewer": {**_STR, "description": "接收单位审核人"},
+    **{k: {"type": "string", "enum": list(tr.RECEIPT_RESULTS), "description": f"接收单位的{t}结果"}
+       for k, t in RECEIPT_ROWS.items()},
+    **{f"{k}_note": {**_STR, "description": f"{t}说明"} for k, t in RECEIPT_ROWS.items()}}}
+document("api.transfer.receipt", "POST",
+         "登记接收：接收单位在登记表上填写的各项检验结果、审核人与日期；登记表随之补全（移交包保持移交时原样），之后不能撤销",
+         params=ID_PARAM, request=RECEIPT, response=DETAIL, errors=(400, 401, 403, 404, 409))
+
+
+@view_config(route_name="api.transfer.receipt", request_method="POST", renderer="json")
+def receipt_view(request):
+    transfer = _transfer(request)
+    data = tr.validate_receipt(json_body(request))
+    done = tr.record_receipt(get_site(request), transfer.transfer_id, data, actor=actor(request))
+    return tr.as_json(done)
+
+
 # -- files --------------------------------------------------------------------------------------
 
-def _file_doc(route: str, what: str, content_type: str) -> None:
-    document(route, "GET", what, params=ID_PARAM, content_type=content_type,
-             response={"type": "string", "format": "binary"}, errors=(401, 403, 404, 409))
+STAGE = [{"name": "stage", "in": "query", "schema": {"type": "string", "enum": ["transferred", "received"]},
+          "description": "transferred（默认）：移交时的登记表，即移交包中的一份；"
+                         "received：登记接收后补全接收单位一栏的登记表"}]
 
 
-_file_doc("api.transfer.register_pdf", "电子档案移交与接收登记表及归档/移交目录（PDF/A）", PDF)
-_file_doc("api.transfer.register_xlsx", "电子档案移交与接收登记表及移交目录（Excel）", XLSX)
+def _file_doc(route: str, what: str, content_type: str, params: list[dict] | None = None) -> None:
+    document(route, "GET", what, params=ID_PARAM + (params or []), content_type=content_type,
+             response={"type": "string", "format": "binary"}, errors=(400, 401, 403, 404, 409))
+
+
+_file_doc("api.transfer.register_pdf", "电子档案移交与接收登记表及归档/移交目录（PDF/A）", PDF, STAGE)
+_file_doc("api.transfer.register_xlsx", "电子档案移交与接收登记表及移交目录（Excel）", XLSX, STAGE)
 _file_doc("api.transfer.package", "移交包（zip）：各件归档包（BagIt）、登记表、SHA-256 与 SM3 清单及清单自身摘要", ZIP)
+
+
+def _register(request, transfer: tr.Transfer, index: int):
+    """(blob, file name, sha256, sm3) of the register asked for (``?stage=``)."""
+    stage = request.GET.get("stage", "transferred")
+    if stage not in ("transferred", "received"):
+        raise ApiError(400, "查询参数有误", {"stage": "应为 transferred 或 received"})
+    if stage == "received":
+        if transfer.receipt is None:
+            raise ApiError(409, "该移交批次尚未登记接收")
+        blob = transfer.received_pdf if index == 0 else transfer.received_xlsx
+        name, _size, sha, sm3 = transfer.received_files[index]
+    else:
+        blob = transfer.register_pdf if index == 0 else transfer.register_xlsx
+        name, _size, sha, sm3 = transfer.files[index]
+    return blob, name, sha, sm3
 
 
 def _audit_download(request, transfer: tr.Transfer, what: str) -> None:
@@ -180,18 +226,18 @@ def _audit_download(request, transfer: tr.Transfer, what: str) -> None:
 @view_config(route_name="api.transfer.register_pdf", request_method="GET")
 def register_pdf_view(request):
     transfer = _transfer(request)
+    blob, name, sha, sm3 = _register(request, transfer, 0)
     _audit_download(request, transfer, "transfer_register")
-    name, _size, sha, sm3 = transfer.files[0]
-    return _download(transfer.register_pdf, PDF, f"{transfer.transfer_id}-{name}", X_Checksum_SHA256=sha,
+    return _download(blob, PDF, f"{transfer.transfer_id}-{name}", X_Checksum_SHA256=sha,
                      X_Checksum_SM3=sm3)
 
 
 @view_config(route_name="api.transfer.register_xlsx", request_method="GET")
 def register_xlsx_view(request):
     transfer = _transfer(request)
+    blob, name, sha, sm3 = _register(request, transfer, 1)
     _audit_download(request, transfer, "transfer_register")
-    name, _size, sha, sm3 = transfer.files[1]
-    return _download(transfer.register_xlsx, XLSX, f"{transfer.transfer_id}-{name}", X_Checksum_SHA256=sha,
+    return _download(blob, XLSX, f"{transfer.transfer_id}-{name}", X_Checksum_SHA256=sha,
                      X_Checksum_SM3=sm3)
 
 
