@@ -25,6 +25,9 @@ LABELS = {
     "points": "分值", "year": "年度", "format": "格式", "client": "来源地址", "op": "操作",
     "roles": "角色", "result": "结果", "expected": "应为", "found": "实为", "approver": "批准人",
     "bucket": "待办分类", "field": "字段", "old": "原值", "new": "新值", "note": "说明",
+    "transfer": "移交批次", "transferor_unit": "移交单位", "receiver_unit": "接收单位", "carrier": "载体",
+    "bytes": "字节数", "received_on": "接收日期", "reviewer": "审核人", "results": "检验结果",
+    "manifest_sha256": "清单 SHA-256", "manifest_sm3": "清单 SM3",
 }
 VIA = {"ui": "网页", "api": "接口", "api.worklist": "接口（我的待办）", "api.items": "接口（事项列表）",
        "cli": "命令行"}
