@@ -71,8 +71,7 @@ def rows(site, recs: list[Any]) -> list[dict[str, Any]]:
             notes.append("四性检测：未检测")
         moved = transfer_of(site, rec.item_id)
         if moved is not None:
-            notes.append(f"已移交{moved.form['receiver_unit']}（{moved.form['transfer_date'].isoformat()}，"
-                         f"批次 {moved.transfer_id}）")
+            notes.append(f"已移交{moved.form['receiver_unit']}（{moved.form['transfer_date'].isoformat()}）")
         out.append({
             "序号": n, "档号": rec.archival_code, "文号": getattr(item, "number", ""),
             "责任者": units.title_of(getattr(item, "lead_unit", None)), "题名": getattr(item, "title", ""),
