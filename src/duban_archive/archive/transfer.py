@@ -53,12 +53,13 @@ from ..validation import ValidationFailed, text_node, validate
 from .checks import SECTIONS
 from .dossier import closed_on
 from .package import ascii_code
-from .render import RenderFailed, render_pdf, render_template
+from .render import DEFAULT_TIMEOUT, RenderFailed, render_pdf, render_template
 from .rules import RETENTIONS
 
 #: 移交载体类型 (value -> title)
 CARRIERS = {"online": "在线", "optical": "光盘", "hdd": "移动硬盘"}
-#: the register's 检验 rows and the 四性检测 section each one reports
+#: the register's 检验 rows and the 四性检测 section each one reports (the 办法's 准确性检验 — content and
+#: digests as captured, signatures intact — is what DA/T 70 calls 真实性)
 INSPECTIONS = (("准确性检验", "authenticity"), ("完整性检验", "integrity"), ("可用性检验", "usability"),
                ("安全性检验", "security"))
 ACTIVE, RECEIVED, CANCELLED = "transferred", "received", "cancelled"
@@ -642,7 +643,9 @@ def register_pdf(ctx: dict[str, Any]) -> bytes:
     """The register and the 归档/移交目录 as PDF/A (A4 portrait; the 目录 landscape)."""
     html = render_template("duban_archive.archive:templates/transfer_register.pt", r=ctx)
     try:
-        return _pdfs.get_or_render(html, lambda: render_pdf(html, title=f"{REGISTER} {ctx['id']}"))
+        # the 目录 grows with the records: about 25 rows a page, a few tenths of a second each
+        timeout = DEFAULT_TIMEOUT + 0.2 * ctx["count"]
+        return _pdfs.get_or_render(html, lambda: render_pdf(html, title=f"{REGISTER} {ctx['id']}", timeout=timeout))
     except RenderFailed as exc:
         raise Refusal(f"登记表 PDF 生成失败：{exc.message}", status=409, code="render_failed") from exc
 
