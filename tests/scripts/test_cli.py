@@ -125,6 +125,7 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     assert "已执行 8 three_administrators" in done
     assert "已执行 11 board_forms" in done
     assert "已执行 12 capture_checks_and_superseded_versions" in done
+    assert "已执行 13 transfer_registry" in done
     from duban_archive.content_types.site import SCHEMA_GENERATION
 
     assert f"数据已是最新（第 {SCHEMA_GENERATION} 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]

@@ -27,6 +27,9 @@ LABELS = {
     "bucket": "待办分类", "field": "字段", "old": "原值", "new": "新值", "note": "说明",
     "who": "人员", "scope": "范围", "since": "起始时间", "must_change_password": "须修改密码",
     "changes": "修改", "detail": "说明", "created": "新建",
+    "transfer": "移交批次", "transferor_unit": "移交单位", "receiver_unit": "接收单位", "carrier": "载体",
+    "bytes": "字节数", "received_on": "接收日期", "reviewer": "审核人", "results": "检验结果",
+    "manifest_sha256": "清单 SHA-256", "manifest_sm3": "清单 SM3",
 }
 #: user administration (action ``user``): what ``op`` did, in people's words
 USER_OPS = {

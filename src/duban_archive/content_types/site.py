@@ -23,8 +23,9 @@ ROOT_KEY = "duban_site"
 #: (long_running_monthly_reports, seed 002) — issue 14; 8: 三员分立 (three_administrators, issue 15);
 #: 11: 工单编号/线索编号 claimed, 来电号码 ACLs (board_forms, issue 15);
 #: 12: capture-time checks queued for old uploads, replaced package versions marked 被替代
-#: (capture_checks_and_superseded_versions, issue 13); new sites need none of them.
-SCHEMA_GENERATION = 12
+#: (capture_checks_and_superseded_versions, issue 13); 13: 移交 registry (transfer_registry, issue 13);
+#: new sites need none of them.
+SCHEMA_GENERATION = 13
 
 
 class Site(Folder):

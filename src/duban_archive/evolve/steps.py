@@ -329,3 +329,21 @@ def capture_checks_and_superseded_versions(site, registry) -> str:
                 older.superseded_by = newer.version
                 marked += 1
     return f"{queued} 个附件排入采集检测队列；{marked} 个归档包版本标为被替代"
+
+
+# -- 13: 移交 registry (issue 13) ----------------------------------------------------------------
+
+@step(13, "transfer_registry")
+def transfer_registry(site, registry) -> str:
+    """The 档案室 keeps its 移交 batches and, per record, the batch holding it
+    (``site["archive"].transfers``, :mod:`duban_archive.archive.transfer`).  Sites whose 档案室
+    exists get the empty registry now, so the first transfers do not all write the 档案室 itself."""
+    from ..archive.transfer import registry_of
+
+    root = site.get("archive")
+    if root is None:
+        return "尚无档案室：移交登记簿在首次移交时建立"
+    if getattr(root, "transfers", None) is not None:
+        return "移交登记簿已存在"
+    registry_of(site, create=True)
+    return "建立移交登记簿"

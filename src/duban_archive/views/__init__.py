@@ -18,7 +18,7 @@ from __future__ import annotations
 
 #: views modules with an ``includeme`` (routes, nav entries, item panels)
 UI_MODULES = (".auth", ".admin", ".search", ".workflow", ".notifications", ".scoring", ".reports", ".archive",
-              ".disposal")
+              ".disposal", ".transfer")
 
 
 def includeme(config) -> None:

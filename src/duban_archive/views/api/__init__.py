@@ -72,6 +72,15 @@ ROUTES = [
     # the self-proving package (issue 13): DA/T 48 EEP, the site's SM2 public key
     ("api.item.eep", "/api/v1/items/{id}/eep.xml"),
     ("api.archive.public_key", "/api/v1/archive/public-key"),
+    # 移交与接收 (issue 13)
+    ("api.transfers", "/api/v1/transfers"),
+    ("api.transfer.candidates", "/api/v1/transfers/candidates"),
+    ("api.transfer", "/api/v1/transfers/{id}"),
+    ("api.transfer.cancel", "/api/v1/transfers/{id}/cancel"),
+    ("api.transfer.receipt", "/api/v1/transfers/{id}/receipt"),
+    ("api.transfer.register_pdf", "/api/v1/transfers/{id}/register.pdf"),
+    ("api.transfer.register_xlsx", "/api/v1/transfers/{id}/register.xlsx"),
+    ("api.transfer.package", "/api/v1/transfers/{id}/package.zip"),
 ]
 
 

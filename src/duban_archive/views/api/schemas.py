@@ -270,6 +270,9 @@ ITEM_FULL = {
     "not_ocred": {"type": "array", "items": _STR,
                   "description": "未识别文字（未 OCR）的附件编号，全文检索不含其内容"},
     "archival_code": {"type": "string", "nullable": True, "description": "档号（未归档为 null）"},
+    "transfer": {"type": "object", "nullable": True,
+                 "description": "移交（未移交或移交已撤销为 null）：id 移交批次、date 日期、receiver_unit 接收单位",
+                 "properties": {"id": _STR, "date": {"type": "string", "format": "date"}, "receiver_unit": _STR}},
     "checks": {"type": "object", "additionalProperties": True,
                "description": "四性检测（DA/T 70-2018）：stage（capture 采集时 / filing 归档时）、conclusion、passed、"
                               "unchecked（未检测项，未检测不视为通过）、failed、sections"},
