@@ -40,6 +40,11 @@ def test_login_add_item_upload_photo_and_see_it(server, page):
 
     page.click("#add-item")
     page.wait_for_url("**/@@add")
+    # each required field shows exactly one red *: after its label, none under the field (deform's form.css)
+    marks = page.evaluate("""() => [...document.querySelectorAll('div.required')].map(g => [
+        getComputedStyle(g.querySelector('.form-label'), '::after').content,
+        getComputedStyle(g, '::after').content])""")
+    assert marks and all(label == '" *"' and group in ("none", "normal") for label, group in marks), marks
     page.fill("[name=title]", "浏览器立项：<b>主干道</b>整治")
     page.fill("[name=source]", "区政府常务会议")
     page.fill("[name=content]", "完成主干道整治")

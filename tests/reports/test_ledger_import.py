@@ -209,7 +209,8 @@ def test_a_12345_repeat_of_an_answered_ticket_is_a_row_problem(app, make_item):
     with open_site(app.registry) as site:
         site.get_item(earlier).state = "closed"
         transaction.commit()
-    data = xlsx([["序号", "工单类型", "事项名称", "任务来源", "具体内容", "办理要求", "责任单位", "来电号码", "工单编号"],
+    data = xlsx([["序号", "工单类型", "事项名称", "任务来源", "具体内容", "办理要求", "责任单位", "来电号码",
+                  "工单编号"],
                  [1, "投诉", "噪音扰民", "12345 平台", "夜间施工噪音", "3 个工作日内答复", "城管局", "13800138000",
                   "GD20261201001"],
                  [2, "咨询", "公交线路", "12345 平台", "新开线路咨询", "1 个工作日内答复", "交通局", "13900139000",

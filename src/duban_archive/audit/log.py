@@ -77,6 +77,7 @@ ACTIONS = {
     "disposal_request": "销毁申请",
     "disposal_reject": "驳回销毁申请",
     "transfer": "移交",
+    "import": "导入台账",
     "transfer_cancel": "撤销移交",
     "transfer_receipt": "登记接收",
     "pack": "压缩数据库",

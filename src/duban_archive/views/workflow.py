@@ -138,7 +138,8 @@ def _refused(context, request, t, data: dict[str, Any], exc: Exception) -> Respo
     request.tm.doom()  # nothing of this request is kept, the page only reads
     request.environ[FAILED_KEY] = {
         "name": t.name, "values": values, "errors": fields,
-        "message": translate(request, "未能执行“{title}”：{message}", {"title": translate(request, t.title), "message": message})
+        "message": translate(request, "未能执行“{title}”：{message}",
+                             {"title": translate(request, t.title), "message": message})
         + (f"（{others}）" if others else ""),
     }
     response = render_to_response("duban_archive.views:templates/item.pt", item_view(context, request),
