@@ -100,6 +100,29 @@ def test_two_people_expired_retention_and_legal_hold(app, closed_item):
             assert "dispose" not in actions and site["archive"][item_id].disposed is None
 
 
+def test_a_transferred_record_is_destroyed_by_its_receiver_not_here(app, closed_item):
+    """Once 移交 to the 档案馆 the record is in the receiver's custody: the office may not destroy it
+    unless the transfer is cancelled first."""
+    from duban_archive.archive.transfer import cancel_transfer, create_transfer, transfer_schema
+    from duban_archive.validation import validate
+
+    from .test_transfer import FORM
+
+    item_id, year = _filed(app, closed_item)
+    with open_site(app.registry) as site:
+        t = create_transfer(site, validate(transfer_schema(), {**FORM, "items": [item_id]}), actor="records_officer")
+        tid = t.transfer_id
+        transaction.commit()
+        with frozen_now(_expired(year)):
+            exc = _refused(request_disposal, site, item_id, REQUEST, actor="records_officer")
+            assert exc.status == 409 and "移交县档案馆" in exc.message and tid in exc.message
+            cancel_transfer(site, tid, actor="records_officer", reason="载体无法读取")
+            transaction.commit()
+            request_disposal(site, item_id, REQUEST, actor="records_officer")
+            transaction.commit()
+            assert [r.item_id for r, _ in pending_requests(site)] == [item_id]
+
+
 def test_permanent_records_are_never_destroyed(app, closed_item):
     item_id = closed_item(photos=0, signed=0)  # 重点工作任务 -> 永久
     with open_site(app.registry) as site:

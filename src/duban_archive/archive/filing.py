@@ -547,6 +547,10 @@ def disposal_refusal(rec: ArchiveRecord, on: date | None = None) -> str:
         return f"档案已于 {disposed.isoformat()} 销毁"
     if rec.legal_hold:
         return f"档案已冻结（{rec.legal_hold_reason}），冻结期间不得销毁；如需销毁请先解除冻结"
+    moved = getattr(rec, "transfer", None)  # (batch, date, 接收单位) while a 移交 stands (archive/transfer.py)
+    if moved:
+        return (f"档案已于 {moved[1]} 移交{moved[2]}（移交批次 {moved[0]}），由接收单位保管和鉴定销毁；"
+                "如需由本单位销毁，请先撤销该移交批次")
     start = disposable_from(rec)
     if start is None:
         return "永久保管的档案不得销毁"
