@@ -82,6 +82,7 @@ setup(
         "duban_archive": [
             "*/definitions/*.toml",
             "*/templates/*.pt",
+            "*/templates/*/*.pt",
             "*/templates/*.css",
             "*/templates/*.html",
             "static/*",

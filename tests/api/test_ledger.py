@@ -101,7 +101,7 @@ def test_template_has_the_board_type_headings(testapp):
     res = api(testapp, "supervisor").get("/api/v1/boards/hotline/ledger/template")
     assert res.content_type == XLSX
     headers = [c.value for c in load_workbook(io.BytesIO(res.body))["台账"][1]]
-    assert "工单类型*" in headers and "来电人" in headers and "派单时间" not in headers
+    assert "工单编号*" in headers and "诉求类型*" in headers and "来电人" in headers and "派单时间" not in headers
 
 
 def test_openapi_describes_the_ledger_operations(testapp):

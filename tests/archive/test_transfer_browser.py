@@ -9,7 +9,7 @@ import pytest
 
 from duban_archive.testing import api
 
-from ..browser.conftest import CHROMIUM, page, server  # noqa: F401 - fixtures
+from ..browser.conftest import CHROMIUM, chromium, page, server  # noqa: F401 - fixtures
 
 pytestmark = [
     pytest.mark.browser,
