@@ -82,6 +82,7 @@ def definition_msgids() -> set[str]:
              | set(FACET_TITLES.values()) | set(RETENTION_TITLES.values()))
     found |= {b.title for b in load_board_defs()}
     for typedef in TypeRegistry().load():
+        found.update(fs.title for fs in typedef.fieldsets)  # the form's and item page's group legends
         for f in typedef.fields:
             found.add(f.title)
             if getattr(f, "description", None):
@@ -133,7 +134,7 @@ def compile_mo() -> int:
 
 def check() -> int:
     catalog = load()
-    missing = sorted(m for m in source_msgids() if m not in catalog or not catalog[m].string)
+    missing = sorted(m for m in source_msgids() | definition_msgids() if m not in catalog or not catalog[m].string)
     for m in missing:
         print("untranslated:", m)
     return 1 if missing else 0
