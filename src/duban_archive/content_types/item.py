@@ -6,6 +6,8 @@ from typing import Any
 
 from persistent import Persistent
 from persistent.list import PersistentList
+from pyramid.authorization import ALL_PERMISSIONS, Deny, Everyone
+from pyramid.threadlocal import get_current_registry
 
 from .folder import Folder
 
@@ -79,6 +81,10 @@ class History(Persistent):
         return f"History({list(self)!r})"
 
 
+#: the ACL of an item whose workflow is unknown here
+DENY_ALL = ((Deny, Everyone, ALL_PERMISSIONS),)
+
+
 class _Empty(Folder):
     """What an item shows for a child folder it has not needed yet: empty, read-only."""
 
@@ -99,9 +105,19 @@ class SupervisionItem(Folder):
     items is mostly commit cost, and most items never get instructions).
     ``history`` is the append-only workflow history (:class:`History`, list-like, of plain dicts;
     a PersistentList on items stored before issue 16);
-    ``__acl__`` is set by the workflow engine on every state change and never
-    by anything else.
+    ``__acl__`` is *derived*, never stored: the item's workflow maps its state and units to an ACL
+    (``Workflow.acl_for``).  A stored ACL was a quarter of the item's pickle, rewritten by every
+    transition (issue 16); the inputs (workflow, state, lead and assisting units) are stored anyway.
+    ``Workflow.apply_acl`` is still the one place that sets it, by caching the derived ACL in a
+    volatile attribute (``_v_acl``), which is recomputed whenever those inputs change.
     """
+
+    #: the workflow's name; set by ``Workflow.initialize`` (an item without one inherits its board's ACL)
+    workflow = ""
+    #: ``(workflow, (state, lead, assist), acl)`` cached by ``Workflow.apply_acl`` or the first read
+    _v_acl: tuple | None = None
+    #: ``(next fire epoch or -1, checked epoch)`` of the reminder plan (``notifications.outbox``); None: none
+    reminder_plan: tuple | None = None
 
     type_name = "supervision_item"  # overwritten per instance by the type definition
     state = ""
@@ -117,7 +133,32 @@ class SupervisionItem(Folder):
         self.board_id = board_id
         self.type_name = type_name
         self.history = History()
-        self.__acl__: tuple = ()
+
+    def acl_key(self) -> tuple:
+        """What the ACL depends on besides the workflow definition."""
+        return (self.state, getattr(self, "lead_unit", None), tuple(getattr(self, "assist_units", ()) or ()))
+
+    @property
+    def __acl__(self) -> tuple:
+        """The ACL of the item's workflow for its state and units (see the class docstring).
+
+        Fails closed: an item whose workflow the running site does not define grants nothing.
+        """
+        if not self.workflow:
+            return ()
+        cached = self._v_acl
+        key = self.acl_key()
+        workflows = getattr(get_current_registry(), "duban_workflows", None)
+        wf = workflows.get(self.workflow) if workflows is not None else None
+        if cached is not None and cached[1] == key and (wf is None or cached[0] is wf):
+            return cached[2]
+        if wf is None:
+            wf = cached[0] if cached is not None else None
+            if wf is None:
+                return DENY_ALL
+        acl = wf.acl_for(self)
+        self._v_acl = (wf, key, acl)
+        return acl
 
     def container(self, name: str) -> Folder:
         """The child folder ``name`` (feedback, attachments, instructions), created if missing."""

@@ -12,10 +12,13 @@ Specs (API.md ``GET /api/v1/deadlines``):
   (12345: dispatched on a working-day morning -> 17:30 that day; afternoon or
   non-working day -> 12:00 of the next working day), ``end_of_month``.
 
-An item keeps its open deadlines in ``item.deadlines`` (a plain dict
-``name -> {name, title, due, warn_from, calendar_known, done_by, until}``,
-reassigned on every change) and the earliest in ``item.next_due``, which the
-listing index uses for 即将到期 / 已逾期.
+An item keeps its open deadlines in ``item.deadlines`` and the earliest in ``item.next_due``,
+which the listing index uses for 即将到期 / 已逾期.  Code reads them as a dict ``name -> {name,
+title, due, warn_from, start, calendar_known, origin, done_by, until, feedback}``
+(:func:`open_deadlines`) and writes them with :func:`store`, which pickles each as a positional
+tuple (:data:`FIELDS`): the item is rewritten by every transition, and the dict keys were a third
+of what its deadlines cost (issue 16).  Items stored before keep their dict until they change
+(or evolve step 9 converts them); both are read.
 """
 
 from __future__ import annotations
@@ -275,14 +278,44 @@ def _minus(due: datetime, spec: str) -> datetime:
                             minutes=v.get("minutes", 0), seconds=v.get("seconds", 0))
 
 
+#: a stored deadline's positions (``item.deadlines`` is a tuple of such tuples)
+FIELDS = ("name", "title", "due", "warn_from", "start", "calendar_known", "origin", "done_by", "until",
+          "feedback")
+
+
+def packed(deadlines: dict[str, dict[str, Any]]) -> tuple:
+    """Deadline records as stored: positional tuples in :data:`FIELDS` order."""
+    return tuple(tuple(d.get(f) for f in FIELDS) for d in deadlines.values())
+
+
+def unpacked(stored: Any) -> dict[str, dict[str, Any]]:
+    """``name -> record`` from what :func:`store` wrote (or a dict stored before issue 16)."""
+    if not stored:
+        return {}
+    if isinstance(stored, dict):
+        return {k: dict(v) for k, v in stored.items()}
+    out = {}
+    for row in stored:
+        record = dict(zip(FIELDS, row, strict=False))
+        record["done_by"] = tuple(record.get("done_by") or ())
+        record["until"] = tuple(record.get("until") or ())
+        out[record["name"]] = record
+    return out
+
+
 def open_deadlines(item: Any) -> dict[str, dict[str, Any]]:
-    return dict(getattr(item, "deadlines", None) or {})
+    """The item's open deadlines, ``name -> record`` (fresh dicts: change them and :func:`store`)."""
+    return unpacked(getattr(item, "deadlines", None))
 
 
 def store(item: Any, deadlines: dict[str, dict[str, Any]]) -> None:
-    """Persist the deadlines (reassigned, so the change is saved) and ``next_due``."""
-    item.deadlines = deadlines
-    item.next_due = min((d["due"] for d in deadlines.values()), default=None)
+    """Persist the deadlines and ``next_due``; nothing is written when neither changed."""
+    rows = packed(deadlines)
+    if getattr(item, "deadlines", None) != rows:
+        item.deadlines = rows
+    due = min((d["due"] for d in deadlines.values()), default=None)
+    if getattr(item, "next_due", None) != due:
+        item.next_due = due
 
 
 def item_deadlines(item: Any, moment: datetime | None = None) -> list[dict[str, Any]]:

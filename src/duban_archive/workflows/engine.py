@@ -160,7 +160,20 @@ class Workflow:
         return tuple(acl)
 
     def apply_acl(self, item: Any) -> None:
-        item.__acl__ = self.acl_for(item)
+        """Make ``item.__acl__`` this workflow's ACL for its current state and units.
+
+        Items derive their ACL (``SupervisionItem.__acl__``): nothing is stored, the ACL is cached in
+        the volatile ``_v_acl``.  An ACL pickled before issue 16 is dropped here (evolve step 9 drops
+        them all).  Objects that are not items (tests, other content) get the plain attribute.
+        """
+        acl = self.acl_for(item)
+        if isinstance(getattr(type(item), "__acl__", None), property):
+            if "__acl__" in vars(item):
+                del vars(item)["__acl__"]
+                item._p_changed = True
+            item._v_acl = (self, item.acl_key(), acl)
+        else:
+            item.__acl__ = acl
 
     # -- transitions -----------------------------------------------------
     def initialize(self, item: Any, actor: str) -> None:
