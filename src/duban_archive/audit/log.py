@@ -21,11 +21,18 @@ buckets once in :data:`SHARDS` times, and conflict only if one of them also
 splits a bucket there.  Readers merge the shards by key (``heapq.merge``),
 which is time order.  The count is a conflict-resolving ``BTrees.Length``.
 
-Shard trees keep few entries per bucket (:class:`ShardEntries`, :class:`ShardTargets`): appends go
-to a shard's last bucket, and a bucket of 30 entries meant rewriting ~5 KiB for each new entry
-(issue 16).  Shards pickled before that (plain OOBTrees) are *retired* by evolve step 3: they stay
-where they are as read-only sources beside new small-bucket shards (:meth:`AuditLog.retire_shards`),
-read in the same merge; no entry is copied or moved.
+Shards are *paged* (issue 16): a shard is an :class:`AuditPages` tree (first key -> :class:`AuditPage`)
+whose pages hold at most :data:`PAGE` entries as a tuple.  An append rewrites only the shard's last,
+open page (a few entries) and, once that is full, one bucket of the page tree for the page it opens;
+sealed pages are never written again.  A BTree bucket of entries was rewritten whole on every append
+(~2–3 KiB with its splits).  Two writers appending to one open page merge
+(:meth:`AuditPage._p_resolveConflict`: both appended rows kept, in key order), as bucket inserts did.
+The entry time is not stored when it is the key's own (:func:`moment_of`), and the target index
+(:class:`PageTargets`) holds ``"<target>NUL<code>"`` with the key's time and random part packed in 15
+characters (:func:`key_code`; the shard is the index's own).  Shards of an earlier shape (plain
+OOBTrees, then small-bucket :class:`ShardEntries`) are *retired* by evolve steps 3 and 9: they stay
+where they are as read-only sources beside new paged shards (:meth:`AuditLog.retire_shards`), read in
+the same merge; no entry is copied or moved.
 
 Logs pickled before the shards (``entries`` + ``by_target``) stay readable as
 they are: :meth:`AuditLog.__setstate__` takes their two trees as a read-only
@@ -79,10 +86,80 @@ ACTIONS = {
 }
 
 
+#: entries per page: an append rewrites the open page (on average PAGE/2 entries, ~180 bytes each)
+PAGE = 6
+#: the order-preserving alphabet of :func:`key_code` (ASCII order)
+_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+
+
+class AuditPage(Persistent):
+    """Up to :data:`PAGE` entries of a shard, ``((key, stored), …)`` in key order; sealed when full."""
+
+    def __init__(self, rows: tuple = ()) -> None:
+        self.rows = tuple(rows)
+
+    def _p_resolveConflict(self, old: Any, committed: Any, new: Any) -> Any:
+        """Two transactions appended to this page: keep both their rows (and every earlier one).
+
+        Refused (a ConflictError, the request is retried) when the page would hold more than
+        :data:`PAGE` rows: a writer that saw it full has opened the next page meanwhile, and a row
+        of this page must never sort after that page's first key.
+        """
+        from ZODB.POSException import ConflictError
+
+        before = tuple(old.get("rows", ())) if isinstance(old, dict) else ()
+        mine, theirs = tuple(new["rows"]), tuple(committed["rows"])
+        n = len(before)
+        if mine[:n] != before or theirs[:n] != before:  # not two appends: refuse to guess
+            raise ConflictError
+        rows = dict(before)
+        rows.update(theirs[n:])
+        rows.update(mine[n:])
+        if len(rows) > PAGE:
+            raise ConflictError
+        return {**new, "rows": tuple(sorted(rows.items(), key=itemgetter(0)))}
+
+
+class AuditPages(OOBTree):
+    """A paged shard: first key of a page -> :class:`AuditPage` (a bucket is rewritten once per page)."""
+
+    max_leaf_size = 20
+    max_internal_size = 64
+
+
+class PageTargets(OOTreeSet):
+    """A paged shard's target index: ``"<target>NUL<key_code>"`` (about 30 bytes each)."""
+
+    max_leaf_size = 30
+    max_internal_size = 64
+
+
+def key_code(key: str) -> str:
+    """A key's time and random part in 15 sortable characters (its shard is the index's)."""
+    ns, rand = int(key[:20]), int(key[23:29], 16)
+    out = []
+    for value, width in ((ns, 11), (rand, 4)):
+        digits = []
+        for _ in range(width):
+            value, d = divmod(value, 64)
+            digits.append(_DIGITS[d])
+        out.append("".join(reversed(digits)))
+    return "".join(out)
+
+
+def code_key(code: str, shard: int) -> str:
+    """The key :func:`key_code` packed (``shard``: the index it came from)."""
+    values = []
+    for part in (code[:11], code[11:]):
+        value = 0
+        for ch in part:
+            value = value * 64 + _DIGITS.index(ch)
+        values.append(value)
+    return f"{values[0]:020d}-{shard:02x}{values[1]:06x}"
+
+
 class ShardEntries(OOBTree):
-    """A shard's entries in buckets of at most 12: an append rewrites its bucket, which held up to 30
-    entries (~5 KiB on average in a filled log).  Smaller still would split buckets so often that two
-    writers in one shard would conflict noticeably more (tests/audit/test_log.py)."""
+    """A shard's entries in buckets of at most 12 (evolve step 3); retired by step 9 for paged shards."""
 
     max_leaf_size = 12
     max_internal_size = 64
@@ -159,9 +236,64 @@ def merged(sources: Iterable[Iterator[tuple[str, Any]]]) -> Iterator[tuple[str, 
     return heapq.merge(*sources, key=itemgetter(0))
 
 
-def as_entry(stored: Any) -> dict[str, Any]:
-    """An entry as readers get it: a new dict (stored as pairs; dicts in logs from before the shards)."""
-    return dict(stored)
+def key_moment(key: str) -> datetime | None:
+    """The instant a key names (its ns, to the µs), or None for a malformed key."""
+    try:
+        return _EPOCH + timedelta(microseconds=int(key[:20]) // 1000)
+    except (ValueError, TypeError):
+        return None
+
+
+def as_entry(stored: Any, key: str | None = None) -> dict[str, Any]:
+    """An entry as readers get it: a new dict (stored as pairs; dicts in logs from before the shards).
+    Paged shards leave out the time when it is the key's: it comes back from ``key``."""
+    entry = dict(stored)
+    if "time" not in entry and key is not None:
+        entry = {"time": key_moment(key), **entry}
+    return entry
+
+
+def _page_of(pages: AuditPages, key: str) -> AuditPage | None:
+    try:
+        return pages[pages.maxKey(key)]
+    except ValueError:  # empty, or key before the first page
+        return None
+
+
+def _page_get(pages: AuditPages, key: str) -> Any:
+    page = _page_of(pages, key)
+    for k, stored in page.rows if page is not None else ():
+        if k == key:
+            return stored
+    return None
+
+
+def _page_items(pages: AuditPages, min: str | None = None) -> Iterator[tuple[str, Any]]:
+    start = None
+    if min is not None:
+        try:
+            start = pages.maxKey(min)
+        except ValueError:
+            start = None
+    for page in pages.values(min=start):
+        for key, stored in page.rows:
+            if min is None or key >= min:
+                yield key, stored
+
+
+def _last_page(pages: AuditPages) -> AuditPage | None:
+    try:
+        return pages[pages.maxKey()]
+    except ValueError:
+        return None
+
+
+def _page_append(pages: AuditPages, last: AuditPage | None, key: str, stored: Any) -> None:
+    """Append to the open page ``last`` (``key`` is after all its rows), or open a new page."""
+    if last is None or len(last.rows) >= PAGE:
+        pages[key] = AuditPage(((key, stored),))
+    else:
+        last.rows = last.rows + ((key, stored),)
 
 
 class AuditLog(Persistent):
@@ -187,56 +319,80 @@ class AuditLog(Persistent):
         super().__setstate__(state)
 
     def _add_shards(self) -> None:
-        self.shards = tuple(ShardEntries() for _ in range(SHARDS))
-        self.targets = tuple(ShardTargets() for _ in range(SHARDS))
+        self.shards = tuple(AuditPages() for _ in range(SHARDS))
+        self.targets = tuple(PageTargets() for _ in range(SHARDS))
         if self.count is None:
             self.count = Length()
 
+    @property
+    def paged(self) -> bool:
+        return bool(self.shards) and isinstance(self.shards[0], AuditPages)
+
     def retire_shards(self) -> bool:
-        """Keep big-bucket shards as read-only sources and write new entries to small-bucket ones.
+        """Keep shards of an earlier shape as read-only sources and write new entries to paged ones.
 
         The entry count (``count``) goes on counting both.  Returns False when there was nothing to do.
         """
-        if not self.shards or all(isinstance(s, ShardEntries) for s in self.shards):
+        if not self.shards or self.paged:
             return False
         self.retired = tuple(zip(self.shards, self.targets, strict=True)) + tuple(self.retired)
         self._add_shards()
         return True
 
-    def _sources(self) -> list[Any]:
-        """The entry trees to read: the legacy one first, then the retired shards, then the shards."""
-        trees = list(self.shards) + [entries for entries, _ in self.retired]
+    def _sources(self, min: str | None = None) -> list[Iterator[tuple[str, Any]]]:
+        """``(key, stored)`` iterators to merge: the legacy tree, the retired shards, the shards."""
+        if self.paged:
+            out = [_page_items(pages, min) for pages in self.shards]
+        else:
+            out = [entries.items(min=min) for entries in self.shards]
+        out += [entries.items(min=min) for entries, _ in self.retired]
         if self.legacy_entries is not None:
-            trees.insert(0, self.legacy_entries)
-        return trees
+            out.insert(0, self.legacy_entries.items(min=min))
+        return out
 
     def append(self, action: str, actor: str | None, target: str = "", **detail: Any) -> str:
         if not self.shards:  # a log from before the shards: add them (the only write of this object)
             self._add_shards()
         n = writer_shard(self, len(self.shards))
         ns = tick()
+        last = _last_page(self.shards[n]) if self.paged else None
+        if last is not None and last.rows:  # keys grow within a shard, whatever another process's clock says
+            ns = max(ns, int(last.rows[-1][0][:20]) + 1)
         key = shard_key(n, ns)
         # the time shown is the key's: the trail reads in key order, its times never step back
-        entry = {"time": moment_of(ns), "action": action, "actor": actor or "", "target": target}
+        moment = moment_of(ns)
+        entry = {"time": moment, "action": action, "actor": actor or "", "target": target}
         entry.update({k: v for k, v in detail.items() if v is not None})
-        self.shards[n][key] = tuple(entry.items())
+        if self.paged:
+            if moment == key_moment(key):  # the usual case: the key says it (not under a frozen clock)
+                del entry["time"]
+            _page_append(self.shards[n], last, key, tuple(entry.items()))
+            if target:
+                self.targets[n].add(f"{target}{SEP}{key_code(key)}")
+        else:  # small-bucket shards until evolve step 9
+            self.shards[n][key] = tuple(entry.items())
+            if target:
+                self.targets[n].add(f"{target}{SEP}{key}")
         count = self.count
         assert count is not None  # made with the shards
         count.change(1)
-        if target:
-            self.targets[n].add(f"{target}{SEP}{key}")
         return key
 
     def get(self, key: str, default: Any = None) -> Any:
         n = shard_of(key, len(self.shards))
-        stored = self.shards[n].get(key) if n is not None else None
+        if n is None:
+            stored = None
+        elif self.paged:
+            stored = _page_get(self.shards[n], key)
+        else:
+            stored = self.shards[n].get(key)
         for entries, _ in self.retired if stored is None else ():
             stored = entries.get(key)
             if stored is not None:
                 break
         if stored is None and self.legacy_entries is not None:
             stored = self.legacy_entries.get(key)
-        return as_entry(stored) if stored is not None else default
+        return as_entry(stored, key) if stored is not None else default
 
     def for_target(self, target: str) -> Iterator[dict[str, Any]]:
         low, high = f"{target}{SEP}", f"{target}{chr(ord(SEP) + 1)}"
@@ -247,21 +403,32 @@ class AuditLog(Persistent):
                 if owner == target:  # not "<target>\0more\0<key>" of a stranger target
                     yield key, entries[key]
 
+        def paged(n: int, pages, index) -> Iterator[tuple[str, Any]]:
+            for found in index.keys(min=low, max=high, excludemax=True):
+                owner, _, code = found.rpartition(SEP)
+                if owner == target:
+                    key = code_key(code, n)
+                    yield key, _page_get(pages, key)
+
         def legacy(entries, by_target) -> Iterator[tuple[str, Any]]:
             for key in by_target.get(target, ()):
                 yield key, entries[key]
 
-        pairs = list(zip(self.shards, self.targets, strict=True)) + list(self.retired)
-        sources = [shard(e, i) for e, i in pairs]
+        if self.paged:
+            sources = [paged(n, p, i) for n, (p, i) in enumerate(zip(self.shards, self.targets, strict=True))]
+        else:
+            sources = [shard(e, i) for e, i in zip(self.shards, self.targets, strict=True)]
+        sources += [shard(e, i) for e, i in self.retired]
         if self.legacy_entries is not None and self.legacy_by_target is not None:
             sources.insert(0, legacy(self.legacy_entries, self.legacy_by_target))
-        for _, stored in merged(sources):
-            yield as_entry(stored)
+        for key, stored in merged(sources):
+            if stored is not None:
+                yield as_entry(stored, key)
 
     def items(self, min: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(key, entry)`` in time order, from ``min`` (a key or a key prefix) on."""
-        stored = merged(entries.items(min=min) for entries in self._sources())
-        return ((key, as_entry(value)) for key, value in stored)
+        stored = merged(self._sources(min))
+        return ((key, as_entry(value, key)) for key, value in stored)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (entry for _, entry in self.items())
