@@ -86,8 +86,9 @@ ACTIONS = {
 }
 
 
-#: entries per page: an append rewrites the open page (on average PAGE/2 entries, ~180 bytes each)
-PAGE = 6
+#: entries per page: an append rewrites the open page (on average (PAGE+1)/2 entries, ~180 bytes each)
+#: and, every PAGE appends, one bucket of the page tree (~350 bytes)
+PAGE = 4
 #: the order-preserving alphabet of :func:`key_code` (ASCII order)
 _DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 
@@ -99,24 +100,20 @@ class AuditPage(Persistent):
         self.rows = tuple(rows)
 
     def _p_resolveConflict(self, old: Any, committed: Any, new: Any) -> Any:
-        """Two transactions appended to this page: keep both their rows (and every earlier one).
-
-        Refused (a ConflictError, the request is retried) when the page would hold more than
-        :data:`PAGE` rows: a writer that saw it full has opened the next page meanwhile, and a row
-        of this page must never sort after that page's first key.
-        """
-        from ZODB.POSException import ConflictError
-
+        """Two transactions appended to this page: keep both their rows (and every earlier one), in key
+        order.  The page may end up over :data:`PAGE` rows, and — when a third writer meanwhile saw it
+        full and opened the next page — hold a row after that page's first key: readers allow for that
+        (:func:`_page_items`, :func:`_page_get`), so appends never conflict here."""
         before = tuple(old.get("rows", ())) if isinstance(old, dict) else ()
         mine, theirs = tuple(new["rows"]), tuple(committed["rows"])
         n = len(before)
         if mine[:n] != before or theirs[:n] != before:  # not two appends: refuse to guess
+            from ZODB.POSException import ConflictError
+
             raise ConflictError
         rows = dict(before)
         rows.update(theirs[n:])
         rows.update(mine[n:])
-        if len(rows) > PAGE:
-            raise ConflictError
         return {**new, "rows": tuple(sorted(rows.items(), key=itemgetter(0)))}
 
 
@@ -253,6 +250,10 @@ def as_entry(stored: Any, key: str | None = None) -> dict[str, Any]:
     return entry
 
 
+#: how many pages before the one a key sorts into may hold it (a row merged in by a concurrent append)
+LOOK_BACK = 4
+
+
 def _page_of(pages: AuditPages, key: str) -> AuditPage | None:
     try:
         return pages[pages.maxKey(key)]
@@ -261,24 +262,57 @@ def _page_of(pages: AuditPages, key: str) -> AuditPage | None:
 
 
 def _page_get(pages: AuditPages, key: str) -> Any:
-    page = _page_of(pages, key)
-    for k, stored in page.rows if page is not None else ():
-        if k == key:
-            return stored
+    """The stored entry of ``key``: in the page it sorts into, or (merged in late) a page before."""
+    try:
+        first = pages.maxKey(key)
+    except ValueError:
+        return None
+    for _ in range(LOOK_BACK + 1):
+        for k, stored in pages[first].rows:
+            if k == key:
+                return stored
+        first = _previous(pages, first)
+        if first is None:
+            break
     return None
 
 
+def _previous(pages: AuditPages, first: str) -> str | None:
+    """The first key of the page before the one starting at ``first`` (keys have one length: the
+    largest key below ``first`` is at most ``first`` with its last character decremented)."""
+    try:
+        return pages.maxKey(first[:-1] + chr(ord(first[-1]) - 1))
+    except ValueError:
+        return None
+
+
 def _page_items(pages: AuditPages, min: str | None = None) -> Iterator[tuple[str, Any]]:
+    """``(key, stored)`` in key order from ``min`` on.
+
+    Every row of a page sorts at or after the page's first key, but a row merged in by a concurrent
+    append may sort after the *next* page's first key: rows wait in a heap until no later page can
+    hold anything before them.
+    """
     start = None
     if min is not None:
         try:
             start = pages.maxKey(min)
         except ValueError:
             start = None
-    for page in pages.values(min=start):
-        for key, stored in page.rows:
-            if min is None or key >= min:
-                yield key, stored
+        for _ in range(LOOK_BACK if start is not None else 0):
+            before = _previous(pages, start)
+            if before is None:
+                break
+            start = before
+    waiting: list[tuple[str, Any]] = []
+    for first, page in pages.items(min=start):
+        while waiting and waiting[0][0] < first:
+            yield heapq.heappop(waiting)
+        for row in page.rows:
+            if min is None or row[0] >= min:
+                heapq.heappush(waiting, row)
+    while waiting:
+        yield heapq.heappop(waiting)
 
 
 def _last_page(pages: AuditPages) -> AuditPage | None:

@@ -23,12 +23,16 @@ class History(Persistent):
     pickled before keep their PersistentList, which offers the same operations.
     """
 
+    #: entries per sealed page of histories made before pages of 2 (the class default they read)
     PAGE = 4
 
     def __init__(self) -> None:
         self.pages: tuple = ()
         self.recent: list = []
         self.count = 0
+        # an append writes this object with its unsealed entries (each ~300 bytes with its deadline
+        # snapshot) and, once they fill a page, that page: pages of 2 write half of what pages of 4 did
+        self.PAGE = 2
 
     def append(self, entry: Any) -> None:
         recent = self.recent + [entry]
@@ -81,6 +85,35 @@ class History(Persistent):
         return f"History({list(self)!r})"
 
 
+#: what transitions change, kept in the item's :class:`ItemStatus` (see there)
+STATUS_FIELDS = ("state", "modified", "_listing_doc", "deadlines", "next_due", "reminder_plan")
+_UNSET = object()
+
+
+class ItemStatus(Persistent):
+    """An item's workflow status: state, 最近更新, open deadlines and the earliest, the listing keys it
+    is under, its reminder plan (plain attributes, :data:`STATUS_FIELDS`).
+
+    Every transition changes these and, mostly, nothing else of the item: kept apart they are what a
+    transition rewrites (a few hundred bytes), not the item with all its fields (issue 16).  Read and
+    written as attributes of the item (``item.state = …``); items pickled before keep them in their
+    own dict until their first change moves them here (or evolve step 9 does).
+    """
+
+
+def _status_attribute(name: str, default: Any = _UNSET) -> property:
+    def get(self: SupervisionItem) -> Any:
+        status = self._status
+        value = getattr(status, name, _UNSET) if status is not None else self.__dict__.get(name, _UNSET)
+        if value is _UNSET:
+            if default is _UNSET:
+                raise AttributeError(name)
+            return default
+        return value
+
+    return property(get, doc=f"``{name}`` of the item's :class:`ItemStatus`")
+
+
 #: the ACL of an item whose workflow is unknown here
 DENY_ALL = ((Deny, Everyone, ALL_PERMISSIONS),)
 
@@ -110,17 +143,26 @@ class SupervisionItem(Folder):
     transition (issue 16); the inputs (workflow, state, lead and assisting units) are stored anyway.
     ``Workflow.apply_acl`` is still the one place that sets it, by caching the derived ACL in a
     volatile attribute (``_v_acl``), which is recomputed whenever those inputs change.
+    What transitions change (:data:`STATUS_FIELDS`: ``state``, ``modified``, ``deadlines``,
+    ``next_due``, ``_listing_doc``, ``reminder_plan``) lives in the item's :class:`ItemStatus`:
+    read and set as item attributes, written without rewriting the item.
     """
 
     #: the workflow's name; set by ``Workflow.initialize`` (an item without one inherits its board's ACL)
     workflow = ""
     #: ``(workflow, (state, lead, assist), acl)`` cached by ``Workflow.apply_acl`` or the first read
     _v_acl: tuple | None = None
+    #: the :class:`ItemStatus` (None on items pickled before it: their status is in their own dict)
+    _status: ItemStatus | None = None
+    state = _status_attribute("state", "")
+    modified = _status_attribute("modified")
+    _listing_doc = _status_attribute("_listing_doc")
+    deadlines = _status_attribute("deadlines")
+    next_due = _status_attribute("next_due")
     #: ``(next fire epoch or -1, checked epoch)`` of the reminder plan (``notifications.outbox``); None: none
-    reminder_plan: tuple | None = None
+    reminder_plan = _status_attribute("reminder_plan", None)
 
     type_name = "supervision_item"  # overwritten per instance by the type definition
-    state = ""
     archived = False  # set when filed (立卷归档); frozen from then on
     #: set by the full-text indexer when the item cannot be indexed: ``{"message": 中文说明, "at": datetime}``;
     #: cleared when it indexes again (class default: items stored before it load fine)
@@ -133,6 +175,30 @@ class SupervisionItem(Folder):
         self.board_id = board_id
         self.type_name = type_name
         self.history = History()
+        self._status = ItemStatus()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in STATUS_FIELDS:  # the status object is written, not the item
+            setattr(self.status(), name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in STATUS_FIELDS:
+            delattr(self.status(), name)
+        else:
+            super().__delattr__(name)
+
+    def status(self) -> ItemStatus:
+        """The item's :class:`ItemStatus`; an item pickled before gets one (its values moved there)."""
+        status = self._status
+        if status is None:
+            status = ItemStatus()
+            for name in STATUS_FIELDS:
+                if name in self.__dict__:
+                    setattr(status, name, self.__dict__.pop(name))
+            super().__setattr__("_status", status)
+        return status
 
     def acl_key(self) -> tuple:
         """What the ACL depends on besides the workflow definition."""

@@ -145,20 +145,37 @@ class Outbox(Persistent):
 
     # -- messages --------------------------------------------------------
     def add(self, msg: Message, key: str | None = None) -> Message | None:
-        """Store ``msg`` (None if ``key`` was already produced)."""
+        """Store ``msg`` (None if ``key`` was already produced).
+
+        An item's dedupe keys sit in its ``by_item`` set beside its message ids (as ``k|<key>``):
+        that small set is written anyway, where a ``keys`` bucket of ~60-character keys cost ~2.5 KiB
+        per message (issue 16).  ``keys`` holds the keys of messages without an item, and those
+        produced before (still honoured).
+        """
         if key is not None:
             if key in self.keys:
                 return None
-            self.keys[key] = msg.msg_id
+            if msg.item_id:
+                ids = self.by_item.get(msg.item_id)
+                if ids is not None and DEDUPE + key in ids:
+                    return None
+            else:
+                self.keys[key] = msg.msg_id
         self.messages[msg.msg_id] = msg
         if msg.item_id:
             _set_add(self.by_item, msg.item_id, msg.msg_id)
+            if key is not None:
+                self.by_item[msg.item_id].add(DEDUPE + key)
         if msg.channel == "inbox":  # transactional: delivered with the commit itself
             self.inbox(msg.recipient).add(msg.msg_id)
             msg.status, msg.sent_at, msg.attempts = "sent", msg.created, 1
         else:
             self.enqueue(msg, msg.not_before)
         return msg
+
+    def item_message_ids(self, item_id: str) -> list[str]:
+        """Ids of the item's messages, oldest first (its dedupe keys left out)."""
+        return [m for m in self.by_item.get(item_id, ()) if not m.startswith(DEDUPE)]
 
     def inbox(self, username: str) -> Inbox:
         box = self.inboxes.get(username)
@@ -193,7 +210,7 @@ class Outbox(Persistent):
     def cancel_for_item(self, item_id: str, kinds: tuple[str, ...], reason: str) -> int:
         """Cancel pending messages of these kinds for the item (it no longer needs them)."""
         n = 0
-        for msg_id in list(self.by_item.get(item_id, ())):
+        for msg_id in self.item_message_ids(item_id):
             msg = self.messages[msg_id]
             if msg.status == "pending" and msg.kind in kinds:
                 self.unqueue(msg)
@@ -206,7 +223,7 @@ class Outbox(Persistent):
         return iter(self.messages.values(min=lo))
 
     def for_item(self, item_id: str) -> list[Message]:
-        return [self.messages[m] for m in self.by_item.get(item_id, ())]
+        return [self.messages[m] for m in self.item_message_ids(item_id)]
 
     # -- reminder schedule ----------------------------------------------
     def plan_of(self, item: Any) -> tuple | None:
@@ -256,6 +273,9 @@ class Outbox(Persistent):
         got = self.plan_of(item)
         return got[1] if got is not None else None
 
+
+#: before an item's dedupe key in its ``by_item`` set (message ids begin with a digit)
+DEDUPE = "k|"
 
 #: "nothing scheduled" in ``item_fire`` — never None there: BTrees merge two transactions' changes
 #: to one bucket by comparing values, and ``(None, …) < (1798560000, …)`` raises, turning every such

@@ -283,9 +283,24 @@ FIELDS = ("name", "title", "due", "warn_from", "start", "calendar_known", "origi
           "feedback")
 
 
+#: positions of :data:`FIELDS` holding a moment, stored as µs since :data:`_EPOCH` (10 bytes, not ~20)
+_MOMENTS = (2, 3, 4)
+_EPOCH = datetime(1970, 1, 1, 8, tzinfo=CST)
+_US = timedelta(microseconds=1)
+
+
+def _to_us(value: Any) -> Any:
+    return (value - _EPOCH) // _US if isinstance(value, datetime) and value.tzinfo is not None else value
+
+
+def _from_us(value: Any) -> Any:
+    return _EPOCH + timedelta(microseconds=value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def packed(deadlines: dict[str, dict[str, Any]]) -> tuple:
-    """Deadline records as stored: positional tuples in :data:`FIELDS` order."""
-    return tuple(tuple(d.get(f) for f in FIELDS) for d in deadlines.values())
+    """Deadline records as stored: positional tuples in :data:`FIELDS` order, moments as integers."""
+    return tuple(tuple(_to_us(d.get(f)) if i in _MOMENTS else d.get(f) for i, f in enumerate(FIELDS))
+                 for d in deadlines.values())
 
 
 def unpacked(stored: Any) -> dict[str, dict[str, Any]]:
@@ -296,7 +311,7 @@ def unpacked(stored: Any) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in stored.items()}
     out = {}
     for row in stored:
-        record = dict(zip(FIELDS, row, strict=False))
+        record = dict(zip(FIELDS, (_from_us(v) if i in _MOMENTS else v for i, v in enumerate(row)), strict=False))
         record["done_by"] = tuple(record.get("done_by") or ())
         record["until"] = tuple(record.get("until") or ())
         out[record["name"]] = record
