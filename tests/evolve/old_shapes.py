@@ -36,16 +36,23 @@ def plans_in_item_fire(site, kind=OOBTree) -> None:
     box.item_fire = tree
 
 
-def acl_and_deadlines_stored(site, registry) -> None:
-    """Items carrying a pickled ``__acl__`` and their deadlines as a dict of dicts."""
+def items_as_before(site, registry) -> None:
+    """Items carrying a pickled ``__acl__``, their status in their own dict (no ``ItemStatus``) and
+    their deadlines as a dict of dicts."""
+    from duban_archive.content_types.item import STATUS_FIELDS
     from duban_archive.workflows.deadlines import open_deadlines
 
     for item in site.item_index.values():
         item._p_activate()
+        deadlines = open_deadlines(item)
+        status = vars(item).pop("_status")
+        for name in STATUS_FIELDS:
+            if hasattr(status, name):
+                vars(item)[name] = getattr(status, name)
         vars(item)["__acl__"] = registry.duban_workflows[item.workflow].acl_for(item)
-        vars(item)["deadlines"] = open_deadlines(item)
+        vars(item)["deadlines"] = deadlines
         item._p_changed = True
 
 
-__all__ = ["ItemFire", "acl_and_deadlines_stored", "audit_as_bucket_shards", "audit_as_small_buckets",
+__all__ = ["ItemFire", "items_as_before", "audit_as_bucket_shards", "audit_as_small_buckets",
            "plans_in_item_fire"]

@@ -20,8 +20,9 @@ ROOT_KEY = "duban_site"
 #: Schema generation this code writes; see ``duban_archive.evolve``.
 #: 2: text policy (evolve step repair_text), new sites hold clean text; 3: lean writes (lean_writes,
 #: issue 16); 6: 12345 派单 facts (hotline_dispatch_facts, seed 003); 7: 持续推进 monthly report clock
-#: (long_running_monthly_reports, seed 002) — issue 14; new sites need none of them.
-SCHEMA_GENERATION = 7
+#: (long_running_monthly_reports, seed 002) — issue 14; 9: lean transactions (lean_transactions, issue 16:
+#: derived ACLs, ItemStatus, plans on items, paged audit); new sites need none of them.
+SCHEMA_GENERATION = 9
 
 
 class Site(Folder):
