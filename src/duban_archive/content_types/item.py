@@ -114,6 +114,18 @@ def _status_attribute(name: str, default: Any = _UNSET) -> property:
     return property(get, doc=f"``{name}`` of the item's :class:`ItemStatus`")
 
 
+def _workflows() -> Any:
+    """The running app's workflows: the current registry's, else (a worker or command that opened
+    the database without pushing a registry, e.g. ``duban-archive indexer``) the app this process
+    made last (Pyramid's ``global_registries``)."""
+    workflows = getattr(get_current_registry(), "duban_workflows", None)
+    if workflows is None:
+        from pyramid.config import global_registries
+
+        workflows = getattr(global_registries.last, "duban_workflows", None)
+    return workflows
+
+
 #: the ACL of an item whose workflow is unknown here
 DENY_ALL = ((Deny, Everyone, ALL_PERMISSIONS),)
 
@@ -214,7 +226,7 @@ class SupervisionItem(Folder):
             return ()
         cached = self._v_acl
         key = self.acl_key()
-        workflows = getattr(get_current_registry(), "duban_workflows", None)
+        workflows = _workflows()
         wf = workflows.get(self.workflow) if workflows is not None else None
         if cached is not None and cached[1] == key and (wf is None or cached[0] is wf):
             return cached[2]
