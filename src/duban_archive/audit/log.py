@@ -28,8 +28,10 @@ sealed pages are never written again.  A BTree bucket of entries was rewritten w
 (~2–3 KiB with its splits).  Two writers appending to one open page merge
 (:meth:`AuditPage._p_resolveConflict`: both appended rows kept, in key order), as bucket inserts did.
 The entry time is not stored when it is the key's own (:func:`moment_of`), and the target index
-(:class:`PageTargets`) holds ``"<target>NUL<code>"`` with the key's time and random part packed in 15
-characters (:func:`key_code`; the shard is the index's own).  Shards of an earlier shape (plain
+(:class:`PageTargets`) holds 64-bit integers, not strings: a stable hash of the target and the
+~4-second window of the entry's time (:func:`target_code`); a target's trail reads those windows'
+entries and keeps the target's (several entries of one target in one window share one code, so
+they write nothing more).  Shards of an earlier shape (plain
 OOBTrees, then small-bucket :class:`ShardEntries`) are *retired* by evolve steps 3 and 9: they stay
 where they are as read-only sources beside new paged shards (:meth:`AuditLog.retire_shards`), read in
 the same merge; no entry is copied or moved.
@@ -46,12 +48,14 @@ import heapq
 import secrets
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 from BTrees.Length import Length
+from BTrees.LLBTree import LLTreeSet
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
@@ -89,10 +93,6 @@ ACTIONS = {
 #: entries per page: an append rewrites the open page (on average (PAGE+1)/2 entries, ~180 bytes each)
 #: and, every PAGE appends, one bucket of the page tree (~350 bytes)
 PAGE = 4
-#: the order-preserving alphabet of :func:`key_code` (ASCII order)
-_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-
-
 class AuditPage(Persistent):
     """Up to :data:`PAGE` entries of a shard, ``((key, stored), …)`` in key order; sealed when full."""
 
@@ -124,35 +124,21 @@ class AuditPages(OOBTree):
     max_internal_size = 64
 
 
-class PageTargets(OOTreeSet):
-    """A paged shard's target index: ``"<target>NUL<key_code>"`` (about 30 bytes each)."""
+class PageTargets(LLTreeSet):
+    """A paged shard's target index: :func:`target_code` integers (8 bytes each, not ~45)."""
 
-    max_leaf_size = 30
+    max_leaf_size = 32
     max_internal_size = 64
 
 
-def key_code(key: str) -> str:
-    """A key's time and random part in 15 sortable characters (its shard is the index's)."""
-    ns, rand = int(key[:20]), int(key[23:29], 16)
-    out = []
-    for value, width in ((ns, 11), (rand, 4)):
-        digits = []
-        for _ in range(width):
-            value, d = divmod(value, 64)
-            digits.append(_DIGITS[d])
-        out.append("".join(reversed(digits)))
-    return "".join(out)
+#: bits of a target code holding the time window (``ns >> WINDOW_BITS``: ~4.3 s)
+WINDOW_BITS = 32
 
 
-def code_key(code: str, shard: int) -> str:
-    """The key :func:`key_code` packed (``shard``: the index it came from)."""
-    values = []
-    for part in (code[:11], code[11:]):
-        value = 0
-        for ch in part:
-            value = value * 64 + _DIGITS.index(ch)
-        values.append(value)
-    return f"{values[0]:020d}-{shard:02x}{values[1]:06x}"
+def target_code(target: str, ns: int) -> int:
+    """``crc32(target) << 32 | ns >> 32``: sorts a target's entries by time window (a hash shared by
+    two targets only costs reading the other's entries of those windows, which are then left out)."""
+    return (zlib.crc32(target.encode("utf-8")) & 0x7FFFFFFF) << 32 | (ns >> WINDOW_BITS)
 
 
 class ShardEntries(OOBTree):
@@ -402,7 +388,7 @@ class AuditLog(Persistent):
                 del entry["time"]
             _page_append(self.shards[n], last, key, tuple(entry.items()))
             if target:
-                self.targets[n].add(f"{target}{SEP}{key_code(key)}")
+                self.targets[n].add(target_code(target, ns))
         else:  # small-bucket shards until evolve step 9
             self.shards[n][key] = tuple(entry.items())
             if target:
@@ -437,19 +423,23 @@ class AuditLog(Persistent):
                 if owner == target:  # not "<target>\0more\0<key>" of a stranger target
                     yield key, entries[key]
 
-        def paged(n: int, pages, index) -> Iterator[tuple[str, Any]]:
-            for found in index.keys(min=low, max=high, excludemax=True):
-                owner, _, code = found.rpartition(SEP)
-                if owner == target:
-                    key = code_key(code, n)
-                    yield key, _page_get(pages, key)
+        def paged(pages, index) -> Iterator[tuple[str, Any]]:
+            hashed = target_code(target, 0)
+            for code in index.keys(min=hashed, max=hashed | ((1 << WINDOW_BITS) - 1)):
+                window = code & ((1 << WINDOW_BITS) - 1)
+                end = f"{(window + 1) << WINDOW_BITS:020d}"
+                for key, stored in _page_items(pages, f"{window << WINDOW_BITS:020d}"):
+                    if key >= end:
+                        break
+                    if dict(stored).get("target") == target:
+                        yield key, stored
 
         def legacy(entries, by_target) -> Iterator[tuple[str, Any]]:
             for key in by_target.get(target, ()):
                 yield key, entries[key]
 
         if self.paged:
-            sources = [paged(n, p, i) for n, (p, i) in enumerate(zip(self.shards, self.targets, strict=True))]
+            sources = [paged(p, i) for p, i in zip(self.shards, self.targets, strict=True)]
         else:
             sources = [shard(e, i) for e, i in zip(self.shards, self.targets, strict=True)]
         sources += [shard(e, i) for e, i in self.retired]
