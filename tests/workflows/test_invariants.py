@@ -21,8 +21,8 @@ from duban_archive.content_types.attachment import Attachment
 from duban_archive.content_types.item import SupervisionItem
 from duban_archive.security.roles import user_principals
 from duban_archive.timeutil import CST, frozen_now
-from duban_archive.workflows.engine import WorkflowError, WorkflowRegistry
 from duban_archive.workflows.deadlines import open_deadlines
+from duban_archive.workflows.engine import WorkflowError, WorkflowRegistry
 
 REG = WorkflowRegistry().load()
 USERS = [("supervisor", ("supervisor",), "zfb"), ("leader", ("leader",), "zfb"), ("leader2", ("leader",), "zfb"),

@@ -279,14 +279,14 @@ def _page_items(pages: AuditPages, min: str | None = None) -> Iterator[tuple[str
     append may sort after the *next* page's first key: rows wait in a heap until no later page can
     hold anything before them.
     """
-    start = None
+    start: str | None = None
     if min is not None:
         try:
             start = pages.maxKey(min)
         except ValueError:
             start = None
-        for _ in range(LOOK_BACK if start is not None else 0):
-            before = _previous(pages, start)
+        for _ in range(LOOK_BACK):
+            before = _previous(pages, start) if start is not None else None
             if before is None:
                 break
             start = before

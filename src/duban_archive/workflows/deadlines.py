@@ -17,8 +17,8 @@ which the listing index uses for 即将到期 / 已逾期.  Code reads them as a
 title, due, warn_from, start, calendar_known, origin, done_by, until, feedback}``
 (:func:`open_deadlines`) and writes them with :func:`store`, which pickles each as a positional
 tuple (:data:`DYNAMIC`, the definition's title and rules only when they differ from it): every
-transition rewrites them, and dict keys and long titles were most of what they cost (issue 16).  Items stored before keep their dict until they change
-(or evolve step 9 converts them); both are read.
+transition rewrites them, and dict keys and long titles were most of what they cost (issue 16).
+Items stored before keep their dict until they change (or evolve step 9 converts them); both are read.
 """
 
 from __future__ import annotations
