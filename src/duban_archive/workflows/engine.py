@@ -2,9 +2,9 @@
 
 A workflow is data (``definitions/<name>.toml``): states with a permission ->
 roles map, transitions with sources, a target and guards, and fields the
-actor must fill in.  Entering a state recomputes the item's ``__acl__`` from
-the state's map and the item's units (Kotti's state -> ACL idea); this module
-is the only writer of ``__acl__``.  Every transition appends one entry to the
+actor must fill in.  An item's ``__acl__`` is the state's map applied to the
+item's units (Kotti's state -> ACL idea): items derive it (``SupervisionItem.__acl__``),
+:meth:`Workflow.apply_acl` is the only place that sets it.  Every transition appends one entry to the
 item's append-only ``history``.
 """
 
