@@ -113,7 +113,8 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     assert "已执行 1 remap_acls" in done and "已执行 2 repair_text" in done and "已执行 3 lean_writes" in done
     assert "已执行 6 hotline_dispatch_facts" in done
     assert "已执行 7 long_running_monthly_reports" in done
-    assert "数据已是最新（第 7 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
+    assert "已执行 9 lean_transactions" in done
+    assert "数据已是最新（第 9 代）" in cli(var, monkeypatch, capsys, "evolve", INI)[1]
 
 
 def test_missing_ini_is_a_clear_error(tmp_path, monkeypatch, capsys):
