@@ -25,6 +25,14 @@ def audit_as_small_buckets(log) -> None:
     audit_as_bucket_shards(log, ShardEntries, ShardTargets)
 
 
+def outbox_trees_as_before(site) -> None:
+    """The outbox's message, per-item and inbox trees as plain OOBTrees."""
+    box = get_outbox(site)
+    box.messages, box.by_item = OOBTree(box.messages), OOBTree(box.by_item)
+    for inbox in box.inboxes.values():
+        inbox.entries = OOBTree(inbox.entries)
+
+
 def plans_in_item_fire(site, kind=OOBTree) -> None:
     """Reminder plans kept in the outbox's ``item_fire`` tree, none on the items."""
     box = get_outbox(site)

@@ -11,10 +11,10 @@ from duban_archive.content_types.item import ItemStatus
 from duban_archive.content_types.site_access import open_site
 from duban_archive.evolve import pending
 from duban_archive.evolve.steps import lean_transactions
-from duban_archive.notifications.outbox import ItemFire, get_outbox
+from duban_archive.notifications.outbox import Appended, ItemFire, get_outbox
 from duban_archive.workflows.deadlines import item_deadlines
 
-from .old_shapes import audit_as_small_buckets, items_as_before, plans_in_item_fire
+from .old_shapes import audit_as_small_buckets, items_as_before, outbox_trees_as_before, plans_in_item_fire
 
 SUPERVISOR = ["system.Everyone", "system.Authenticated", "user:supervisor", "role:supervisor"]
 UNIT = ["system.Everyone", "system.Authenticated", "user:h", "unit:zjj", "unit:zjj:handler", "role:handler"]
@@ -45,6 +45,8 @@ def test_step9_converts_an_old_site_and_changes_nothing_users_see(app, make_item
         plans_in_item_fire(site, ItemFire)
         items_as_before(site, app.registry)
         audit_as_small_buckets(site["audit"])
+        outbox_trees_as_before(site)
+        messages = {k: v._p_oid for k, v in get_outbox(site).messages.items()}
         site.generation = 7
         transaction.commit()
         old = site.get_item(ids[2])
@@ -62,7 +64,11 @@ def test_step9_converts_an_old_site_and_changes_nothing_users_see(app, make_item
             item._p_activate()
             assert "__acl__" not in vars(item) and "state" not in vars(item)
             assert isinstance(item._status, ItemStatus) and isinstance(item.deadlines, tuple)
-        assert get_outbox(site).item_fire is None
+        assert get_outbox(site).item_fire is None and "消息索引" in message
+        box = get_outbox(site)
+        assert isinstance(box.messages, Appended) and isinstance(box.by_item, Appended)
+        assert all(isinstance(inbox.entries, Appended) for inbox in box.inboxes.values()) and box.inboxes
+        assert {k: v._p_oid for k, v in box.messages.items()} == messages and messages  # the same messages
         assert isinstance(site["audit"].shards[0], AuditPages) and site["audit"].retired
         assert _what_users_see(site, ids) == before
 
@@ -76,4 +82,4 @@ def test_step9_converts_an_old_site_and_changes_nothing_users_see(app, make_item
         assert len(site["audit"]) == before[3] + 1
 
         again = lean_transactions(site, app.registry)  # idempotent
-        assert again.startswith("0 个事项") and "审计" not in again and "提醒" not in again
+        assert again.startswith("0 个事项") and "审计" not in again and "提醒" not in again and "消息" not in again

@@ -245,12 +245,14 @@ def lean_transactions(site, registry) -> str:
       ``ItemStatus`` (what a transition rewrites); deadlines are stored as positional tuples.
       Archived items too: only how these are stored changes, not what they say.
     * Reminder plans move from the outbox's ``item_fire`` tree onto their items; the tree is dropped.
+      The outbox's message and per-item trees and the inboxes are copied into trees with small inner
+      nodes (``outbox.Appended``; the messages themselves are not copied).
     * The audit log's small-bucket shards are retired as read-only sources beside new paged shards
       (no entry is copied or moved).
 
     Idempotent: a second run finds nothing to do.
     """
-    from ..notifications.outbox import get_outbox, plans_onto_items
+    from ..notifications.outbox import appended_trees, get_outbox, plans_onto_items
     from ..workflows import deadlines as dl
 
     items = acls = 0
@@ -278,9 +280,13 @@ def lean_transactions(site, registry) -> str:
             jar.transaction_manager.get().savepoint(optimistic=True)
             jar.cacheGC()
     parts = [f"{items} 个事项改为精简存储（其中 {acls} 个去掉存储的权限表）"]
-    moved = plans_onto_items(get_outbox(site), site)
+    box = get_outbox(site)
+    moved = plans_onto_items(box, site)
     if moved:
         parts.append(f"{moved} 个事项的提醒计划移到事项上")
+    copied = appended_trees(box)
+    if copied:
+        parts.append(f"消息索引 {copied} 棵树改用小内节点")
     if "audit" in site and site["audit"].retire_shards():
         parts.append("审计日志改为分页存储（原分片只读保留）")
     return "；".join(parts)
