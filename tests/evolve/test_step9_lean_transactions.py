@@ -6,7 +6,7 @@ next writes are the lean ones."""
 import transaction
 
 from duban_archive.audit.log import AuditPages
-from duban_archive.catalog.listing import query_items
+from duban_archive.catalog.listing import _pairs, get_listing, query_items
 from duban_archive.content_types.item import ItemStatus
 from duban_archive.content_types.site_access import open_site
 from duban_archive.evolve import pending
@@ -83,3 +83,29 @@ def test_step9_converts_an_old_site_and_changes_nothing_users_see(app, make_item
 
         again = lean_transactions(site, app.registry)  # idempotent
         assert again.startswith("0 个事项") and "审计" not in again and "提醒" not in again and "消息" not in again
+
+
+def test_step9_relists_an_item_whose_stored_acl_the_definitions_no_longer_give(app, make_item):
+    """A stored ACL naming a role the definitions dropped (as 三员分立 dropped ``admin``): the derived
+    ACL no longer names it, and step 9 moves the item's listing keys to what is granted now."""
+    item_id = make_item()
+    wf = app.registry.duban_workflows["duban"]
+    with open_site(app.registry) as site:
+        item = site.get_item(item_id)
+        stale = tuple(wf.acl_for(item)) + (("Allow", "role:retired_role", "view"),)
+        items_as_before(site, app.registry)
+        item._p_activate()
+        vars(item)["__acl__"] = stale
+        listing = get_listing(site)  # … and listed under it, as the ACL stored then gave
+        old_doc = listing.document(item, app.registry, listing.docid_for(item.item_id, item.number))
+        old_doc = old_doc[:4] + (old_doc[4] + ",role:retired_role",) + old_doc[5:]
+        listing._apply(_pairs(vars(item)["_listing_doc"]), _pairs(old_doc))
+        vars(item)["_listing_doc"] = old_doc
+        item._p_changed = True
+        transaction.commit()
+        assert [i.item_id for i in query_items(site, ["role:retired_role"], limit=50)[1]] == [item_id]
+
+        assert "1 个事项按现行权限重新列入列表索引" in lean_transactions(site, app.registry)
+        transaction.commit()
+        assert query_items(site, ["role:retired_role"], limit=50)[1] == []
+        assert item_id in [i.item_id for i in query_items(site, SUPERVISOR, limit=500)[1]]
