@@ -14,8 +14,10 @@ queues are filled and split as on a real site.  Then
 
 Bytes are read from the storage itself: the sum of the data record sizes of each
 committed transaction (FileStorage iterator), plus the file size delta (which adds
-FileStorage's own record headers).  ``--breakdown`` prints the classes written
-(count and bytes per transaction) for create and for each transition.
+FileStorage's own record headers).  Printed per step: median and p95; then the classes
+written by a typical transition (the step whose median is nearest the median of every
+transition: where in the site, class, bytes and records per transaction, first 3
+transactions), and peak RSS.  ``--breakdown`` prints that for create and every step.
 
 Targets: ≤ 15 KiB per created item, ≤ 5 KiB per transition.
 """
@@ -74,7 +76,7 @@ def owners(site) -> dict[bytes, str]:
                         walk(v, label + "[v]", depth + 1)
             return
         if type(obj).__name__ == "SupervisionItem":
-            for name in ("history", "data", "_num_objects"):
+            for name in ("history", "data", "_num_objects", "_status"):
                 walk(getattr(obj, name, None), "item." + name, depth + 1)
             return
         if isinstance(obj, Persistent):
@@ -140,6 +142,8 @@ class Meter:
         self.file_delta: dict[str, list[int]] = defaultdict(list)
         self.classes: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         self.commits: dict[str, int] = defaultdict(int)
+        #: label -> records of its first 3 transactions, placed in the site tree by :meth:`place`
+        self.raw: dict[str, list[tuple[str, int, bytes]]] = defaultdict(list)
 
     def drain(self) -> None:
         """The indexer's transaction taking what the last one queued (recorded as ``indexer``)."""
@@ -168,13 +172,17 @@ class Meter:
         self.samples[label].append(sum(n for _, n, _ in records))
         self.file_delta[label].append(self.size() - before)
         self.commits[label] += 1
-        where = owners(self.site) if self.breakdown and self.commits[label] <= 3 else None
-        for klass, n, oid in records:
-            if where is None:
-                continue
-            entry = self.classes[label][f"{where.get(oid, '?')}  ({klass.rsplit('.', 1)[-1]})"]
-            entry[0] += 1
-            entry[1] += n
+        if self.commits[label] <= 3:
+            self.raw[label].extend(records)
+
+    def place(self) -> None:
+        """Name where each recorded object sits (one walk of the site tree, at the end)."""
+        where = owners(self.site)
+        for label, records in self.raw.items():
+            for klass, n, oid in records:
+                entry = self.classes[label][f"{where.get(oid, '?')}  ({klass.rsplit('.', 1)[-1]})"]
+                entry[0] += 1
+                entry[1] += n
 
 
 def drain(site) -> None:
@@ -236,6 +244,7 @@ def measure(app, n: int, breakdown: bool = False) -> Meter:
                 meter.drain()
             if i % 50 == 49:
                 site._p_jar.cacheGC()
+        meter.place()
     return meter
 
 
@@ -254,13 +263,15 @@ def report(meter: Meter, breakdown: bool) -> None:
     transitions = [v for label in labels[1:] for v in meter.samples[label]]
     print(f"{'every transition':>16}: median {statistics.median(transitions) / 1024:6.2f} KiB, "
           f"p95 {pct(transitions, 0.95) / 1024:6.2f} KiB (targets: create ≤ 15 KiB, transition ≤ 5 KiB)")
-    if breakdown:
-        for label in labels:
-            commits = max(1, min(3, meter.commits[label]))
-            print(f"-- {label}: per transaction (first 3), by place and class (bytes, records)")
-            rows = sorted(meter.classes[label].items(), key=lambda kv: -kv[1][1])
-            for klass, (count, size) in rows:
-                print(f"   {size / commits:8.0f} B  {count / commits:5.1f} x  {klass}")
+    overall = statistics.median(transitions)
+    typical = min(labels[1:], key=lambda label: abs(statistics.median(meter.samples[label]) - overall))
+    for label in (labels if breakdown else [typical]):
+        commits = max(1, min(3, meter.commits[label]))
+        what = "typical transition " if label == typical and not breakdown else ""
+        print(f"-- {what}{label}: per transaction (first 3), by place and class (bytes, records)")
+        rows = sorted(meter.classes[label].items(), key=lambda kv: -kv[1][1])
+        for klass, (count, size) in rows:
+            print(f"   {size / commits:8.0f} B  {count / commits:5.1f} x  {klass}")
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ def test_reminders_are_planned_for_items_assigned_through_the_web(testapp, app, 
     leader.post(f"/api/v1/items/{item_id}/transitions/approve", {})
     supervisor.post(f"/api/v1/items/{item_id}/transitions/assign", {})
     site._p_jar.sync()
-    planned = site["outbox"].item_fire.get(item_id)
+    planned = site["outbox"].plan_of(site.get_item(item_id))
     assert planned is not None and planned[0] > 0, "no reminder planned for the assigned item"
     run_tick(app.registry, moment=datetime.fromtimestamp(planned[0], CST))
     messages = api(testapp, "admin").get("/api/v1/outbox").json["messages"]

@@ -123,6 +123,7 @@ def test_adduser_and_evolve(tmp_path, monkeypatch, capsys):
     assert "已执行 6 hotline_dispatch_facts" in done
     assert "已执行 7 long_running_monthly_reports" in done
     assert "已执行 8 three_administrators" in done
+    assert "已执行 9 lean_transactions" in done
     assert "已执行 11 board_forms" in done
     assert "已执行 12 capture_checks_and_superseded_versions" in done
     assert "已执行 13 transfer_registry" in done

@@ -21,6 +21,7 @@ from duban_archive.content_types.attachment import Attachment
 from duban_archive.content_types.item import SupervisionItem
 from duban_archive.security.roles import user_principals
 from duban_archive.timeutil import CST, frozen_now
+from duban_archive.workflows.deadlines import open_deadlines
 from duban_archive.workflows.engine import WorkflowError, WorkflowRegistry
 
 REG = WorkflowRegistry().load()
@@ -67,7 +68,7 @@ def _make(wf) -> SupervisionItem:
 def _check(wf, item):
     assert item.state in wf.states
     assert item.__acl__ == wf.acl_for(item)
-    dues = [d["due"] for d in (item.deadlines or {}).values()]
+    dues = [d["due"] for d in open_deadlines(item).values()]
     assert item.next_due == (min(dues) if dues else None)
     if item.state in ("closed", "archived"):
         granted = {perm for action, _, perm in item.__acl__ if action == "Allow"}

@@ -404,7 +404,7 @@ def _seal(site, item, registry, rec: ArchiveRecord, filing: Filing, actor: str, 
                              embedded_expected=expected, filed=filed, corrections=list(rec.corrections))
 
     try:
-        key = (item._p_oid, item._p_serial, rec.archival_code, number, reason, tuple(pieces))
+        key = (item._p_oid, item.serials(), rec.archival_code, number, reason, tuple(pieces))
         pkg = _sealed.get_or_build(key, build, item)
     except RenderFailed as exc:
         raise FilingRefused(409, f"档案 PDF 生成失败：{exc.message}") from exc

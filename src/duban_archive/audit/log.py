@@ -21,11 +21,20 @@ buckets once in :data:`SHARDS` times, and conflict only if one of them also
 splits a bucket there.  Readers merge the shards by key (``heapq.merge``),
 which is time order.  The count is a conflict-resolving ``BTrees.Length``.
 
-Shard trees keep few entries per bucket (:class:`ShardEntries`, :class:`ShardTargets`): appends go
-to a shard's last bucket, and a bucket of 30 entries meant rewriting ~5 KiB for each new entry
-(issue 16).  Shards pickled before that (plain OOBTrees) are *retired* by evolve step 3: they stay
-where they are as read-only sources beside new small-bucket shards (:meth:`AuditLog.retire_shards`),
-read in the same merge; no entry is copied or moved.
+Shards are *paged* (issue 16): a shard is an :class:`AuditPages` tree (first key -> :class:`AuditPage`)
+whose pages hold at most :data:`PAGE` entries as a tuple.  An append rewrites only the shard's last,
+open page (a few entries) and, once that is full, one bucket of the page tree for the page it opens;
+sealed pages are never written again.  A BTree bucket of entries was rewritten whole on every append
+(~2–3 KiB with its splits).  Two writers appending to one open page merge
+(:meth:`AuditPage._p_resolveConflict`: both appended rows kept, in key order), as bucket inserts did.
+The entry time is not stored when it is the key's own (:func:`moment_of`), and the target index
+(:class:`PageTargets`) holds 64-bit integers, not strings: a stable hash of the target and the
+~4-second window of the entry's time (:func:`target_code`); a target's trail reads those windows'
+entries and keeps the target's (several entries of one target in one window share one code, so
+they write nothing more).  Shards of an earlier shape (plain
+OOBTrees, then small-bucket :class:`ShardEntries`) are *retired* by evolve steps 3 and 9: they stay
+where they are as read-only sources beside new paged shards (:meth:`AuditLog.retire_shards`), read in
+the same merge; no entry is copied or moved.
 
 Logs pickled before the shards (``entries`` + ``by_target``) stay readable as
 they are: :meth:`AuditLog.__setstate__` takes their two trees as a read-only
@@ -39,12 +48,14 @@ import heapq
 import secrets
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 from BTrees.Length import Length
+from BTrees.LLBTree import LLTreeSet
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
@@ -86,10 +97,59 @@ ACTIONS = {
 }
 
 
+#: entries per page: an append rewrites the open page (on average (PAGE+1)/2 entries, ~180 bytes each)
+#: and, every PAGE appends, one bucket of the page tree (~350 bytes)
+PAGE = 4
+class AuditPage(Persistent):
+    """Up to :data:`PAGE` entries of a shard, ``((key, stored), …)`` in key order; sealed when full."""
+
+    def __init__(self, rows: tuple = ()) -> None:
+        self.rows = tuple(rows)
+
+    def _p_resolveConflict(self, old: Any, committed: Any, new: Any) -> Any:
+        """Two transactions appended to this page: keep both their rows (and every earlier one), in key
+        order.  The page may end up over :data:`PAGE` rows, and — when a third writer meanwhile saw it
+        full and opened the next page — hold a row after that page's first key: readers allow for that
+        (:func:`_page_items`, :func:`_page_get`), so appends never conflict here."""
+        before = tuple(old.get("rows", ())) if isinstance(old, dict) else ()
+        mine, theirs = tuple(new["rows"]), tuple(committed["rows"])
+        n = len(before)
+        if mine[:n] != before or theirs[:n] != before:  # not two appends: refuse to guess
+            from ZODB.POSException import ConflictError
+
+            raise ConflictError
+        rows = dict(before)
+        rows.update(theirs[n:])
+        rows.update(mine[n:])
+        return {**new, "rows": tuple(sorted(rows.items(), key=itemgetter(0)))}
+
+
+class AuditPages(OOBTree):
+    """A paged shard: first key of a page -> :class:`AuditPage` (a bucket is rewritten once per page)."""
+
+    max_leaf_size = 20
+    max_internal_size = 64
+
+
+class PageTargets(LLTreeSet):
+    """A paged shard's target index: :func:`target_code` integers (8 bytes each, not ~45)."""
+
+    max_leaf_size = 32
+    max_internal_size = 64
+
+
+#: bits of a target code holding the time window (``ns >> WINDOW_BITS``: ~4.3 s)
+WINDOW_BITS = 32
+
+
+def target_code(target: str, ns: int) -> int:
+    """``crc32(target) << 32 | ns >> 32``: sorts a target's entries by time window (a hash shared by
+    two targets only costs reading the other's entries of those windows, which are then left out)."""
+    return (zlib.crc32(target.encode("utf-8")) & 0x7FFFFFFF) << 32 | (ns >> WINDOW_BITS)
+
+
 class ShardEntries(OOBTree):
-    """A shard's entries in buckets of at most 12: an append rewrites its bucket, which held up to 30
-    entries (~5 KiB on average in a filled log).  Smaller still would split buckets so often that two
-    writers in one shard would conflict noticeably more (tests/audit/test_log.py)."""
+    """A shard's entries in buckets of at most 12 (evolve step 3); retired by step 9 for paged shards."""
 
     max_leaf_size = 12
     max_internal_size = 64
@@ -166,9 +226,101 @@ def merged(sources: Iterable[Iterator[tuple[str, Any]]]) -> Iterator[tuple[str, 
     return heapq.merge(*sources, key=itemgetter(0))
 
 
-def as_entry(stored: Any) -> dict[str, Any]:
-    """An entry as readers get it: a new dict (stored as pairs; dicts in logs from before the shards)."""
-    return dict(stored)
+def key_moment(key: str) -> datetime | None:
+    """The instant a key names (its ns, to the µs), or None for a malformed key."""
+    try:
+        return _EPOCH + timedelta(microseconds=int(key[:20]) // 1000)
+    except (ValueError, TypeError):
+        return None
+
+
+def as_entry(stored: Any, key: str | None = None) -> dict[str, Any]:
+    """An entry as readers get it: a new dict (stored as pairs; dicts in logs from before the shards).
+    Paged shards leave out the time when it is the key's: it comes back from ``key``."""
+    entry = dict(stored)
+    if "time" not in entry and key is not None:
+        entry = {"time": key_moment(key), **entry}
+    return entry
+
+
+#: how many pages before the one a key sorts into may hold it (a row merged in by a concurrent append)
+LOOK_BACK = 4
+
+
+def _page_of(pages: AuditPages, key: str) -> AuditPage | None:
+    try:
+        return pages[pages.maxKey(key)]
+    except ValueError:  # empty, or key before the first page
+        return None
+
+
+def _page_get(pages: AuditPages, key: str) -> Any:
+    """The stored entry of ``key``: in the page it sorts into, or (merged in late) a page before."""
+    try:
+        first = pages.maxKey(key)
+    except ValueError:
+        return None
+    for _ in range(LOOK_BACK + 1):
+        for k, stored in pages[first].rows:
+            if k == key:
+                return stored
+        first = _previous(pages, first)
+        if first is None:
+            break
+    return None
+
+
+def _previous(pages: AuditPages, first: str) -> str | None:
+    """The first key of the page before the one starting at ``first`` (keys have one length: the
+    largest key below ``first`` is at most ``first`` with its last character decremented)."""
+    try:
+        return pages.maxKey(first[:-1] + chr(ord(first[-1]) - 1))
+    except ValueError:
+        return None
+
+
+def _page_items(pages: AuditPages, min: str | None = None) -> Iterator[tuple[str, Any]]:
+    """``(key, stored)`` in key order from ``min`` on.
+
+    Every row of a page sorts at or after the page's first key, but a row merged in by a concurrent
+    append may sort after the *next* page's first key: rows wait in a heap until no later page can
+    hold anything before them.
+    """
+    start: str | None = None
+    if min is not None:
+        try:
+            start = pages.maxKey(min)
+        except ValueError:
+            start = None
+        for _ in range(LOOK_BACK):
+            before = _previous(pages, start) if start is not None else None
+            if before is None:
+                break
+            start = before
+    waiting: list[tuple[str, Any]] = []
+    for first, page in pages.items(min=start):
+        while waiting and waiting[0][0] < first:
+            yield heapq.heappop(waiting)
+        for row in page.rows:
+            if min is None or row[0] >= min:
+                heapq.heappush(waiting, row)
+    while waiting:
+        yield heapq.heappop(waiting)
+
+
+def _last_page(pages: AuditPages) -> AuditPage | None:
+    try:
+        return pages[pages.maxKey()]
+    except ValueError:
+        return None
+
+
+def _page_append(pages: AuditPages, last: AuditPage | None, key: str, stored: Any) -> None:
+    """Append to the open page ``last`` (``key`` is after all its rows), or open a new page."""
+    if last is None or len(last.rows) >= PAGE:
+        pages[key] = AuditPage(((key, stored),))
+    else:
+        last.rows = last.rows + ((key, stored),)
 
 
 class AuditLog(Persistent):
@@ -194,56 +346,80 @@ class AuditLog(Persistent):
         super().__setstate__(state)
 
     def _add_shards(self) -> None:
-        self.shards = tuple(ShardEntries() for _ in range(SHARDS))
-        self.targets = tuple(ShardTargets() for _ in range(SHARDS))
+        self.shards = tuple(AuditPages() for _ in range(SHARDS))
+        self.targets = tuple(PageTargets() for _ in range(SHARDS))
         if self.count is None:
             self.count = Length()
 
+    @property
+    def paged(self) -> bool:
+        return bool(self.shards) and isinstance(self.shards[0], AuditPages)
+
     def retire_shards(self) -> bool:
-        """Keep big-bucket shards as read-only sources and write new entries to small-bucket ones.
+        """Keep shards of an earlier shape as read-only sources and write new entries to paged ones.
 
         The entry count (``count``) goes on counting both.  Returns False when there was nothing to do.
         """
-        if not self.shards or all(isinstance(s, ShardEntries) for s in self.shards):
+        if not self.shards or self.paged:
             return False
         self.retired = tuple(zip(self.shards, self.targets, strict=True)) + tuple(self.retired)
         self._add_shards()
         return True
 
-    def _sources(self) -> list[Any]:
-        """The entry trees to read: the legacy one first, then the retired shards, then the shards."""
-        trees = list(self.shards) + [entries for entries, _ in self.retired]
+    def _sources(self, min: str | None = None) -> list[Iterator[tuple[str, Any]]]:
+        """``(key, stored)`` iterators to merge: the legacy tree, the retired shards, the shards."""
+        if self.paged:
+            out = [_page_items(pages, min) for pages in self.shards]
+        else:
+            out = [entries.items(min=min) for entries in self.shards]
+        out += [entries.items(min=min) for entries, _ in self.retired]
         if self.legacy_entries is not None:
-            trees.insert(0, self.legacy_entries)
-        return trees
+            out.insert(0, self.legacy_entries.items(min=min))
+        return out
 
     def append(self, action: str, actor: str | None, target: str = "", **detail: Any) -> str:
         if not self.shards:  # a log from before the shards: add them (the only write of this object)
             self._add_shards()
         n = writer_shard(self, len(self.shards))
         ns = tick()
+        last = _last_page(self.shards[n]) if self.paged else None
+        if last is not None and last.rows:  # keys grow within a shard, whatever another process's clock says
+            ns = max(ns, int(last.rows[-1][0][:20]) + 1)
         key = shard_key(n, ns)
         # the time shown is the key's: the trail reads in key order, its times never step back
-        entry = {"time": moment_of(ns), "action": action, "actor": actor or "", "target": target}
+        moment = moment_of(ns)
+        entry = {"time": moment, "action": action, "actor": actor or "", "target": target}
         entry.update({k: v for k, v in detail.items() if v is not None})
-        self.shards[n][key] = tuple(entry.items())
+        if self.paged:
+            if moment == key_moment(key):  # the usual case: the key says it (not under a frozen clock)
+                del entry["time"]
+            _page_append(self.shards[n], last, key, tuple(entry.items()))
+            if target:
+                self.targets[n].add(target_code(target, ns))
+        else:  # small-bucket shards until evolve step 9
+            self.shards[n][key] = tuple(entry.items())
+            if target:
+                self.targets[n].add(f"{target}{SEP}{key}")
         count = self.count
         assert count is not None  # made with the shards
         count.change(1)
-        if target:
-            self.targets[n].add(f"{target}{SEP}{key}")
         return key
 
     def get(self, key: str, default: Any = None) -> Any:
         n = shard_of(key, len(self.shards))
-        stored = self.shards[n].get(key) if n is not None else None
+        if n is None:
+            stored = None
+        elif self.paged:
+            stored = _page_get(self.shards[n], key)
+        else:
+            stored = self.shards[n].get(key)
         for entries, _ in self.retired if stored is None else ():
             stored = entries.get(key)
             if stored is not None:
                 break
         if stored is None and self.legacy_entries is not None:
             stored = self.legacy_entries.get(key)
-        return as_entry(stored) if stored is not None else default
+        return as_entry(stored, key) if stored is not None else default
 
     def for_target(self, target: str) -> Iterator[dict[str, Any]]:
         low, high = f"{target}{SEP}", f"{target}{chr(ord(SEP) + 1)}"
@@ -254,21 +430,36 @@ class AuditLog(Persistent):
                 if owner == target:  # not "<target>\0more\0<key>" of a stranger target
                     yield key, entries[key]
 
+        def paged(pages, index) -> Iterator[tuple[str, Any]]:
+            hashed = target_code(target, 0)
+            for code in index.keys(min=hashed, max=hashed | ((1 << WINDOW_BITS) - 1)):
+                window = code & ((1 << WINDOW_BITS) - 1)
+                end = f"{(window + 1) << WINDOW_BITS:020d}"
+                for key, stored in _page_items(pages, f"{window << WINDOW_BITS:020d}"):
+                    if key >= end:
+                        break
+                    if dict(stored).get("target") == target:
+                        yield key, stored
+
         def legacy(entries, by_target) -> Iterator[tuple[str, Any]]:
             for key in by_target.get(target, ()):
                 yield key, entries[key]
 
-        pairs = list(zip(self.shards, self.targets, strict=True)) + list(self.retired)
-        sources = [shard(e, i) for e, i in pairs]
+        if self.paged:
+            sources = [paged(p, i) for p, i in zip(self.shards, self.targets, strict=True)]
+        else:
+            sources = [shard(e, i) for e, i in zip(self.shards, self.targets, strict=True)]
+        sources += [shard(e, i) for e, i in self.retired]
         if self.legacy_entries is not None and self.legacy_by_target is not None:
             sources.insert(0, legacy(self.legacy_entries, self.legacy_by_target))
-        for _, stored in merged(sources):
-            yield as_entry(stored)
+        for key, stored in merged(sources):
+            if stored is not None:
+                yield as_entry(stored, key)
 
     def items(self, min: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(key, entry)`` in time order, from ``min`` (a key or a key prefix) on."""
-        stored = merged(entries.items(min=min) for entries in self._sources())
-        return ((key, as_entry(value)) for key, value in stored)
+        stored = merged(self._sources(min))
+        return ((key, as_entry(value, key)) for key, value in stored)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (entry for _, entry in self.items())

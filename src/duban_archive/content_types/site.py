@@ -21,6 +21,7 @@ ROOT_KEY = "duban_site"
 #: 2: text policy (evolve step repair_text), new sites hold clean text; 3: lean writes (lean_writes,
 #: issue 16); 6: 12345 派单 facts (hotline_dispatch_facts, seed 003); 7: 持续推进 monthly report clock
 #: (long_running_monthly_reports, seed 002) — issue 14; 8: 三员分立 (three_administrators, issue 15);
+#: 9: lean transactions (lean_transactions, issue 16: derived ACLs, ItemStatus, plans on items, paged audit);
 #: 11: 工单编号/线索编号 claimed, 来电号码 ACLs (board_forms, issue 15);
 #: 12: capture-time checks queued for old uploads, replaced package versions marked 被替代
 #: (capture_checks_and_superseded_versions, issue 13); 13: 移交 registry (transfer_registry, issue 13);

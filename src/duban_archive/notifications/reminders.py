@@ -303,7 +303,7 @@ def reschedule(site, item, registry, moment: datetime | None = None, calendar=No
     box.cancel_for_item(item.item_id, REMINDER_KINDS, "事项已反馈或状态已变化，提醒取消")
     rs = rules_of(registry).for_board(item.board_id)
     if rs is None or getattr(item, "archived", False):
-        box.unschedule(item.item_id)
+        box.unschedule(item.item_id, item)
         return
     fires = plan(item, rs, calendar or calendar_of(site), moment)
     upcoming = [f.at for f in fires if f.at > moment]
@@ -314,9 +314,9 @@ def reschedule(site, item, registry, moment: datetime | None = None, calendar=No
     missed = [f.at for f in fires if f.at <= moment and _catch_up(item, f)]
     if missed:
         first = min(missed)
-        box.schedule_item(item.item_id, first, first - timedelta(seconds=1))
+        box.schedule_item(item, first, first - timedelta(seconds=1))
         return
-    box.schedule_item(item.item_id, min(upcoming) if upcoming else None, moment)
+    box.schedule_item(item, min(upcoming) if upcoming else None, moment)
 
 
 def _catch_up(item, fire: Fire) -> bool:
@@ -330,7 +330,7 @@ def _catch_up(item, fire: Fire) -> bool:
 def fire_item(site, box: Outbox, item, rs: RuleSet, moment: datetime, calendar, directory: Directory) -> int:
     """Produce the reminders that came due since the item was last checked; returns messages made."""
     fires = plan(item, rs, calendar, moment)
-    checked = box.checked(item.item_id)
+    checked = box.checked(item)
     since = datetime.fromtimestamp(checked, CST) if checked is not None else None
     fresh = [f for f in fires if (since is None or f.at > since) and f.at <= moment]
     latest: dict[str, Fire] = {}
@@ -351,7 +351,7 @@ def fire_item(site, box: Outbox, item, rs: RuleSet, moment: datetime, calendar, 
         made += len(produce(box, rs, item, users, f.kind, f.rule, subject, body, moment,
                             f"{item.item_id}|{f.rule}|{epoch(f.at)}", rs.channels))
     upcoming = [f.at for f in fires if f.at > moment]
-    box.schedule_item(item.item_id, min(upcoming) if upcoming else None, moment)
+    box.schedule_item(item, min(upcoming) if upcoming else None, moment)
     return made
 
 
@@ -374,7 +374,7 @@ def fire_due(site, registry, moment: datetime, limit: int | None = None) -> tupl
         item = site.get_item(item_id)
         rs = rules.for_board(item.board_id) if item is not None else None
         if item is None or rs is None:
-            box.unschedule(item_id)
+            box.unschedule(item_id, item)
             continue
         made += fire_item(site, box, item, rs, moment, calendar, directory)
     return made, more

@@ -12,10 +12,13 @@ Specs (API.md ``GET /api/v1/deadlines``):
   (12345: dispatched on a working-day morning -> 17:30 that day; afternoon or
   non-working day -> 12:00 of the next working day), ``end_of_month``.
 
-An item keeps its open deadlines in ``item.deadlines`` (a plain dict
-``name -> {name, title, due, warn_from, calendar_known, done_by, until}``,
-reassigned on every change) and the earliest in ``item.next_due``, which the
-listing index uses for 即将到期 / 已逾期.
+An item keeps its open deadlines in ``item.deadlines`` and the earliest in ``item.next_due``,
+which the listing index uses for 即将到期 / 已逾期.  Code reads them as a dict ``name -> {name,
+title, due, warn_from, start, calendar_known, origin, done_by, until, feedback}``
+(:func:`open_deadlines`) and writes them with :func:`store`, which pickles each as a positional
+tuple (:data:`DYNAMIC`, the definition's title and rules only when they differ from it): every
+transition rewrites them, and dict keys and long titles were most of what they cost (issue 16).
+Items stored before keep their dict until they change (or evolve step 9 converts them); both are read.
 """
 
 from __future__ import annotations
@@ -275,14 +278,87 @@ def _minus(due: datetime, spec: str) -> datetime:
                             minutes=v.get("minutes", 0), seconds=v.get("seconds", 0))
 
 
+#: a stored deadline: what the item's moment made of it, then — only when they are not the definition's
+#: (``Workflow.find_deadline(name)``) — what the definition says
+DYNAMIC = ("name", "due", "warn_from", "start", "calendar_known", "origin")
+STATIC = ("title", "done_by", "until", "feedback")
+#: positions of :data:`DYNAMIC` holding a moment, stored as µs since :data:`_EPOCH` (10 bytes, not ~20)
+_MOMENTS = (1, 2, 3)
+_EPOCH = datetime(1970, 1, 1, 8, tzinfo=CST)
+_US = timedelta(microseconds=1)
+
+
+def _to_us(value: Any) -> Any:
+    return (value - _EPOCH) // _US if isinstance(value, datetime) and value.tzinfo is not None else value
+
+
+def _from_us(value: Any) -> Any:
+    return _EPOCH + timedelta(microseconds=value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _workflow(item: Any) -> Any:
+    """The item's workflow in the running app (None outside one: rows are then stored whole)."""
+    from pyramid.threadlocal import get_current_registry
+
+    workflows = getattr(get_current_registry(), "duban_workflows", None)
+    if workflows is None:
+        from pyramid.config import global_registries
+
+        workflows = getattr(global_registries.last, "duban_workflows", None)
+    name = getattr(item, "workflow", "")
+    return workflows.get(name) if workflows is not None and name else None
+
+
+def _static(ddef: Any) -> tuple:
+    return (ddef.title, tuple(ddef.done_by), tuple(ddef.until), ddef.feedback)
+
+
+def packed(deadlines: dict[str, dict[str, Any]], wf: Any = None) -> tuple:
+    """Deadline records as stored: :data:`DYNAMIC` positionally (moments as integers), followed by
+    :data:`STATIC` only when they differ from ``wf``'s definition of the deadline (titles such as
+    「解决时限（一般 7 天 / 重大 1 个月）」 are most of a record and every transition rewrote them)."""
+    rows = []
+    for d in deadlines.values():
+        row = tuple(_to_us(d.get(f)) if i in _MOMENTS else d.get(f) for i, f in enumerate(DYNAMIC))
+        static = (d.get("title"), tuple(d.get("done_by") or ()), tuple(d.get("until") or ()), d.get("feedback"))
+        ddef = wf.find_deadline(d["name"]) if wf is not None else None
+        rows.append(row if ddef is not None and _static(ddef) == static else row + static)
+    return tuple(rows)
+
+
+def unpacked(stored: Any, wf: Any = None) -> dict[str, dict[str, Any]]:
+    """``name -> record`` from what :func:`store` wrote (or a dict stored before issue 16).  A record
+    stored without its definition's part gets it from ``wf`` (the name as title if it has gone)."""
+    if not stored:
+        return {}
+    if isinstance(stored, dict):
+        return {k: dict(v) for k, v in stored.items()}
+    out = {}
+    for row in stored:
+        record = {f: (_from_us(v) if i in _MOMENTS else v) for i, (f, v) in enumerate(zip(DYNAMIC, row, strict=False))}
+        static = row[len(DYNAMIC):]
+        if not static:
+            ddef = wf.find_deadline(record["name"]) if wf is not None else None
+            static = _static(ddef) if ddef is not None else (record["name"], (), (), None)
+        record.update(zip(STATIC, static, strict=True))
+        out[record["name"]] = record
+    return out
+
+
 def open_deadlines(item: Any) -> dict[str, dict[str, Any]]:
-    return dict(getattr(item, "deadlines", None) or {})
+    """The item's open deadlines, ``name -> record`` (fresh dicts: change them and :func:`store`)."""
+    stored = getattr(item, "deadlines", None)
+    return unpacked(stored, _workflow(item) if stored and not isinstance(stored, dict) else None)
 
 
 def store(item: Any, deadlines: dict[str, dict[str, Any]]) -> None:
-    """Persist the deadlines (reassigned, so the change is saved) and ``next_due``."""
-    item.deadlines = deadlines
-    item.next_due = min((d["due"] for d in deadlines.values()), default=None)
+    """Persist the deadlines and ``next_due``; nothing is written when neither changed."""
+    rows = packed(deadlines, _workflow(item))
+    if getattr(item, "deadlines", None) != rows:
+        item.deadlines = rows
+    due = min((d["due"] for d in deadlines.values()), default=None)
+    if getattr(item, "next_due", None) != due:
+        item.next_due = due
 
 
 def item_deadlines(item: Any, moment: datetime | None = None) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import Refusal
 from ..timeutil import as_cst, now
 from ..validation import REASON_MAX, reason_problem
+from .deadlines import open_deadlines
 from .lookup import workflow_for
 
 SUPERVISOR = "role:supervisor"
@@ -72,7 +73,7 @@ def correct_dispatched_at(site, item, data: Mapping[str, Any], *, actor: str, pr
     moment = now()
     item.dispatched_at = new
     wf = workflow_for(item, registry)
-    open_ = dict(getattr(item, "deadlines", None) or {})
+    open_ = open_deadlines(item)
     for name in CLOCKS:
         if name in open_ and open_[name].get("origin") == "transition:dispatch":
             wf.recompute_deadline(item, name, site=site)

@@ -2,9 +2,9 @@
 
 A workflow is data (``definitions/<name>.toml``): states with a permission ->
 roles map, transitions with sources, a target and guards, and fields the
-actor must fill in.  Entering a state recomputes the item's ``__acl__`` from
-the state's map and the item's units (Kotti's state -> ACL idea); this module
-is the only writer of ``__acl__``.  Every transition appends one entry to the
+actor must fill in.  An item's ``__acl__`` is the state's map applied to the
+item's units (Kotti's state -> ACL idea): items derive it (``SupervisionItem.__acl__``),
+:meth:`Workflow.apply_acl` is the only place that sets it.  Every transition appends one entry to the
 item's append-only ``history``.
 """
 
@@ -162,7 +162,20 @@ class Workflow:
         return tuple(acl)
 
     def apply_acl(self, item: Any) -> None:
-        item.__acl__ = self.acl_for(item)
+        """Make ``item.__acl__`` this workflow's ACL for its current state and units.
+
+        Items derive their ACL (``SupervisionItem.__acl__``): nothing is stored, the ACL is cached in
+        the volatile ``_v_acl``.  An ACL pickled before issue 16 is dropped here (evolve step 9 drops
+        them all).  Objects that are not items (tests, other content) get the plain attribute.
+        """
+        acl = self.acl_for(item)
+        if isinstance(getattr(type(item), "__acl__", None), property):
+            if "__acl__" in vars(item):
+                del vars(item)["__acl__"]
+                item._p_changed = True
+            item._v_acl = (self, item.acl_key(), acl)
+        else:
+            item.__acl__ = acl
 
     # -- transitions -----------------------------------------------------
     def initialize(self, item: Any, actor: str) -> None:
