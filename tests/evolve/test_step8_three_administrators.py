@@ -25,8 +25,10 @@ def _as_before_the_split(app, make_item) -> str:
         users["admin"].roles = ("admin",)  # as pickled before: the role no longer exists in code
         users["leader"].roles = ("leader", "admin")
         item = site.get_item(item_id)
-        item.__acl__ = tuple((a, p.replace("role:sysadmin", "role:admin"), perms)
-                             for a, p, perms in item.__acl__)
+        # an ACL pickled before issue 16 (items derive theirs now; step 9 drops the stored copy)
+        vars(item)["__acl__"] = tuple((a, p.replace("role:sysadmin", "role:admin"), perms)
+                                      for a, p, perms in item.__acl__)
+        item._p_changed = True
         site.generation = 7
         transaction.commit()
     return item_id

@@ -25,7 +25,7 @@ from transaction.interfaces import TransientError
 
 from ..timeutil import as_cst, now
 from ..validation import clean_text
-from ..workflows.deadlines import light
+from ..workflows.deadlines import light, open_deadlines
 from .ledger_import import ImportResult, LedgerImportError, import_ledger
 from .stats import skip_note
 
@@ -114,7 +114,7 @@ def light_text(item, moment: datetime) -> str:
     """亮灯 of the next open deadline (绿/黄/红), 已办结 once closed, empty without a deadline."""
     if item.state in CLOSED_STATES or getattr(item, "archived", False):
         return "已办结"
-    deadlines = [d for d in (getattr(item, "deadlines", None) or {}).values() if d.get("due")]
+    deadlines = [d for d in open_deadlines(item).values() if d.get("due")]
     if not deadlines:
         return ""
     first = min(deadlines, key=lambda d: d["due"])

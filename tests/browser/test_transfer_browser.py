@@ -9,7 +9,8 @@ import pytest
 
 from duban_archive.testing import api
 
-from ..browser.conftest import CHROMIUM, chromium, page, server  # noqa: F401 - fixtures
+from ..archive.conftest import closed_item  # noqa: F401 - fixture
+from .conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,7 +18,7 @@ pytestmark = [
 ]
 
 
-def test_the_transfer_form_shows_it_is_working_and_sends_once(server, page, testapp, closed_item):  # noqa: F811
+def test_the_transfer_form_shows_it_is_working_and_sends_once(server, page, testapp, closed_item):  # noqa: F811 - fixtures
     officer = api(testapp, "records_officer")
     codes = []
     for n, retention in enumerate(("D10", "Y")):
