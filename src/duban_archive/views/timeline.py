@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..audit.describe import describe, plain
+from ..audit.describe import Translate, describe, plain, zh
 from .display import field_text, fmt_date, masked_entry, unit_title, workflow_state_title
 from .layout import translate
 
@@ -36,7 +36,7 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
                 continue
             fdef = fdefs.get(name)
             if fdef is None:  # a field the definition no longer has: its stored value as it is
-                details.append((name, plain(value)))
+                details.append((name, plain(value, _tr(request))))
             else:
                 details.append((translate(request, fdef.title), field_text(request, site, fdef, value)))
         actor = h.get("actor") or ""
@@ -73,15 +73,30 @@ def _moved(request, wf, old: str | None, new: str | None) -> str:
     return f"{workflow_state_title(request, wf, old)} → {moved}" if old else moved
 
 
-def describer(request, item) -> Callable[[dict[str, Any]], str]:
-    """``entry -> 中文一句话`` for this item's audit entries (its fields' and states' titles)."""
+def _tr(request) -> Translate:
+    """``describe``'s translation hook in the request's language (the msgids are the Chinese words)."""
+    return lambda msgid, mapping: translate(request, msgid, dict(mapping))
+
+
+def sentence_translator(request, localize: bool = True) -> Translate:
+    """How audit sentences are worded: the request's language on pages; Chinese (``zh``) for the API."""
+    return _tr(request) if localize else zh
+
+
+def describer(request, item, localize: bool = True) -> Callable[[dict[str, Any]], str]:
+    """``entry -> 一句话`` for this item's audit entries (its fields' and states' titles).
+
+    Pages show the sentence in the reader's language; the JSON API (``localize=False``) keeps
+    the Chinese sentence it documents.
+    """
     typedef = request.registry.duban_types.get(getattr(item, "type_name", ""))
     titles = {f.name: translate(request, f.title) for f in (typedef.fields if typedef is not None else ())}
     wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
+    tr = sentence_translator(request, localize)
 
     def one(entry: dict[str, Any]) -> str:
         entry = masked_entry(request, item, entry)  # 来电号码 changed: masked for whoever may not see it
         return describe(entry, field_title=lambda n: titles.get(n, n),
-                        state_title=lambda n: workflow_state_title(request, wf, n))
+                        state_title=lambda n: workflow_state_title(request, wf, n), tr=tr)
 
     return one
