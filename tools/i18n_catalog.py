@@ -71,7 +71,7 @@ def domain_msgids() -> set[str]:
     from duban_archive.archive import check_texts, checks
     from duban_archive.audit import describe
 
-    found = set(describe.SENTENCES) | set(check_texts.TEMPLATES) | set(check_texts.WRAPPERS)
+    found = set(describe.SENTENCES) | check_texts.SENTENCES.msgids | describe.SYSTEM_COMMENTS.msgids
     for table in (describe.LABELS, describe.USER_OPS, describe.USER_OP_NOTES, describe.ACCOUNT_FIELDS,
                   describe.VIA, describe.SCOPES, checks.SECTIONS):
         found.update(table.values())
@@ -114,7 +114,14 @@ def definition_msgids() -> set[str]:
         for holder in [wf, *wf.states.values(), *wf.transitions.values()]:
             found.update(d.title for d in getattr(holder, "deadlines", None) or ())
         for tr in wf.transitions.values():
-            found.update(f.title for f in getattr(tr, "fields", None) or ())
+            for f in getattr(tr, "fields", None) or ():
+                found.add(f.title)
+                found.update(c.title for c in getattr(f, "choices", None) or ())
+    # 办结's 办理评价 field is added to the close transitions by scoring (shown in the timeline)
+    from duban_archive.scoring.grading import load_grading
+
+    found.add("办理评价")
+    found.update(f"{g['value']} {g['title']}" for g in load_grading()["grades"])
     return {m for m in found if m}
 
 

@@ -1,26 +1,18 @@
 """The 四性检测 report's words as msgids, so the item page can show a sealed report in English.
 
 A report is sealed into the package as it was written — Chinese sentences with the values
-filled in (「PDF 共 3 页，每页内容可解析（采集时 2026-12-04 10:00）」) — and must never be
-rewritten.  To show it in the reader's language, :func:`localize` matches each stored
-sentence against the templates the checks write (:data:`TEMPLATES`, msgids of the
-``duban_archive`` domain with ``{name}`` placeholders), translates the template and puts
-the values back (values that are themselves one of these sentences are translated too).
-A sentence no template matches is shown as stored.  Chinese readers get the stored text
-untouched: callers only localize for other languages.
+filled in (「PDF 共 3 页，每页内容可解析（采集时 2026-12-04 10:00）」) — and is never
+rewritten: :data:`SENTENCES` (:class:`~duban_archive.stored_text.Sentences` of the templates
+the checks write: ``checks.py``, ``package.py``, ``originals.py``, ``report.py``) reads it back
+in the reader's language.  Chinese readers get the stored text untouched.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from typing import Any
-
-#: ``tr(msgid, mapping) -> text`` in the reader's language
-Translate = Callable[[str, Mapping[str, Any]], str]
+from ..stored_text import Sentences, Translate
 
 #: sentences that wrap another one: tried first, so the inner sentence is translated on its own
-WRAPPERS = ("{detail}（采集时 {at}）",)
+WRAPPERS = ("{detail}（采集时 {at}）", "{detail}；采集时（{at}）：{status}", "{detail}；采集时：未记录")
 
 #: what the checks write (``checks.py``, ``package.py``, ``originals.py``, ``report.py``): names and details
 TEMPLATES = (
@@ -56,36 +48,9 @@ TEMPLATES = (
     "证书链可信", "证书链不可信", "证书链未验证（未配置信任根）",
 )
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+SENTENCES = Sentences(TEMPLATES, WRAPPERS)
 
 
-def _pattern(template: str) -> re.Pattern[str]:
-    parts, last = [], 0
-    for m in _PLACEHOLDER.finditer(template):
-        parts.append(re.escape(template[last:m.start()]) + f"(?P<{m.group(1)}>.*?)")
-        last = m.end()
-    return re.compile("^" + "".join(parts) + re.escape(template[last:]) + "$", re.DOTALL)
-
-
-def _literal_length(template: str) -> int:
-    return len(_PLACEHOLDER.sub("", template))
-
-
-#: exact sentences, then wrappers, then templates with the most fixed text first (the most specific)
-_EXACT = {t for t in TEMPLATES if not _PLACEHOLDER.search(t)}
-_PATTERNS = [(t, _pattern(t)) for t in WRAPPERS] + [
-    (t, _pattern(t)) for t in sorted((t for t in TEMPLATES if t not in _EXACT), key=_literal_length, reverse=True)]
-
-
-def localize(text: str, tr: Translate, depth: int = 0) -> str:
-    """``text`` (one stored sentence of a report) in ``tr``'s language; unknown sentences as they are."""
-    if not text or depth > 3:
-        return text
-    if text in _EXACT:
-        return tr(text, {})
-    for template, pattern in _PATTERNS:
-        m = pattern.match(text)
-        if m is not None:
-            values = {k: localize(v, tr, depth + 1) for k, v in m.groupdict().items()}
-            return tr(template, values)
-    return text
+def localize(text: str, tr: Translate) -> str:
+    """One stored sentence of a report in ``tr``'s language; unknown sentences as they are."""
+    return SENTENCES.localize(text, tr)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..content_types.attachment import KINDS, _human
+from ..stored_text import Sentences
 from ..timeutil import display
 from .log import ACTIONS
 
@@ -58,6 +59,9 @@ SENTENCES = ("「{name}」：{old} → {new}", "（理由：{reason}）", "（{o
              "原系统管理员（admin）", "最短 {min_length} 位、至少 {classes} 类字符", "{op}：{old} → {new}",
              "：{old} → {new}", "（角色：{roles}）", "{field}：{old} → {new}", "：{changes}", "（{title}）")
 
+#: comments the system writes into a step (``archive/filing.py``), read back in the reader's language
+SYSTEM_COMMENTS = Sentences(("立卷归档，档号 {code}",))
+
 #: ``tr(msgid, mapping) -> text``
 Translate = Callable[[str, Mapping[str, Any]], str]
 
@@ -65,6 +69,11 @@ Translate = Callable[[str, Mapping[str, Any]], str]
 def zh(msgid: str, mapping: Mapping[str, Any] | None = None) -> str:
     """The Chinese text: the msgid with its placeholders filled (what the API and the log show)."""
     return msgid.format_map(mapping) if mapping else msgid
+
+
+def system_comment(text: Any, tr: Translate = zh) -> Any:
+    """A step's comment: the system's own wording translated, what people typed as it is."""
+    return SYSTEM_COMMENTS.localize(text, tr) if tr is not zh and isinstance(text, str) else text
 
 
 def plain(value: Any, tr: Translate = zh) -> str:
@@ -184,6 +193,8 @@ def _rest(entry: dict[str, Any], done: set[str], tr: Translate = zh) -> str:
             value = _word(ACTIONS, value, tr)
         elif key == "scope":
             value = _word(SCOPES, value, tr)
+        elif key == "comment":
+            value = system_comment(value, tr)
         label = LABELS.get(key)
         parts.append(tr("{label}：{value}", {"label": tr(label, {}) if label else key, "value": plain(value, tr)}))
     return tr("；", {}).join(parts)

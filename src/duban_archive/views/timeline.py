@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..audit.describe import Translate, describe, plain, zh
+from ..audit.describe import Translate, describe, plain, system_comment, zh
 from .display import field_text, fmt_date, masked_entry, unit_title, workflow_state_title
 from .layout import translate
 
@@ -46,7 +46,7 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
             "unit": unit_title(site, user.unit) if user is not None and user.unit else "",
             "title": translate(request, h.get("title") or ""),
             "moved": _moved(request, wf, h.get("from"), h.get("to")),
-            "comment": h.get("comment") or "", "details": details,
+            "comment": system_comment(h.get("comment") or "", _tr(request)), "details": details,
             "push_back": h.get("transition") in PUSH_BACK or str(h.get("transition")).startswith("reject_"),
             "reasons": [d for d in details if _reason(d[0])],
             "transition": h.get("transition") or "",
