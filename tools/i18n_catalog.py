@@ -101,7 +101,11 @@ def definition_msgids() -> set[str]:
              | set(UNIT_KINDS.values()) | set(RETENTIONS.values()) | set(SORT_TITLES.values())
              | set(FACET_TITLES.values()) | set(RETENTION_TITLES.values()))
     found |= {b.title for b in load_board_defs()}
+    from duban_archive.content_types.registry import OTHER_FIELDSET
+
+    found.add(OTHER_FIELDSET)
     for typedef in TypeRegistry().load():
+        found.update(fs.title for fs in typedef.fieldsets)  # the legends of the forms and the item page's groups
         for f in typedef.fields:
             found.add(f.title)
             if getattr(f, "description", None):
