@@ -69,9 +69,11 @@ def domain_msgids() -> set[str]:
     """What domain code writes for people to read, as msgids: audit sentences, 四性检测 words."""
     sys.path.insert(0, str(ROOT / "src"))
     from duban_archive.archive import check_texts, checks
+    from duban_archive.archive.capture import STATUSES
     from duban_archive.audit import describe
 
-    found = set(describe.SENTENCES) | check_texts.SENTENCES.msgids | describe.SYSTEM_COMMENTS.msgids
+    found = (set(describe.SENTENCES) | check_texts.SENTENCES.msgids | check_texts.VERSION_REASONS.msgids
+             | describe.SYSTEM_COMMENTS.msgids | {label for label, _colour in STATUSES.values()})
     for table in (describe.LABELS, describe.USER_OPS, describe.USER_OP_NOTES, describe.ACCOUNT_FIELDS,
                   describe.VIA, describe.SCOPES, checks.SECTIONS):
         found.update(table.values())
@@ -120,6 +122,8 @@ def definition_msgids() -> set[str]:
         for tr in wf.transitions.values():
             for f in getattr(tr, "fields", None) or ():
                 found.add(f.title)
+                if getattr(f, "description", None):
+                    found.add(f.description)
                 found.update(c.title for c in getattr(f, "choices", None) or ())
     # 办结's 办理评价 field is added to the close transitions by scoring (shown in the timeline)
     from duban_archive.scoring.grading import load_grading

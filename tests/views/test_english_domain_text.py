@@ -89,6 +89,12 @@ def test_an_english_reader_sees_the_audit_trail_timeline_and_checks_in_english(t
     assert "Original matches its digest at capture: roof.png" in panel_text
     assert "Authenticity" in panel_text and "Usability" in panel_text
     assert "PNG image 64×48, fully decoded; at capture" in panel_text
+    # the 归档 tab: the first package version's reason is the system's word, shown in English
+    versions = page.html.find(id="tab-archive").find("tbody")
+    assert [tr.find_all("td")[2].text for tr in versions.find_all("tr")] == ["File"]
+    # the attachment's capture check, label and tooltip
+    badge = page.html.select_one(".capture-check .badge")
+    assert not HAN.search(badge.text + badge["title"]), (badge.text, badge["title"])
 
 
 def test_the_same_pages_stay_chinese_for_chinese_readers_and_the_api(testapp, filed):

@@ -22,7 +22,7 @@ TEMPLATES = (
     "档案 PDF 内嵌原件逐字节一致：{name}", "原件可完整读取：{name}", "电子签名：{name}",
     "电子签名有效：{name}（{field}）",
     # details
-    "待检测：上传后在后台检测，尚未完成", "未检测：归档封包时扫描",
+    "待检测：上传后在后台检测，尚未完成", "上传后在后台检测签名与可读性", "未检测：归档封包时扫描",
     "未检测：未配置病毒扫描程序（duban.virus_scanner），本机也未安装 ClamAV",
     "未检测：扫描程序 {name} 无法启动（{error}）",
     "未检测：{name} 超过 {seconds} 秒未完成", "{name}：未发现病毒", "{name} 发现病毒：{found}",
@@ -49,6 +49,8 @@ TEMPLATES = (
 )
 
 SENTENCES = Sentences(TEMPLATES, WRAPPERS)
+#: why a package version was sealed (``filing.py``: the first at filing, the next ones at a 著录更正)
+VERSION_REASONS = Sentences(("归档", "著录更正：{reason}"))
 
 
 def localize(text: str, tr: Translate) -> str:
