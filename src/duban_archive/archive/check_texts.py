@@ -46,6 +46,8 @@ TEMPLATES = (
     "签名值验证失败；签名人 {signer}", "签名后文件有不允许的修改；签名人 {signer}",
     "签名完整有效；签名人 {signer}；{chain}",
     "证书链可信", "证书链不可信", "证书链未验证（未配置信任根）",
+    # results quoted in a detail (「…；采集时（…）：通过」)
+    "通过", "不通过", "未检测",
 )
 
 SENTENCES = Sentences(TEMPLATES, WRAPPERS)
