@@ -50,7 +50,9 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交反馈", "已保存批示", "领导批示", "请求已失效",
          "无权访问", "页面不存在", "文件过大", "用户名或密码错误",
          "事项已归档，内容不可更改；著录信息更正请走更正流程", "未能完成操作", "未能启动督办：{message}",
-         "请填写${title}", "请选择${title}"}
+         "请填写${title}", "请选择${title}",
+         # punctuation-only templates (no Han to find them by): a label and its value in the reader's language
+         "{label}：", "{label}：{value}"}
 
 
 def source_msgids() -> set[str]:

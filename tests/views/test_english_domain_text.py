@@ -122,3 +122,18 @@ def test_the_audit_log_page_reads_in_english(testapp):
     created = [t for t in texts if "liwei" in t]
     assert created and "Created account liwei" in created[0], texts
     assert not HAN.search(created[0].replace("李伟", "")), created[0]
+
+
+def test_the_banner_of_a_returned_item_reads_in_english(testapp, make_item, site):
+    """退回 tells the handler what to fix: above the tabs, in English, with the typed reason as typed."""
+    item_id = make_item(title="Fix the bus stop")
+    for user, name, body in [("leader", "approve", {}), ("supervisor", "assign", {"problem_kind": "major"}),
+                             ("unit_head", "accept", {}), ("handler", "request_closure", {}),
+                             ("supervisor", "return", {"reason": "照片不清晰"})]:
+        api(testapp, user).post(f"/api/v1/items/{item_id}/transitions/{name}", body)
+    login(testapp, "handler")
+    testapp.set_cookie("_LOCALE_", "en")
+    banner = testapp.get(f"/boards/zdgz/{item_id}").html.find(id="latest-reason")
+    text = " ".join(banner.text.split())
+    assert "Return" in text and "Reason for returning: 照片不清晰" in text
+    assert not _chinese_left(text.replace("照片不清晰", ""), _names(site))

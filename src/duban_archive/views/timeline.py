@@ -30,7 +30,7 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
     for h in item.history:
         transition = wf.transitions.get(h.get("transition", "")) if wf is not None else None
         fdefs = {f.name: f for f in (transition.fields if transition is not None else ())}
-        details = []
+        details, reasons = [], []
         for name, value in (h.get("fields") or {}).items():
             if value in (None, "", (), []):
                 continue
@@ -39,6 +39,8 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
                 details.append((name, plain(value, _tr(request))))
             else:
                 details.append((translate(request, fdef.title), field_text(request, site, fdef, value)))
+                if _reason(fdef.title):  # the Chinese title says so, whatever the reader's language
+                    reasons.append(details[-1])
         actor = h.get("actor") or ""
         user = site["users"].get(actor) if actor else None
         out.append({
@@ -48,7 +50,7 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
             "moved": _moved(request, wf, h.get("from"), h.get("to")),
             "comment": system_comment(h.get("comment") or "", _tr(request)), "details": details,
             "push_back": h.get("transition") in PUSH_BACK or str(h.get("transition")).startswith("reject_"),
-            "reasons": [d for d in details if _reason(d[0])],
+            "reasons": reasons,
             "transition": h.get("transition") or "",
         })
     out.reverse()
