@@ -9,9 +9,11 @@ A check that did not run reads 「未检测」 and the conclusion is then never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..timeutil import isoformat
+from .check_texts import Translate, localize
 from .checks import INCOMPLETE, SECTIONS, STATUS, conclusion_of, scanner_command, summarize
 from .rules import get_rules
 
@@ -68,9 +70,39 @@ def _count(sections: dict[str, list[dict[str, Any]]], passed: bool | None) -> in
 
 
 def checks_panel(request, item) -> str | None:
-    """The item page's 四性检测 panel (HTML, every value escaped); for ``add_item_panel``."""
+    """The item page's 四性检测 panel (HTML, every value escaped); for ``add_item_panel``.
+
+    In the reader's language: the panel's own words through ``t``, the report's stored
+    sentences through :func:`.check_texts.localize` (Chinese readers see them as stored).
+    """
     from ..content_types.site import find_site
     from .render import render_template
 
     data = item_checks(find_site(item), item, request.registry)
-    return render_template(TEMPLATE, c=data, incomplete=INCOMPLETE)
+    localizer = getattr(request, "localizer", None)  # a bare request (scripts, tests) reads Chinese
+    tr = _translator(localizer)
+    if localizer is not None and not str(getattr(localizer, "locale_name", "zh")).startswith("zh"):
+        data = _localized(data, tr)
+
+    def t(msgid: str, **mapping: Any) -> str:
+        return tr(msgid, mapping)
+
+    return render_template(TEMPLATE, c=data, incomplete=INCOMPLETE, t=t)
+
+
+def _translator(localizer) -> Translate:
+    """``(msgid, mapping) -> text`` with a localizer (domain ``duban_archive``, ``{name}`` placeholders)."""
+    from pyramid.i18n import TranslationString
+
+    def tr(msgid: str, mapping: Mapping[str, Any]) -> str:
+        text = msgid if localizer is None else localizer.translate(TranslationString(msgid, domain="duban_archive"))
+        return text.format_map(mapping) if mapping else text
+
+    return tr
+
+
+def _localized(data: dict[str, Any], tr: Translate) -> dict[str, Any]:
+    """A copy of :func:`item_checks`'s data for the page with names and details in ``tr``'s language."""
+    sections = [{**s, "checks": [{**c, "name": localize(c["name"], tr), "detail": localize(c["detail"], tr)}
+                                 for c in s["checks"]]} for s in data["sections"]]
+    return {**data, "sections": sections}

@@ -4,14 +4,21 @@ Entries store machine keys (``field=deadline``, ``attachment=a3``); people read
 「修改「办结时限」：2026-12-20 → 2026-12-31」.  Callers pass the lookups that
 depend on the site (field, user, state and unit titles), so this module needs
 neither the registry nor the views.
+
+Every word of a sentence is a msgid of the ``duban_archive`` domain (Chinese,
+``{name}`` placeholders) passed through ``tr(msgid, mapping)``: the default
+:func:`zh` fills the placeholders, so the Chinese sentence (the API's) stays as
+it always was; a page in English passes the request's translation
+(``views.layout.translate``).  Data (titles, names, reasons) is never translated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..content_types.attachment import KINDS, _human
+from ..stored_text import Sentences
 from ..timeutil import display
 from .log import ACTIONS
 
@@ -46,102 +53,148 @@ VIA = {"ui": "网页", "form": "网页", "api": "接口", "api.worklist": "接�
 #: what an 安全审计员's read of the log covered (``audit.query``)
 SCOPES = {"admins": "三员与命令行的操作", "all": "全部"}
 SKIP = {"time", "action", "actor", "target"}
+#: the sentences' own words with placeholders (the tables above are msgids too); listed for the catalog
+SENTENCES = ("「{name}」：{old} → {new}", "（理由：{reason}）", "（{old} → {new}）", "{name}{moved}：{rest}",
+             "「{filename}」（{kind}，{size}）", "{label}：{value}", "；", "、", "（空）", "（无）", "是", "否",
+             "原系统管理员（admin）", "最短 {min_length} 位、至少 {classes} 类字符", "{op}：{old} → {new}",
+             "：{old} → {new}", "（角色：{roles}）", "{field}：{old} → {new}", "：{changes}", "（{title}）")
+
+#: comments the system writes into a step (``archive/filing.py``), read back in the reader's language
+SYSTEM_COMMENTS = Sentences(("立卷归档，档号 {code}",))
+
+#: ``tr(msgid, mapping) -> text``
+Translate = Callable[[str, Mapping[str, Any]], str]
 
 
-def plain(value: Any) -> str:
+def zh(msgid: str, mapping: Mapping[str, Any] | None = None) -> str:
+    """The Chinese text: the msgid with its placeholders filled (what the API and the log show)."""
+    return msgid.format_map(mapping) if mapping else msgid
+
+
+def system_comment(text: Any, tr: Translate = zh) -> Any:
+    """A step's comment: the system's own wording translated, what people typed as it is."""
+    return SYSTEM_COMMENTS.localize(text, tr) if tr is not zh and isinstance(text, str) else text
+
+
+def plain(value: Any, tr: Translate = zh) -> str:
     """A stored value as people write it (dates in CST, lists with 、, booleans 是/否)."""
     if value is None or value == "":
-        return "（空）"
+        return tr("（空）", {})
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return tr("是" if value else "否", {})
     if isinstance(value, tuple | list | set | frozenset):
-        return "、".join(plain(v) for v in value) or "（空）"
+        return tr("、", {}).join(plain(v, tr) for v in value) or tr("（空）", {})
     if hasattr(value, "isoformat"):
         return display(value)
     return str(value)
 
 
-def _size(n: Any) -> str:
+def _size(n: Any, tr: Translate = zh) -> str:
     try:
         return _human(int(n))
     except (TypeError, ValueError):
-        return plain(n)
+        return plain(n, tr)
 
 
 def describe(entry: dict[str, Any], *, field_title: Callable[[str], str] = str,
-             state_title: Callable[[str], str] = str, transition_title: Callable[[str], str] = str) -> str:
-    """One sentence: what was done, with the details that matter, in Chinese."""
+             state_title: Callable[[str], str] = str, transition_title: Callable[[str], str] = str,
+             tr: Translate = zh) -> str:
+    """One sentence: what was done, with the details that matter, in Chinese (or ``tr``'s language)."""
     action = entry.get("action", "")
     if action in ("edit", "correct") and "field" in entry:
         name = field_title(str(entry["field"]))
-        text = f"「{name}」：{plain(entry.get('old'))} → {plain(entry.get('new'))}"
-        return text + (f"（理由：{entry['reason']}）" if entry.get("reason") else "")
+        text = tr("「{name}」：{old} → {new}", {"name": name, "old": plain(entry.get("old"), tr),
+                                                "new": plain(entry.get("new"), tr)})
+        return text + (tr("（理由：{reason}）", {"reason": entry["reason"]}) if entry.get("reason") else "")
     if action == "transition":
         # the engine records title/old/new; escalations record transition/level/reason
-        name = str(entry.get("title") or transition_title(str(entry.get("transition", ""))))
+        name = tr(str(entry.get("title") or transition_title(str(entry.get("transition", "")))), {})
         old, new = entry.get("old", entry.get("from")), entry.get("new", entry.get("to"))
-        moved = f"（{state_title(str(old))} → {state_title(str(new))}）" if old or new else ""
-        rest = _rest(entry, {"transition", "title", "old", "new", "from", "to"})
-        return f"{name}{moved}" + (f"：{rest}" if rest else "")
+        moved = tr("（{old} → {new}）", {"old": state_title(str(old)), "new": state_title(str(new))}) \
+            if old or new else ""
+        rest = _rest(entry, {"transition", "title", "old", "new", "from", "to"}, tr)
+        return tr("{name}{moved}：{rest}", {"name": name, "moved": moved, "rest": rest}) if rest else f"{name}{moved}"
     if action == "upload":
-        kind = KINDS.get(str(entry.get("kind", "")), plain(entry.get("kind")))
-        return f"「{plain(entry.get('filename'))}」（{kind}，{_size(entry.get('size'))}）"
+        kind = KINDS.get(str(entry.get("kind", "")))
+        return tr("「{filename}」（{kind}，{size}）", {
+            "filename": plain(entry.get("filename"), tr),
+            "kind": tr(kind, {}) if kind else plain(entry.get("kind"), tr), "size": _size(entry.get("size"), tr)})
     if action == "user" and entry.get("op") in USER_OPS:
-        return _user_sentence(entry)
-    return _rest(entry, set())
+        return _user_sentence(entry, tr)
+    return _rest(entry, set(), tr)
 
 
-def _role_names(value: Any) -> str:
+def _role_names(value: Any, tr: Translate = zh) -> str:
     from ..security.roles import ROLES
 
     legacy = {"admin": "原系统管理员（admin）"}  # the role before 三员分立 (evolve step 8)
-    roles = [ROLES.get(str(r)) or legacy.get(str(r), str(r)) for r in (value or ())]
-    return "、".join(roles) or "（无）"
+    roles = [tr(name, {}) if (name := ROLES.get(str(r)) or legacy.get(str(r))) else str(r) for r in (value or ())]
+    return tr("、", {}).join(roles) or tr("（无）", {})
 
 
-def _policy(value: Any) -> str:
+def _policy(value: Any, tr: Translate = zh) -> str:
     policy = dict(value or ())
-    return f"最短 {policy.get('min_length', '?')} 位、至少 {policy.get('classes', '?')} 类字符"
+    return tr("最短 {min_length} 位、至少 {classes} 类字符",
+              {"min_length": policy.get("min_length", "?"), "classes": policy.get("classes", "?")})
 
 
-def _user_sentence(entry: dict[str, Any]) -> str:
+def _user_sentence(entry: dict[str, Any], tr: Translate = zh) -> str:
     """「授权 user:zhang：承办人 → 承办人、督查室」 — an administrator's act on an account."""
     op = str(entry["op"])
     target = str(entry.get("target") or "").removeprefix("user:").removeprefix("unit:")
-    text = f"{USER_OPS[op]} {target}".rstrip() + USER_OP_NOTES.get(op, "")
+    note = USER_OP_NOTES.get(op)
+    text = f"{tr(USER_OPS[op], {})} {target}".rstrip() + (tr(note, {}) if note else "")
     done = {"op", "changes", "old", "new", "roles", "title"}
+    sep = tr("；", {})
     if op == "password_policy":
-        return f"{USER_OPS[op]}：{_policy(entry.get('old'))} → {_policy(entry.get('new'))}" + (
-            f"；{rest}" if (rest := _rest(entry, {"op", "old", "new"})) else "")
+        rest = _rest(entry, {"op", "old", "new"}, tr)
+        return tr("{op}：{old} → {new}", {"op": tr(USER_OPS[op], {}), "old": _policy(entry.get("old"), tr),
+                                          "new": _policy(entry.get("new"), tr)}) + (f"{sep}{rest}" if rest else "")
     if op == "roles" or (op == "add" and "roles" in entry):
         if "old" in entry or "new" in entry:
-            text += f"：{_role_names(entry.get('old'))} → {_role_names(entry.get('new'))}"
+            text += tr("：{old} → {new}", {"old": _role_names(entry.get("old"), tr),
+                                           "new": _role_names(entry.get("new"), tr)})
         else:
-            text += f"（角色：{_role_names(entry.get('roles'))}）"
+            text += tr("（角色：{roles}）", {"roles": _role_names(entry.get("roles"), tr)})
     elif op == "edit" and entry.get("changes"):
-        parts = [f"{ACCOUNT_FIELDS.get(str(c[0]), str(c[0]))}：{plain(c[1])} → {plain(c[2])}"
+        parts = [tr("{field}：{old} → {new}", {"field": _account_field(str(c[0]), tr), "old": plain(c[1], tr),
+                                               "new": plain(c[2], tr)})
                  for c in entry["changes"] if isinstance(c, tuple | list) and len(c) == 3]
-        text += "：" + "；".join(parts)
+        text += tr("：{changes}", {"changes": sep.join(parts)})
     elif entry.get("title"):
-        text += f"（{plain(entry['title'])}）"
-    rest = _rest(entry, done)
-    return text + (f"；{rest}" if rest else "")
+        text += tr("（{title}）", {"title": plain(entry["title"], tr)})
+    rest = _rest(entry, done, tr)
+    return text + (f"{sep}{rest}" if rest else "")
 
 
-def _rest(entry: dict[str, Any], done: set[str]) -> str:
+def _account_field(name: str, tr: Translate) -> str:
+    title = ACCOUNT_FIELDS.get(name)
+    return tr(title, {}) if title else name
+
+
+def _word(table: Mapping[str, str], value: Any, tr: Translate) -> Any:
+    """A coded value in people's words (translated), or the value itself when the table does not know it."""
+    title = table.get(str(value))
+    return tr(title, {}) if title else value
+
+
+def _rest(entry: dict[str, Any], done: set[str], tr: Translate = zh) -> str:
     parts = []
     for key, value in entry.items():
         if key in SKIP or key in done or key in ("sha256", "sm3"):
             continue
         if key == "via":
-            value = VIA.get(str(value), value)
+            value = _word(VIA, value, tr)
         elif key == "kind":
-            value = KINDS.get(str(value), value)
+            value = _word(KINDS, value, tr)
         elif key == "size":
-            value = _size(value)
+            value = _size(value, tr)
         elif key == "action":
-            value = ACTIONS.get(str(value), value)
+            value = _word(ACTIONS, value, tr)
         elif key == "scope":
-            value = SCOPES.get(str(value), value)
-        parts.append(f"{LABELS.get(key, key)}：{plain(value)}")
-    return "；".join(parts)
+            value = _word(SCOPES, value, tr)
+        elif key == "comment":
+            value = system_comment(value, tr)
+        label = LABELS.get(key)
+        parts.append(tr("{label}：{value}", {"label": tr(label, {}) if label else key, "value": plain(value, tr)}))
+    return tr("；", {}).join(parts)

@@ -34,6 +34,7 @@ from ..timeutil import display, now, today
 from .errors import flash_refusal
 from .forms import make_form, resources, validated
 from .layout import translate
+from .timeline import sentence_translator
 
 UNIT_ID_RE = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 
@@ -331,8 +332,10 @@ def audit_log_view(context, request):
                        action=request.GET.get("action", "").strip() or None,
                        actors=admin_actors(context) if scope == "admins" else None)
     entries = read_log(context, query, request.identity.username, via="ui")
+    tr = sentence_translator(request)
     rows = [{"time": display(e["time"]), "actor": e.get("actor") or "", "target": e.get("target") or "",
-             "action": ACTIONS.get(e.get("action", ""), e.get("action", "")), "text": describe(e)}
+             "action": translate(request, ACTIONS[e["action"]]) if e.get("action") in ACTIONS else e.get("action", ""),
+             "text": describe(e, tr=tr)}
             for e in entries]
     return {"page_title": translate(request, "审计日志"), "rows": rows, "scope": scope, "days": days,
             "actor": query.actor or "", "action": query.action or "", "actions": list(ACTIONS.items()),

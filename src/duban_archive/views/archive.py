@@ -20,6 +20,7 @@ from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPSeeOther
 from pyramid.renderers import render, render_to_response
 from pyramid.view import view_config
 
+from ..archive.check_texts import VERSION_REASONS
 from ..archive.dossier import closed_on
 from ..archive.filing import (
     CORRECTABLE,
@@ -161,6 +162,8 @@ def archive_panel(request, item) -> str | None:
         "disposal": disposal_status(rec) if rec is not None else None,
         "can_dispose": rec is not None and request.has_permission("records", site),
         "field_title": lambda name: typedef.field_map[name].title if name in typedef.field_map else name,
+        # the system's words of a version's reason in the reader's language, the corrector's own as typed
+        "version_reason": lambda text: VERSION_REASONS.localize(text, lambda m, kw: translate(request, m, dict(kw))),
     }, request)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..audit.describe import describe, plain
+from ..audit.describe import Translate, describe, plain, system_comment, zh
 from .display import field_text, fmt_date, masked_entry, unit_title, workflow_state_title
 from .layout import translate
 
@@ -30,15 +30,17 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
     for h in item.history:
         transition = wf.transitions.get(h.get("transition", "")) if wf is not None else None
         fdefs = {f.name: f for f in (transition.fields if transition is not None else ())}
-        details = []
+        details, reasons = [], []
         for name, value in (h.get("fields") or {}).items():
             if value in (None, "", (), []):
                 continue
             fdef = fdefs.get(name)
             if fdef is None:  # a field the definition no longer has: its stored value as it is
-                details.append((name, plain(value)))
+                details.append((name, plain(value, _tr(request))))
             else:
                 details.append((translate(request, fdef.title), field_text(request, site, fdef, value)))
+                if _reason(fdef.title):  # the Chinese title says so, whatever the reader's language
+                    reasons.append(details[-1])
         actor = h.get("actor") or ""
         user = site["users"].get(actor) if actor else None
         out.append({
@@ -46,9 +48,9 @@ def timeline(request, site, item) -> list[dict[str, Any]]:
             "unit": unit_title(site, user.unit) if user is not None and user.unit else "",
             "title": translate(request, h.get("title") or ""),
             "moved": _moved(request, wf, h.get("from"), h.get("to")),
-            "comment": h.get("comment") or "", "details": details,
+            "comment": system_comment(h.get("comment") or "", _tr(request)), "details": details,
             "push_back": h.get("transition") in PUSH_BACK or str(h.get("transition")).startswith("reject_"),
-            "reasons": [d for d in details if _reason(d[0])],
+            "reasons": reasons,
             "transition": h.get("transition") or "",
         })
     out.reverse()
@@ -73,15 +75,30 @@ def _moved(request, wf, old: str | None, new: str | None) -> str:
     return f"{workflow_state_title(request, wf, old)} → {moved}" if old else moved
 
 
-def describer(request, item) -> Callable[[dict[str, Any]], str]:
-    """``entry -> 中文一句话`` for this item's audit entries (its fields' and states' titles)."""
+def _tr(request) -> Translate:
+    """``describe``'s translation hook in the request's language (the msgids are the Chinese words)."""
+    return lambda msgid, mapping: translate(request, msgid, dict(mapping))
+
+
+def sentence_translator(request, localize: bool = True) -> Translate:
+    """How audit sentences are worded: the request's language on pages; Chinese (``zh``) for the API."""
+    return _tr(request) if localize else zh
+
+
+def describer(request, item, localize: bool = True) -> Callable[[dict[str, Any]], str]:
+    """``entry -> 一句话`` for this item's audit entries (its fields' and states' titles).
+
+    Pages show the sentence in the reader's language; the JSON API (``localize=False``) keeps
+    the Chinese sentence it documents.
+    """
     typedef = request.registry.duban_types.get(getattr(item, "type_name", ""))
     titles = {f.name: translate(request, f.title) for f in (typedef.fields if typedef is not None else ())}
     wf = request.registry.duban_workflows.get(getattr(item, "workflow", ""))
+    tr = sentence_translator(request, localize)
 
     def one(entry: dict[str, Any]) -> str:
         entry = masked_entry(request, item, entry)  # 来电号码 changed: masked for whoever may not see it
         return describe(entry, field_title=lambda n: titles.get(n, n),
-                        state_title=lambda n: workflow_state_title(request, wf, n))
+                        state_title=lambda n: workflow_state_title(request, wf, n), tr=tr)
 
     return one

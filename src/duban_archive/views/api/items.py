@@ -294,7 +294,7 @@ document("api.item.audit", "GET", "事项的审计记录（谁、何时、做了
 @view_config(route_name="api.item.audit", request_method="GET", renderer="json")
 def audit_view(request):
     site, item = get_item(request, "view_audit")
-    summary = describer(request, item)
+    summary = describer(request, item, localize=False)  # the API's sentences are Chinese (documented)
     entries = [dict(as_json(masked_entry(request, item, dict(e))), summary=summary(e))
                for e in site["audit"].for_target(item.item_id)]
     log_read(request, item, via="api.audit")  # after reading: the trail shown ends before this look
