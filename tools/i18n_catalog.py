@@ -51,6 +51,9 @@ EXTRA = {"保存", "提交", "已保存修改", "内容没有变化", "已提交
          "无权访问", "页面不存在", "文件过大", "用户名或密码错误",
          "事项已归档，内容不可更改；著录信息更正请走更正流程", "未能完成操作", "未能启动督办：{message}",
          "请填写${title}", "请选择${title}",
+         # views/disposal.py: why a 销毁 step is not possible (passed to _refused_page)
+         "该档案已有待审批的销毁申请，请等待档案鉴定审批人审批", "该档案没有待审批的销毁申请",
+         "不能审批自己提出的销毁申请：销毁须由申请人以外的审批人批准",
          # punctuation-only templates (no Han to find them by): a label and its value in the reader's language
          "{label}：", "{label}：{value}"}
 

@@ -43,18 +43,14 @@ def rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def to_xlsx(entries: list[dict[str, Any]]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
+
+    from .lists import start_sheet
 
     wb = Workbook()
     ws = wb.active
     ws.title = "销毁清册"
-    ws.append([TITLE])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
-    ws["A1"].font = Font(size=16, bold=True)
-    ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append(list(COLUMNS))
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
+    start_sheet(ws, TITLE, COLUMNS)
     for row in rows(entries):
         ws.append([row[c] for c in COLUMNS])
         ws.cell(ws.max_row, len(COLUMNS)).alignment = Alignment(wrap_text=True, vertical="top")

@@ -82,6 +82,27 @@ def _record_page(request, rec: ArchiveRecord, title: str) -> dict[str, Any]:
             "refusal": ""}
 
 
+def _refused_page(request, page: dict[str, Any], message: str, status: int) -> dict[str, Any]:
+    """The record page saying why the step is not possible; a POST writes nothing and answers ``status``."""
+    page["refusal"] = translate(request, message)
+    if request.method == "POST":
+        request.tm.doom()
+        request.response.status = status
+    return page
+
+
+def _form_page(request, page: dict[str, Any], form) -> tuple[dict[str, Any] | None, Any]:
+    """``(appstruct, None)`` for a valid POST, else ``(None, the page to answer)``: the empty form on GET,
+    the form with its errors beside each field on a refused POST."""
+    page.update(form_resources=resources(request, form))
+    if request.method != "POST":
+        return None, {**page, "form": form.render()}
+    appstruct, invalid = validated(form, request, page)
+    if invalid is not None or appstruct is None:
+        return None, invalid
+    return appstruct, None
+
+
 def dispose_view(context: ArchiveRecord, request):
     """销毁申请 for one record (档案员): only once its 保管期限 ran out, never under legal hold."""
     site = find_site(context)
@@ -89,18 +110,11 @@ def dispose_view(context: ArchiveRecord, request):
     refusal = disposal_refusal(context) or (
         "该档案已有待审批的销毁申请，请等待档案鉴定审批人审批" if pending_request(context) else "")
     if refusal:
-        page["refusal"] = translate(request, refusal)
-        if request.method == "POST":  # refused: nothing written, and the reason said plainly
-            request.tm.doom()
-            request.response.status = 409
-        return page
+        return _refused_page(request, page, refusal, 409)
     form = _request_form(request)
-    page.update(form_resources=resources(request, form))
-    if request.method != "POST":
-        return {**page, "form": form.render()}
-    appstruct, invalid = validated(form, request, page)
-    if invalid is not None or appstruct is None:
-        return invalid
+    appstruct, answer = _form_page(request, page, form)
+    if appstruct is None:
+        return answer
     try:
         request_disposal(site, context.item_id, {"reason": appstruct["reason"], "opinion": appstruct["opinion"]},
                          actor=request.authenticated_userid)
@@ -134,24 +148,13 @@ def review_view(context: ArchiveRecord, request):
     page = _record_page(request, context, "销毁审批")
     req = pending_request(context)
     if req is None:
-        page["refusal"] = translate(request, "该档案没有待审批的销毁申请")
-        if request.method == "POST":
-            request.tm.doom()
-            request.response.status = 409
-        return page
+        return _refused_page(request, page, "该档案没有待审批的销毁申请", 409)
     if req["requested_by"] == request.authenticated_userid:
-        page["refusal"] = translate(request, "不能审批自己提出的销毁申请：销毁须由申请人以外的审批人批准")
-        if request.method == "POST":
-            request.tm.doom()
-            request.response.status = 403
-        return page
+        return _refused_page(request, page, "不能审批自己提出的销毁申请：销毁须由申请人以外的审批人批准", 403)
     form = _review_form(request)
-    page.update(form_resources=resources(request, form))
-    if request.method != "POST":
-        return {**page, "form": form.render()}
-    appstruct, invalid = validated(form, request, page)
-    if invalid is not None or appstruct is None:
-        return invalid
+    appstruct, answer = _form_page(request, page, form)
+    if appstruct is None:
+        return answer
     code = context.archival_code
     try:
         if appstruct["decision"] == "approve":
