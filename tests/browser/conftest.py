@@ -124,7 +124,9 @@ class Watched:
 
     def __init__(self, browser, base: str, viewport: dict[str, int], locale: str = "zh-CN") -> None:
         self.base = base
-        self.context = browser.new_context(viewport=viewport, locale=locale,
+        # reduced motion: Bootstrap then opens collapses without a transition, so a click never lands on a
+        # button that is still sliding into place (on a loaded machine the animation frames come slowly)
+        self.context = browser.new_context(viewport=viewport, locale=locale, reduced_motion="reduce",
                                            is_mobile=viewport["width"] < 768, has_touch=viewport["width"] < 768)
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
@@ -134,6 +136,16 @@ class Watched:
             f"console {msg.type}: {msg.text} {msg.location.get('url', '')}") if msg.type == "error" else None)
         self.page.on("response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 500
                      or (r.status == 404 and r.request.resource_type != "document") else None)
+        # requests sent and not yet answered: what a page that never finishes loading is waiting for
+        self.pending: dict[Any, str] = {}
+        self.page.on("request", lambda r: self.pending.__setitem__(r, f"{r.method} {r.url}"))
+        self.page.on("requestfinished", lambda r: self.pending.pop(r, None))
+        self.page.on("requestfailed", lambda r: (self.pending.pop(r, None),
+                                                 self.documents.append(f"failed {r.method} {r.url}: {r.failure}")))
+        #: every document request's answer, for a message when a page never comes
+        self.documents: list[str] = []
+        self.page.on("requestfinished", lambda r: self.documents.append(f"{r.method} {r.url}") if
+                     r.resource_type == "document" else None)
 
     def login(self, username: str) -> None:
         self.page.goto(self.base + "/login")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ..archive.signing import signed_pdf
 from .conftest import DESKTOP, PHONE, skip_without_chromium
@@ -75,7 +76,7 @@ class Walk:
         page = watched.page
         page.click(f"[data-bs-target='#wf-form-{transition}']")
         form = page.locator(f"#wf-form-{transition}")
-        form.wait_for(state="visible")
+        page.locator(f"#wf-form-{transition}.collapse.show").wait_for()  # fully open, not still sliding
         for name, value in (fields or {}).items():
             field = form.locator(f"[name={name}]")
             if field.evaluate("e => e.tagName") == "SELECT":
@@ -85,8 +86,16 @@ class Walk:
                     field.select_option(index=1)
             else:
                 field.fill(value)
-        with page.expect_navigation(timeout=60_000):  # two cores shared with the whole suite at merge
-            form.locator("button[type=submit]").click()
+        invalid = form.evaluate("f => [...f.elements].filter(e => !e.checkValidity()).map(e => e.name)")
+        assert not invalid, f"{transition} as {user}: the browser refuses to send {invalid}"
+        try:
+            with page.expect_navigation(timeout=60_000):  # two cores shared with the whole suite at merge
+                form.locator("button[type=submit]").click()
+        except PlaywrightTimeout:
+            raise AssertionError(f"{transition} as {user}: no page after 60 s at {page.url}; "
+                                 f"unanswered: {sorted(watched.pending.values())}; "
+                                 f"last documents: {watched.documents[-4:]}; "
+                                 f"busy: {form.evaluate('f => f.dataset.busy || null')}") from None
         self.check(watched)
         if expect_state:
             assert page.inner_text("#item-state") == expect_state, f"after {transition} as {user}"
