@@ -32,3 +32,9 @@ def test_deadlines_are_stored_lean_and_read_back_whole(app, make_item):
         dl.store(item, dl.open_deadlines(item))  # unchanged: nothing written
         transaction.commit()
         assert item._status._p_serial == before
+
+        # what a reader changes in its records is its own: the next reader sees what is stored
+        mine = dl.open_deadlines(item)
+        mine["solve"]["title"] = "改了没有存"
+        assert dl.open_deadlines(item)["solve"]["title"] == "解决时限（延期后）"
+        assert [d["title"] for d in dl.item_deadlines(item) if d["name"] == "solve"] == ["解决时限（延期后）"]
