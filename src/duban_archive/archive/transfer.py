@@ -436,6 +436,18 @@ def _next_id(reg: TransferRegistry, year: int) -> str:
     return f"{prefix}{n:04d}"
 
 
+def _write_register(site, transfer: Transfer, pdf_blob: Blob, xlsx_blob: Blob, name: str) -> tuple:
+    """Render the 登记表 as it stands now into the two blobs; ``(file name, size, sha256, sm3)`` of each."""
+    ctx = register_context(site, transfer)
+    files = []
+    for blob, filename, payload in ((pdf_blob, f"{name}.pdf", register_pdf(ctx)),
+                                    (xlsx_blob, f"{name}.xlsx", register_xlsx(ctx))):
+        with blob.open("w") as f:
+            f.write(payload)
+        files.append((filename, len(payload), *digests(payload)))
+    return tuple(files)
+
+
 def create_transfer(site, data: dict[str, Any], *, actor: str, token: str = "") -> Transfer:
     """Record a 移交 of the records ``data["items"]`` names, with its register; nothing is written
     before every record is known to be transferable and every package re-hashed.
@@ -456,16 +468,7 @@ def create_transfer(site, data: dict[str, Any], *, actor: str, token: str = "") 
     assert reg is not None
     tid = _next_id(reg, created.year)
     transfer = Transfer(tid, created, actor, form, entries, inspection)
-    ctx = register_context(site, transfer)
-    pdf = register_pdf(ctx)
-    xlsx = register_xlsx(ctx)
-    files = []
-    for blob, name, payload in ((transfer.register_pdf, f"{REGISTER}.pdf", pdf),
-                                (transfer.register_xlsx, f"{REGISTER}.xlsx", xlsx)):
-        with blob.open("w") as f:
-            f.write(payload)
-        files.append((name, len(payload), *digests(payload)))
-    transfer.files = tuple(files)
+    transfer.files = _write_register(site, transfer, transfer.register_pdf, transfer.register_xlsx, REGISTER)
     transfer.manifest = manifest_text(transfer)
     transfer.manifest_sha256, transfer.manifest_sm3 = digests(transfer.manifest.encode("utf-8"))
     reg.transfers[tid] = transfer
@@ -545,16 +548,9 @@ def record_receipt(site, transfer_id: str, data: dict[str, Any], *, actor: str) 
     transfer.receipt = {"received_on": data["received_on"], "reviewer": data["reviewer"], "time": now(),
                         "actor": actor, "results": tuple((k, data[k], data.get(f"{k}_note") or "") for k in ROW_KEYS)}
     transfer.state = RECEIVED
-    ctx = register_context(site, transfer)
-    pdf, xlsx = register_pdf(ctx), register_xlsx(ctx)
     transfer.received_pdf, transfer.received_xlsx = Blob(), Blob()
-    files = []
-    for blob, name, payload in ((transfer.received_pdf, f"{REGISTER}（接收）.pdf", pdf),
-                                (transfer.received_xlsx, f"{REGISTER}（接收）.xlsx", xlsx)):
-        with blob.open("w") as f:
-            f.write(payload)
-        files.append((name, len(payload), *digests(payload)))
-    transfer.received_files = tuple(files)
+    transfer.received_files = _write_register(site, transfer, transfer.received_pdf, transfer.received_xlsx,
+                                              f"{REGISTER}（接收）")
     record(site, "transfer_receipt", actor, "", transfer=transfer_id, received_on=data["received_on"],
            reviewer=data["reviewer"], results=tuple(f"{k}:{r}" for k, r, _n in transfer.receipt["results"]),
            items=tuple(e["item_id"] for e in transfer.entries))

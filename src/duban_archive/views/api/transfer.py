@@ -223,22 +223,23 @@ def _audit_download(request, transfer: tr.Transfer, what: str) -> None:
     record(get_site(request), "download", actor(request), "", what=what, transfer=transfer.transfer_id)
 
 
+def _register_download(request, index: int, mimetype: str):
+    """The 登记表 file ``index`` (0: PDF, 1: Excel) with its digests in the headers; the read is audited."""
+    transfer = _transfer(request)
+    blob, name, sha, sm3 = _register(request, transfer, index)
+    _audit_download(request, transfer, "transfer_register")
+    return _download(blob, mimetype, f"{transfer.transfer_id}-{name}", X_Checksum_SHA256=sha,
+                     X_Checksum_SM3=sm3)
+
+
 @view_config(route_name="api.transfer.register_pdf", request_method="GET")
 def register_pdf_view(request):
-    transfer = _transfer(request)
-    blob, name, sha, sm3 = _register(request, transfer, 0)
-    _audit_download(request, transfer, "transfer_register")
-    return _download(blob, PDF, f"{transfer.transfer_id}-{name}", X_Checksum_SHA256=sha,
-                     X_Checksum_SM3=sm3)
+    return _register_download(request, 0, PDF)
 
 
 @view_config(route_name="api.transfer.register_xlsx", request_method="GET")
 def register_xlsx_view(request):
-    transfer = _transfer(request)
-    blob, name, sha, sm3 = _register(request, transfer, 1)
-    _audit_download(request, transfer, "transfer_register")
-    return _download(blob, XLSX, f"{transfer.transfer_id}-{name}", X_Checksum_SHA256=sha,
-                     X_Checksum_SM3=sm3)
+    return _register_download(request, 1, XLSX)
 
 
 @view_config(route_name="api.transfer.package", request_method="GET")
